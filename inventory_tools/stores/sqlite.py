@@ -1,0 +1,158 @@
+"""The embedded store: products in a SQLite file, every value kept exactly as text."""
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from .. import columns as cols
+from .base import ApplyOutcome, ChangeSet
+from .state import LocalState, connect, frame_from_rows, now_iso, qi
+
+_CHUNK = 500  # codes per IN (...) query, under SQLite's variable limit
+
+
+class SqliteStore:
+    kind = "sqlite"
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = str(Path(path))
+        self.db = connect(self.path)
+        self.state = LocalState(self.db, self.path)
+
+    # -- identity -----------------------------------------------------------------------------
+    def identity(self) -> str:
+        return f"sqlite:{self.state.store_id}"
+
+    def describe(self) -> str:
+        return f"SQLite store {self.path}"
+
+    def close(self) -> None:
+        self.state.close()
+
+    # -- reads --------------------------------------------------------------------------------
+    def products_query(self, statuses: Iterable[str] | None = None) -> tuple[str, tuple]:
+        sel = ", ".join(qi(n) for n in cols.names())
+        sql, params = f"SELECT {sel} FROM products", ()
+        if statuses:
+            params = tuple(statuses)
+            sql += f" WHERE {qi(cols.STATUS)} IN ({', '.join('?' * len(params))})"
+        return sql + f" ORDER BY {qi(cols.KEY)}", params
+
+    def read_products(self, statuses: Iterable[str] | None = None) -> pd.DataFrame:
+        sql, params = self.products_query(statuses)
+        return frame_from_rows(self.db.execute(sql, params).fetchall())
+
+    def read_by_codes(self, codes: Iterable[str]) -> pd.DataFrame:
+        codes = list(dict.fromkeys(codes))
+        sel = ", ".join(qi(n) for n in cols.names())
+        rows = []
+        for i in range(0, len(codes), _CHUNK):
+            part = codes[i:i + _CHUNK]
+            rows += self.db.execute(
+                f"SELECT {sel} FROM products WHERE {qi(cols.KEY)} IN ({', '.join('?' * len(part))})", part).fetchall()
+        return frame_from_rows(rows)
+
+    def codes(self) -> list[str]:
+        return [r[0] for r in self.db.execute(f"SELECT {qi(cols.KEY)} FROM products")]
+
+    def status_counts(self) -> dict[str, int]:
+        return dict(self.db.execute(f"SELECT {qi(cols.STATUS)}, count(*) FROM products GROUP BY 1").fetchall())
+
+    def last_ops(self, codes: Iterable[str]) -> dict[str, int | None]:
+        codes = list(codes)
+        out: dict[str, int | None] = {}
+        for i in range(0, len(codes), _CHUNK):
+            part = codes[i:i + _CHUNK]
+            out.update(self.db.execute(
+                f"SELECT {qi(cols.KEY)}, _last_op FROM products WHERE {qi(cols.KEY)} IN ({', '.join('?' * len(part))})",
+                part).fetchall())
+        return out
+
+    # -- writes -------------------------------------------------------------------------------
+    def apply(self, changes: ChangeSet, *, kind: str, source: str, base_export_id: str | None,
+              counts: dict, progress=None, undo_of: int | None = None, detail: dict | None = None) -> ApplyOutcome:
+        """Everything in one transaction: a crash leaves the store exactly before or after."""
+        with self.state.transaction() as db:
+            op_id = self.state.begin_operation(db, kind=kind, source=source, base_export_id=base_export_id,
+                                               counts=counts, undo_of=undo_of, detail=detail)
+            self._check_expected(db, changes)
+            created = self._insert(db, changes.creates, op_id)
+            updated = self._update(db, changes, op_id)
+            deleted = self._delete(db, changes.deletes, op_id)
+            self.state.finish_operation(db, op_id, state="applied")
+        return ApplyOutcome(op_id=op_id, created=created, updated=updated, deleted=deleted)
+
+    def _check_expected(self, db: sqlite3.Connection, changes: ChangeSet) -> None:
+        """Refuse if the store moved since the plan was made (another run wrote in between)."""
+        from ..errors import StoreError
+
+        if not changes.creates.empty:
+            new = list(changes.creates[cols.KEY])
+            clash = self._existing_folded(db, new)
+            if clash:
+                raise StoreError(f"{len(clash)} product(s) to create already exist now, e.g. {clash[0]}",
+                                 "the store changed while this ran; re-run the command to plan again")
+        by_col: dict[str, list] = {}
+        for ch in changes.updates:
+            by_col.setdefault(ch.column, []).append(ch)
+        for column, items in by_col.items():
+            expected = {c.code: c.old for c in items}
+            codes = list(expected)
+            for i in range(0, len(codes), _CHUNK):
+                part = codes[i:i + _CHUNK]
+                found = dict(db.execute(
+                    f"SELECT {qi(cols.KEY)}, coalesce({qi(column)}, '') FROM products"
+                    f" WHERE {qi(cols.KEY)} IN ({', '.join('?' * len(part))})", part).fetchall())
+                for code in part:
+                    if found.get(code) != expected[code]:
+                        raise StoreError(f"{code} · {column} changed in the store while this ran",
+                                         "re-run the command to plan again; nothing was changed")
+
+    def _existing_folded(self, db, codes: list[str]) -> list[str]:
+        folded = [c.lower() for c in codes]
+        hits: list[str] = []
+        for i in range(0, len(folded), _CHUNK):
+            part = folded[i:i + _CHUNK]
+            hits += [r[0] for r in db.execute(
+                f"SELECT {qi(cols.KEY)} FROM products WHERE lower({qi(cols.KEY)}) IN ({', '.join('?' * len(part))})",
+                part)]
+        return hits
+
+    def _insert(self, db, creates: pd.DataFrame, op_id: int) -> list[str]:
+        if creates.empty:
+            return []
+        names = list(cols.names())
+        frame = creates[names]
+        stamp = now_iso()
+        marks = ", ".join("?" * (len(names) + 2))
+        col_sql = ", ".join(qi(n) for n in names)
+        rows = ((*(v if v != "" else None for v in r), op_id, stamp) for r in frame.itertuples(index=False, name=None))
+        db.executemany(f"INSERT INTO products ({col_sql}, _last_op, _changed_at) VALUES ({marks})", rows)
+        codes = list(frame[cols.KEY])
+        self.state.journal_add(db, op_id, ((c, "create", None, None, None) for c in codes))
+        return codes
+
+    def _update(self, db, changes: ChangeSet, op_id: int) -> list[str]:
+        if not changes.updates:
+            return []
+        stamp = now_iso()
+        by_col: dict[str, list] = {}
+        for ch in changes.updates:
+            by_col.setdefault(ch.column, []).append(ch)
+        for column, items in by_col.items():
+            db.executemany(
+                f"UPDATE products SET {qi(column)}=?, _last_op=?, _changed_at=? WHERE {qi(cols.KEY)}=?",
+                ((c.new if c.new != "" else None, op_id, stamp, c.code) for c in items))
+        self.state.journal_add(db, op_id, ((c.code, "update", c.column, c.old, c.new) for c in changes.updates))
+        return list(dict.fromkeys(c.code for c in changes.updates))
+
+    def _delete(self, db, codes: list[str], op_id: int) -> list[str]:
+        if not codes:
+            return []
+        db.executemany(f"DELETE FROM products WHERE {qi(cols.KEY)}=?", ((c,) for c in codes))
+        self.state.journal_add(db, op_id, ((c, "delete", None, None, None) for c in codes))
+        return list(codes)

@@ -1,0 +1,314 @@
+"""Local bookkeeping in SQLite: export snapshots, operations and their journal, Xero sync state.
+
+The embedded store keeps it in the same file as its products; a remote store (Cin7 Core) keeps it
+in a local file of its own. Schema changes go through ``MIGRATIONS`` (``PRAGMA user_version``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import pandas as pd
+
+from .. import columns as cols
+from ..errors import StoreError
+
+APPLICATION_ID = 0x494E5654  # "INVT": marks a SQLite file as ours
+SNAPSHOTS_KEPT = 20  # export snapshots (import bases) kept; older exports must be re-exported
+
+
+def qi(name: str) -> str:
+    """Quote an SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _product_columns_sql() -> str:
+    parts = []
+    for c in cols.columns():
+        parts.append(f"{qi(c.name)} TEXT PRIMARY KEY NOT NULL" if c.name == cols.KEY else f"{qi(c.name)} TEXT")
+    return ", ".join(parts)
+
+
+def _snapshot_columns_sql() -> str:
+    return ", ".join(f"{qi(c.name)} TEXT" for c in cols.columns())
+
+
+def _run_script(db: sqlite3.Connection, script: str) -> None:
+    # executescript() would COMMIT the migration's transaction half way: run statement by statement.
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _migration_1(db: sqlite3.Connection) -> None:
+    _run_script(db, f"""
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+        CREATE TABLE products ({_product_columns_sql()}, _last_op INTEGER, _changed_at TEXT);
+        CREATE INDEX products_code_fold ON products (lower({qi(cols.KEY)}));
+        CREATE INDEX products_status ON products ({qi(cols.STATUS)});
+        CREATE TABLE exports (
+            export_id TEXT PRIMARY KEY, created_at TEXT NOT NULL, store_id TEXT NOT NULL,
+            schema_version INTEGER NOT NULL, statuses TEXT, row_count INTEGER, path TEXT,
+            format TEXT, snapshot INTEGER NOT NULL DEFAULT 1);
+        CREATE TABLE export_rows (export_id TEXT NOT NULL, {_snapshot_columns_sql()});
+        CREATE INDEX export_rows_id ON export_rows (export_id, {qi(cols.KEY)});
+        CREATE TABLE operations (
+            op_id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, started_at TEXT NOT NULL,
+            finished_at TEXT, source TEXT, base_export_id TEXT, counts TEXT, state TEXT NOT NULL,
+            undo_of INTEGER, detail TEXT);
+        CREATE TABLE journal (
+            op_id INTEGER NOT NULL, code TEXT NOT NULL, action TEXT NOT NULL,
+            col TEXT, old TEXT, new TEXT, done INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX journal_op ON journal (op_id, code);
+        CREATE TABLE xero_links (
+            tenant_id TEXT NOT NULL, code TEXT NOT NULL, item_id TEXT, tracked INTEGER DEFAULT 0,
+            pushed_hash TEXT, pushed_at TEXT, linked_at TEXT, PRIMARY KEY (tenant_id, code));
+        CREATE TABLE sync_state (
+            tenant_id TEXT PRIMARY KEY, enabled_at TEXT, cursor TEXT, updated_at TEXT, detail TEXT);
+    """)
+
+
+MIGRATIONS = [_migration_1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def connect(path: str | os.PathLike, *, purpose: str = "store") -> sqlite3.Connection:
+    """Open (creating on first use) and migrate one of our SQLite files; refuse anything else."""
+    path = Path(path)
+    if path.is_dir():
+        raise StoreError(f"{path} is a folder, not a store file", "give a file name such as inventory.db")
+    existed = path.exists() and path.stat().st_size > 0
+    if existed:
+        with path.open("rb") as fh:
+            if fh.read(16) != b"SQLite format 3\x00":
+                raise StoreError(f"{path} is not an inventory-tools store (not a SQLite file)",
+                                 "pass --store with another file name; this file was left untouched")
+    elif not path.parent.exists():
+        raise StoreError(f"folder {path.parent} does not exist", "create it or choose another --store path")
+    try:
+        db = sqlite3.connect(str(path), timeout=10.0, isolation_level=None, check_same_thread=False)
+        app_id = db.execute("PRAGMA application_id").fetchone()[0]
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open {path}: {exc}", "check the file and its permissions") from None
+    if existed and app_id != APPLICATION_ID:
+        db.close()
+        raise StoreError(f"{path} is a SQLite file but not an inventory-tools {purpose}",
+                         "pass --store with another file name; this file was left untouched")
+    if version > SCHEMA_VERSION:
+        db.close()
+        raise StoreError(f"{path} was written by a newer inventory-tools (store version {version}, "
+                         f"this one knows {SCHEMA_VERSION})", "upgrade inventory-tools: pip install -U inventory-tools")
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA foreign_keys=ON")
+        if version < SCHEMA_VERSION:
+            _migrate(db, version, purpose)
+    except sqlite3.OperationalError as exc:
+        db.close()
+        raise _store_error(exc, path) from None
+    return db
+
+
+def _migrate(db: sqlite3.Connection, version: int, purpose: str) -> None:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for step in MIGRATIONS[version:]:
+            step(db)
+        if version == 0:
+            db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
+                ("app", "inventory-tools"), ("purpose", purpose), ("store_id", secrets.token_hex(8)),
+                ("created_at", now_iso())])
+        db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def _store_error(exc: sqlite3.Error, path) -> StoreError:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return StoreError(f"{path} is busy: another inventory-tools run (or program) is writing to it",
+                          "wait for it to finish, then re-run; nothing was changed")
+    if "readonly" in text or "read-only" in text:
+        return StoreError(f"{path} is read-only", "check the file's permissions; nothing was changed")
+    return StoreError(f"store {path}: {text}", "nothing was changed")
+
+
+class LocalState:
+    def __init__(self, db: sqlite3.Connection, path: str):
+        self.db = db
+        self.path = path
+
+    # -- basics ---------------------------------------------------------------------------
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    @property
+    def store_id(self) -> str:
+        return self.meta("store_id") or ""
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE): all of it or none of it."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise _store_error(exc, self.path) from None
+        try:
+            yield self.db
+            self.db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            self._rollback()
+            raise _store_error(exc, self.path) from None
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        try:
+            self.db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+    # -- exports --------------------------------------------------------------------------
+    @staticmethod
+    def new_export_id() -> str:
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+        return f"exp-{stamp}-{secrets.token_hex(2)}"
+
+    def record_export(self, db: sqlite3.Connection, manifest: dict, snapshot: pd.DataFrame | None = None,
+                      snapshot_sql: tuple[str, tuple] | None = None) -> None:
+        """Keep the export's manifest and its rows (the base a later import diffs against).
+
+        Call inside :meth:`transaction`. ``snapshot_sql`` copies rows inside SQLite (fast path for
+        the embedded store); otherwise ``snapshot`` rows are inserted.
+        """
+        db.execute(
+            "INSERT INTO exports (export_id, created_at, store_id, schema_version, statuses, row_count, path, format)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            (manifest["export_id"], manifest["exported_at"], manifest["store_id"], manifest["schema_version"],
+             json.dumps(manifest.get("statuses") or []), manifest["row_count"], manifest.get("path"),
+             manifest.get("format")))
+        names = ", ".join(qi(n) for n in cols.names())
+        if snapshot_sql is not None:
+            sql, params = snapshot_sql
+            db.execute(f"INSERT INTO export_rows (export_id, {names}) SELECT ?, {names} FROM ({sql})",
+                       (manifest["export_id"], *params))
+        elif snapshot is not None:
+            marks = ", ".join("?" * (len(cols.names()) + 1))
+            eid = manifest["export_id"]
+            rows = ((eid, *r) for r in snapshot[list(cols.names())].itertuples(index=False, name=None))
+            db.executemany(f"INSERT INTO export_rows (export_id, {names}) VALUES ({marks})", rows)
+        self._prune_snapshots(db)
+
+    def _prune_snapshots(self, db: sqlite3.Connection) -> None:
+        old = [r[0] for r in db.execute(
+            "SELECT export_id FROM exports WHERE snapshot=1 ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?",
+            (SNAPSHOTS_KEPT,))]
+        for eid in old:
+            db.execute("DELETE FROM export_rows WHERE export_id=?", (eid,))
+            db.execute("UPDATE exports SET snapshot=0 WHERE export_id=?", (eid,))
+
+    def export_info(self, export_id: str) -> dict | None:
+        row = self.db.execute(
+            "SELECT export_id, created_at, store_id, schema_version, statuses, row_count, path, format, snapshot"
+            " FROM exports WHERE export_id=?", (export_id,)).fetchone()
+        if not row:
+            return None
+        keys = ["export_id", "exported_at", "store_id", "schema_version", "statuses", "row_count", "path",
+                "format", "snapshot"]
+        info = dict(zip(keys, row))
+        info["statuses"] = json.loads(info["statuses"] or "[]")
+        return info
+
+    def export_snapshot(self, export_id: str, codes: Iterable[str] | None = None) -> pd.DataFrame:
+        names = list(cols.names())
+        sel = ", ".join(qi(n) for n in names)
+        rows = self.db.execute(f"SELECT {sel} FROM export_rows WHERE export_id=?", (export_id,)).fetchall()
+        return frame_from_rows(rows)
+
+    def last_export_id(self) -> str | None:
+        row = self.db.execute("SELECT export_id FROM exports ORDER BY created_at DESC, rowid DESC LIMIT 1").fetchone()
+        return row[0] if row else None
+
+    # -- operations (imports, syncs, undos) -------------------------------------------------
+    def begin_operation(self, db: sqlite3.Connection, *, kind: str, source: str | None,
+                        base_export_id: str | None, counts: dict, state: str = "applied",
+                        undo_of: int | None = None, detail: dict | None = None) -> int:
+        cur = db.execute(
+            "INSERT INTO operations (kind, started_at, source, base_export_id, counts, state, undo_of, detail)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            (kind, now_iso(), source, base_export_id, json.dumps(counts), state, undo_of,
+             json.dumps(detail or {})))
+        return int(cur.lastrowid)
+
+    def finish_operation(self, db: sqlite3.Connection, op_id: int, *, state: str, counts: dict | None = None,
+                         detail: dict | None = None) -> None:
+        sets, params = ["state=?", "finished_at=?"], [state, now_iso()]
+        if counts is not None:
+            sets.append("counts=?")
+            params.append(json.dumps(counts))
+        if detail is not None:
+            sets.append("detail=?")
+            params.append(json.dumps(detail))
+        db.execute(f"UPDATE operations SET {', '.join(sets)} WHERE op_id=?", (*params, op_id))
+
+    def operations(self, limit: int | None = None) -> list[dict]:
+        sql = ("SELECT op_id, kind, started_at, finished_at, source, base_export_id, counts, state, undo_of, detail"
+               " FROM operations ORDER BY op_id DESC")
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [self._op_dict(r) for r in self.db.execute(sql)]
+
+    def operation(self, op_id: int) -> dict | None:
+        row = self.db.execute(
+            "SELECT op_id, kind, started_at, finished_at, source, base_export_id, counts, state, undo_of, detail"
+            " FROM operations WHERE op_id=?", (op_id,)).fetchone()
+        return self._op_dict(row) if row else None
+
+    @staticmethod
+    def _op_dict(r) -> dict:
+        keys = ["op_id", "kind", "started_at", "finished_at", "source", "base_export_id", "counts", "state",
+                "undo_of", "detail"]
+        d = dict(zip(keys, r))
+        d["counts"] = json.loads(d["counts"] or "{}")
+        d["detail"] = json.loads(d["detail"] or "{}")
+        return d
+
+    def journal_add(self, db: sqlite3.Connection, op_id: int, entries: Iterable[tuple], done: int = 1) -> None:
+        """entries: (code, action, col, old, new); action is create | update | delete."""
+        db.executemany("INSERT INTO journal (op_id, code, action, col, old, new, done) VALUES (?,?,?,?,?,?,?)",
+                       ((op_id, *e, done) for e in entries))
+
+    def journal(self, op_id: int) -> list[tuple]:
+        return self.db.execute("SELECT code, action, col, old, new, done FROM journal WHERE op_id=? ORDER BY rowid",
+                               (op_id,)).fetchall()
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def frame_from_rows(rows: list) -> pd.DataFrame:
+    """Rows of the column table (SQL NULL = blank) → canonical product frame."""
+    names = list(cols.names())
+    df = pd.DataFrame.from_records(rows, columns=names) if rows else pd.DataFrame(columns=names)
+    return df.astype(object).where(df.notna(), "")
+
+
+def empty_frame() -> pd.DataFrame:
+    return pd.DataFrame({n: pd.Series(dtype=object) for n in cols.names()})
