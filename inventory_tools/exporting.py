@@ -1,0 +1,194 @@
+"""Store → inventory list workbook (.xlsx) or Cin7 CSV, with the snapshot a later import diffs against."""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from . import __version__
+from . import columns as cols
+from . import csvio, values
+from .errors import FileReadError, UsageError
+from .resources import resource_path
+from .stores.state import now_iso
+from .xlsx_writer import ColumnSpec, PlainSheet, XlsxWriter
+
+DATA_SHEET = "Inventory List"
+MANIFEST_SHEET = "_manifest"
+LISTS_SHEET = "_lists"
+WRAP_COLUMNS = {"Description", "ShortDescription", "InternalNote"}
+#: Columns whose dropdown is fed from values in use (free to add new ones: warning, not stop).
+OPEN_LISTS = ("DefaultUnitOfMeasure",)
+DEFAULT_UNITS = ("Item",)
+
+
+@dataclass
+class ExportResult:
+    export_id: str
+    path: str
+    format: str
+    rows: int
+    statuses: list[str]
+    counts: dict[str, int]
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"export_id": self.export_id, "path": self.path, "format": self.format, "rows": self.rows,
+                "statuses": self.statuses, "counts": self.counts, "warnings": self.warnings}
+
+
+def parse_statuses(given: Iterable[str] | None) -> list[str]:
+    out = []
+    for s in given or ():
+        canon, issue = values.parse_enum(cols.column(cols.STATUS), s)
+        if issue:
+            raise UsageError(f"--status '{s}' is not a status", f"use one of: {', '.join(cols.statuses())}")
+        out.append(canon)
+    return list(dict.fromkeys(out))
+
+
+def output_format(path: Path) -> str:
+    ext = path.suffix.lower()
+    if ext in (".xlsx", ".csv"):
+        return ext[1:]
+    raise UsageError(f"cannot export to '{path.name}': the name must end in .xlsx or .csv",
+                     "e.g. inventory-tools export inventory.xlsx")
+
+
+def export(store, out: str | os.PathLike, *, statuses: Iterable[str] | None = None,
+           codes: Iterable[str] | None = None, progress=None) -> ExportResult:
+    """Write the inventory list and keep its snapshot as the base for a later import.
+
+    ``codes`` limits the export to those products (``export --changes-only``).
+    """
+    path = Path(out)
+    fmt = output_format(path)
+    wanted = parse_statuses(statuses)
+    if not path.parent.exists():
+        raise UsageError(f"folder {path.parent} does not exist", "create it first or choose another path")
+    export_id = store.state.new_export_id()
+    with store.state.transaction() as db:
+        frame = store.read_products(wanted or None)
+        if codes is not None:
+            keep = set(codes)
+            frame = frame[frame[cols.KEY].isin(keep)].reset_index(drop=True)
+        manifest = {
+            "export_id": export_id, "store_id": store.identity(), "store": store.describe(),
+            "exported_at": now_iso(), "schema_version": cols.SCHEMA_VERSION, "tool_version": __version__,
+            "sheet": DATA_SHEET, "row_count": len(frame), "statuses": wanted, "format": fmt,
+            "path": str(path.resolve()),
+        }
+        tmp = _temp_beside(path)
+        try:
+            if fmt == "xlsx":
+                _write_xlsx(tmp, frame, manifest, _dropdown_lists(store, frame), progress)
+            else:
+                with open(tmp, "wb") as fh:
+                    csvio.write_csv(frame, fh, progress=progress)
+            snapshot_sql = None
+            if hasattr(store, "products_query") and codes is None:
+                snapshot_sql = store.products_query(wanted or None)
+            store.state.record_export(db, manifest, snapshot=frame if snapshot_sql is None else None,
+                                      snapshot_sql=snapshot_sql)
+            os.replace(tmp, path)
+        except OSError as exc:
+            _remove(tmp)
+            raise FileReadError(f"could not write {path}: {exc.strerror or exc}",
+                                "check free disk space and permissions; no file was left half-written") from None
+        except BaseException:
+            _remove(tmp)
+            raise
+    warnings = []
+    if fmt == "csv":
+        warnings = [f"{w.code} · {w.column} starts like a formula ({w.value!r}); a spreadsheet opening this CSV may run it"
+                    for w in csvio.formula_warnings(frame)]
+    counts = frame[cols.STATUS].value_counts().to_dict() if len(frame) else {}
+    return ExportResult(export_id, str(path), fmt, len(frame), wanted, counts, warnings)
+
+
+def _temp_beside(path: Path) -> str:
+    """A temp file in the target's folder (so the final rename is atomic), with normal permissions."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    return tmp
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _dropdown_lists(store, frame: pd.DataFrame) -> dict[str, list[str]]:
+    """Values for the open dropdowns (units in use), or a remote store's reference lists."""
+    lists: dict[str, list[str]] = {}
+    for name in OPEN_LISTS:
+        used = set(frame[name]) - {""} if len(frame) else set()
+        lists[name] = sorted(used | set(DEFAULT_UNITS), key=str.casefold)
+    reference = getattr(store, "reference_lists", None)
+    if callable(reference):
+        for name, items in (reference() or {}).items():
+            if items:
+                lists[name] = sorted(set(items), key=str.casefold)
+    return lists
+
+
+def column_specs(lists_ranges: dict[str, str]) -> list[ColumnSpec]:
+    specs = []
+    for c in cols.columns():
+        dropdown = None
+        strict = True
+        if c.has_dropdown:
+            dropdown = list(c.values)
+        elif c.name in lists_ranges:
+            dropdown, strict = lists_ranges[c.name], False
+        specs.append(ColumnSpec(
+            name=c.name, kind="number" if c.is_numeric else "text", width=c.width, decimals=c.decimals,
+            read_only=c.read_only, wrap=c.name in WRAP_COLUMNS, dropdown=dropdown, dropdown_strict=strict))
+    return specs
+
+
+def _write_xlsx(tmp: str, frame: pd.DataFrame, manifest: dict, lists: dict[str, list[str]], progress) -> None:
+    list_names = list(lists)
+    ranges = {}
+    for i, name in enumerate(list_names):
+        from .xlsx_writer import col_letter
+
+        letter = col_letter(i)
+        ranges[name] = f"{LISTS_SHEET}!${letter}$2:${letter}${len(lists[name]) + 1}"
+    writer = XlsxWriter(tmp, data_sheet=DATA_SHEET, specs=column_specs(ranges))
+    writer.add_sheet(instructions_sheet())
+    writer.add_sheet(PlainSheet(MANIFEST_SHEET, manifest_rows(manifest), hidden=True, widths=[18, 60]))
+    depth = max((len(v) for v in lists.values()), default=0)
+    grid = [list_names] + [[lists[n][r] if r < len(lists[n]) else "" for n in list_names] for r in range(depth)]
+    writer.add_sheet(PlainSheet(LISTS_SHEET, grid, hidden=True))
+    writer.write(frame, progress=progress)
+
+
+def manifest_rows(manifest: dict) -> list[list[str]]:
+    rows = [["key", "value"]]
+    for k, v in manifest.items():
+        if isinstance(v, (list, tuple)):
+            v = ",".join(v)
+        rows.append([k, str(v)])
+    return rows
+
+
+def instructions_sheet() -> PlainSheet:
+    rows: list[list[str]] = []
+    for line in resource_path("templates", "instructions.txt").read_text(encoding="utf-8").splitlines():
+        if line.startswith("# "):
+            rows.append([line[2:]])
+        elif line.strip() == "#":
+            rows.append([])
+        else:
+            rows.append(["", line])
+    return PlainSheet("Instructions", rows, widths=[4, 120], title_first_row=True)

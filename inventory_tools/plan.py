@@ -1,0 +1,177 @@
+"""The import plan: a pure three-way, cell-level diff (no I/O).
+
+base    what the export wrote (None for a file without a manifest: Cin7's own CSV, a hand-made sheet)
+file    what the manager saved
+current the store now
+
+With a base, only cells the manager changed (file ≠ base) are written; such a cell whose current
+value moved away from base to something other than the file's value is a conflict. Without a
+base, blank means "leave unchanged" (unless blank_clears) and other cells are compared with the
+store. Read-only columns are data when a product is created, and an ignored edit otherwise.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import columns as cols
+from .stores.base import CellChange, ChangeSet
+
+ACTIONS = ("create", "update", "unchanged", "conflict", "invalid", "skipped", "failed")
+POLICIES = ("abort", "skip", "overwrite")
+
+
+@dataclass
+class Conflict:
+    code: str
+    column: str
+    base: str
+    file: str
+    current: str
+
+
+@dataclass
+class Ignored:
+    code: str
+    column: str
+    file: str
+    current: str
+    reason: str
+
+
+@dataclass
+class ImportPlan:
+    creates: pd.DataFrame  # full rows, every column
+    changes: list[CellChange]  # cell updates that will be written (after the conflict policy)
+    conflicts: list[Conflict]
+    ignored: list[Ignored]
+    outcome: dict[str, str]  # code -> one of ACTIONS
+    policy: str = "abort"
+    has_base: bool = False
+    messages: dict[str, str] = field(default_factory=dict)  # code -> why (conflicts, skipped...)
+
+    @property
+    def blocked(self) -> bool:
+        """Conflicts under the abort policy: nothing may be applied."""
+        return bool(self.conflicts) and self.policy == "abort"
+
+    def counts(self) -> dict[str, int]:
+        c = Counter(self.outcome.values())
+        return {a: int(c.get(a, 0)) for a in ACTIONS}
+
+    def column_counts(self) -> dict[str, int]:
+        return dict(Counter(ch.column for ch in self.changes).most_common())
+
+    def status_transitions(self) -> dict[tuple[str, str], int]:
+        c = Counter((ch.old or "(blank)", ch.new or "(blank)") for ch in self.changes if ch.column == cols.STATUS)
+        return dict(c.most_common())
+
+    def change_set(self) -> ChangeSet:
+        return ChangeSet(creates=self.creates, updates=list(self.changes))
+
+    @property
+    def empty(self) -> bool:
+        return self.creates.empty and not self.changes
+
+
+def _comparable(column: cols.Column, arr: np.ndarray) -> np.ndarray:
+    if column.type != "account":
+        return arr
+    return pd.Series(arr, dtype=object).str.split(":", n=1).str[0].str.strip().to_numpy(dtype=object)
+
+
+def make_plan(file: pd.DataFrame, current: pd.DataFrame, base: pd.DataFrame | None, *,
+              blank_clears: bool = False, policy: str = "abort", default_status: str = cols.ACTIVE) -> ImportPlan:
+    """Diff ``file`` (canonical values; any subset of columns, must hold the key) three ways.
+
+    ``base`` is the export snapshot (or None); its rows for codes it lacks count as "no base".
+    Codes must already be unique in ``file`` (validation guarantees it).
+    """
+    if policy not in POLICIES:
+        raise ValueError(f"unknown conflict policy {policy!r}")
+    key = cols.KEY
+    present = [c for c in file.columns if c in cols.by_name() and c != key]
+    file = file.reset_index(drop=True)
+    codes = file[key].to_numpy(dtype=object)
+    cur = current.drop_duplicates(key).set_index(key)
+    exists = pd.Index(cur.index).get_indexer(codes) >= 0
+    outcome: dict[str, str] = {}
+    messages: dict[str, str] = {}
+
+    # -- new products ---------------------------------------------------------------------
+    new = file.loc[~exists]
+    creates = pd.DataFrame({c: (new[c] if c in new.columns else "") for c in cols.names()}, index=new.index)
+    creates = creates.astype(object).reset_index(drop=True)
+    if not creates.empty:
+        blank_status = creates[cols.STATUS] == ""
+        creates.loc[blank_status, cols.STATUS] = default_status
+    conflicts: list[Conflict] = []
+    if base is not None and not creates.empty:
+        gone = creates[key].isin(set(base[key]))
+        for code in creates.loc[gone, key]:
+            conflicts.append(Conflict(code, key, code, code, "(deleted from the store since the export)"))
+            outcome[code] = "conflict"
+            messages[code] = "this product was deleted from the store after the export"
+        creates = creates.loc[~gone].reset_index(drop=True)
+    for code in creates[key]:
+        outcome[code] = "create"
+
+    # -- existing products: cell by cell ------------------------------------------------------
+    old = file.loc[exists].reset_index(drop=True)
+    ocodes = old[key].to_numpy(dtype=object)
+    curr = cur.loc[ocodes]
+    if base is not None:
+        b = base.drop_duplicates(key).set_index(key).reindex(ocodes)
+        has_base = pd.Index(base[key]).get_indexer(ocodes) >= 0
+    else:
+        b = None
+        has_base = np.zeros(len(ocodes), dtype=bool)
+
+    changes: list[CellChange] = []
+    ignored: list[Ignored] = []
+    conflict_rows: set[str] = set()
+    changed_rows: set[str] = set()
+    for name in present:
+        column = cols.column(name)
+        fv = old[name].to_numpy(dtype=object)
+        cv = curr[name].to_numpy(dtype=object)
+        fc, cc = _comparable(column, fv), _comparable(column, cv)
+        if b is not None:
+            bv = b[name].to_numpy(dtype=object)
+            bv = np.where(has_base, bv, "")  # rows without base: value unused below
+            bc = _comparable(column, bv)
+            edited_vs_base = has_base & (fc != bc)
+        else:
+            bv = bc = np.full(len(fv), "", dtype=object)
+            edited_vs_base = np.zeros(len(fv), dtype=bool)
+        no_base_edit = ~has_base & (fc != cc) & ((fv != "") | blank_clears)
+        edited = edited_vs_base | no_base_edit
+        differs = edited & (fc != cc)
+        if column.read_only:
+            for i in np.flatnonzero(differs):
+                ignored.append(Ignored(ocodes[i], name, fv[i], cv[i],
+                                       f"{name} is read-only (computed by Cin7); the edit was ignored"))
+            continue
+        conflict = edited_vs_base & (cc != bc) & (cc != fc)
+        for i in np.flatnonzero(conflict):
+            conflicts.append(Conflict(ocodes[i], name, bv[i], fv[i], cv[i]))
+            conflict_rows.add(ocodes[i])
+        write = differs & (~conflict if policy != "overwrite" else True)
+        for i in np.flatnonzero(write):
+            changes.append(CellChange(ocodes[i], name, cv[i], fv[i]))
+            changed_rows.add(ocodes[i])
+
+    for code in ocodes:
+        if code in conflict_rows and policy != "overwrite":
+            outcome[code] = "conflict"
+            messages[code] = ("changed in the store since the export; kept the store's value"
+                              if policy == "skip" else "changed in the store since the export")
+        elif code in changed_rows:
+            outcome[code] = "update"
+        else:
+            outcome[code] = "unchanged"
+    return ImportPlan(creates=creates, changes=changes, conflicts=conflicts, ignored=ignored, outcome=outcome,
+                      policy=policy, has_base=base is not None, messages=messages)
