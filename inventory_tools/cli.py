@@ -155,8 +155,117 @@ def render_table(frame, headers, max_width: int = 40) -> str:
     return "\n".join(out)
 
 
+_CONFLICT_HELP = "When a cell changed both in the file and in the store since the export: abort (default, " \
+    "nothing applied), skip (apply everything else) or overwrite (the file wins)."
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Show the plan and stop; nothing is changed.")
+@click.option("--yes", "-y", is_flag=True, help="Apply without asking (no prompt is shown when not on a terminal).")
+@click.option("--results", type=click.Path(dir_okay=False), help="Results workbook (default FILE-results.xlsx).")
+@click.option("--on-conflict", type=click.Choice(["abort", "skip", "overwrite"]), default="abort",
+              show_default=True, help=_CONFLICT_HELP)
+@click.option("--skip-invalid", is_flag=True, help="Apply the valid rows and list the invalid ones.")
+@click.option("--base", "base_export_id", metavar="EXPORT_ID",
+              help="The export this file came from (for a CSV we exported; workbooks carry it).")
+@click.option("--blank-clears", is_flag=True, help="Without a base, blank cells clear values (file = whole truth).")
+@click.option("--json", "as_json", is_flag=True, help="Print the machine-readable result on stdout.")
+@click.pass_obj
+@handle_errors
+def import_command(obj: Context, file: str, dry_run: bool, yes: bool, results: str | None, on_conflict: str,
+                   skip_invalid: bool, base_export_id: str | None, blank_clears: bool, as_json: bool) -> None:
+    """Validate FILE, show exactly what will change, then apply it all or nothing.
+
+    Only cells you changed since the export are written; a cell someone else changed in the
+    meantime is a conflict, shown with all three values. Every import can be undone.
+
+    \b
+    Example:
+      inventory-tools import inventory.xlsx --dry-run
+      inventory-tools import inventory.xlsx --yes
+    """
+    from .importing import import_file
+    from .render import render_import, render_problems
+
+    store = obj.store()
+    interactive = sys.stdin.isatty() and sys.stderr.isatty() and not yes and not as_json
+
+    def confirm(plan) -> bool:
+        say(render_import.plan_text(plan))
+        return not interactive or click.confirm("Apply these changes?", default=False, err=True)
+
+    result = import_file(store, file, dry_run=dry_run, on_conflict=on_conflict, skip_invalid=skip_invalid,
+                         base_export_id=base_export_id, blank_clears=blank_clears, results=results,
+                         confirm=confirm)
+    render_import.summary(result, say)
+    if as_json:
+        emit_json(result.to_json())
+    sys.exit(int(result.exit_code))
+
+
+@cli.command("history")
+@click.option("--limit", default=50, show_default=True, help="How many to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON on stdout.")
+@click.pass_obj
+@handle_errors
+def history_command(obj: Context, limit: int, as_json: bool) -> None:
+    """List past imports, syncs and undos (newest first) with their counts.
+
+    \b
+    Example:
+      inventory-tools history --limit 10
+    """
+    from .importing import history
+
+    ops = history(obj.store(), limit)
+    if as_json:
+        emit_json(ops)
+        return
+    if not ops:
+        click.echo("No imports or syncs yet.")
+        return
+    for op in ops:
+        counts = ", ".join(f"{k} {v}" for k, v in op["counts"].items() if v)
+        extra = f" (undo of #{op['undo_of']})" if op.get("undo_of") else ""
+        click.echo(f"#{op['op_id']:<4} {op['started_at']}  {op['kind']:<6} {op['state']:<8} "
+                   f"{op.get('source') or ''}{extra}  {counts}")
+
+
+@cli.command("undo")
+@click.argument("op_id", required=False, type=int, metavar="[ID]")
+@click.option("--on-conflict", type=click.Choice(["abort", "skip", "overwrite"]), default="abort",
+              show_default=True, help="Cells changed since the import: abort, skip them, or overwrite them.")
+@click.option("--dry-run", is_flag=True, help="Show what would be restored; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the machine-readable result on stdout.")
+@click.pass_obj
+@handle_errors
+def undo_command(obj: Context, op_id: int | None, on_conflict: str, dry_run: bool, as_json: bool) -> None:
+    """Restore the before-values of an import or sync (default: the latest).
+
+    Products it created are removed (on Cin7 Core: set to Deprecated). Cells changed since
+    are conflicts, handled by --on-conflict.
+
+    \b
+    Example:
+      inventory-tools undo 12 --dry-run
+    """
+    from .importing import undo
+    from .render import render_import
+
+    result = undo(obj.store(), op_id, on_conflict=on_conflict, dry_run=dry_run)
+    render_import.undo_summary(result, say)
+    if as_json:
+        emit_json(result.to_json())
+    sys.exit(int(result.exit_code))
+
+
 # --- commands that live in their own modules: one import + add_command line each -----------
 # (keep this block just above main(); each feature adds its own line)
+from .cli_validate import validate_command  # noqa: E402
+cli.add_command(validate_command)
+from .cli_sync import sync_command  # noqa: E402
+cli.add_command(sync_command)
 
 
 def main() -> None:

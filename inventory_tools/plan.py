@@ -78,9 +78,16 @@ class ImportPlan:
 
 
 def _comparable(column: cols.Column, arr: np.ndarray) -> np.ndarray:
-    if column.type != "account":
-        return arr
-    return pd.Series(arr, dtype=object).str.split(":", n=1).str[0].str.strip().to_numpy(dtype=object)
+    """What counts as "the same value": account codes by code, text regardless of CRLF vs LF."""
+    if column.type == "account":
+        return pd.Series(arr, dtype=object).str.split(":", n=1).str[0].str.strip().to_numpy(dtype=object)
+    if column.type == "text":
+        s = pd.Series(arr, dtype=object)
+        has_cr = s.str.contains("\r", regex=False)
+        if has_cr.any():
+            # Spreadsheet apps and libraries save CRLF inside a cell as LF; that is not an edit.
+            return s.str.replace("\r\n", "\n", regex=False).to_numpy(dtype=object)
+    return arr
 
 
 def make_plan(file: pd.DataFrame, current: pd.DataFrame, base: pd.DataFrame | None, *,

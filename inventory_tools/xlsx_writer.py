@@ -66,6 +66,8 @@ class CellStyle:
     HEADER_READONLY = 3
     WRAP = 4
     TITLE = 5
+    HIGHLIGHT_TEXT = 14
+    HIGHLIGHT_NUMBER = 15
 
 
 def _number_style_index(decimals: int | None, read_only: bool) -> int:
@@ -90,6 +92,9 @@ def _styles_xml() -> str:
         xfs.append(f'<xf numFmtId="{fid}" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>')
         xfs.append(f'<xf numFmtId="{fid}" fontId="2" fillId="3" borderId="0" xfId="0" applyNumberFormat="1"'
                    ' applyFont="1" applyFill="1"/>')
+    xfs.append('<xf numFmtId="49" fontId="0" fillId="4" borderId="0" xfId="0" applyNumberFormat="1"'
+               ' applyFill="1"/>')  # 14 highlighted text
+    xfs.append('<xf numFmtId="0" fontId="0" fillId="4" borderId="0" xfId="0" applyFill="1"/>')  # 15 highlighted number
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
@@ -98,9 +103,10 @@ def _styles_xml() -> str:
         '<font><b/><sz val="11"/><color rgb="FFFFFFFF"/><name val="Calibri"/><family val="2"/></font>'
         '<font><i/><sz val="11"/><color rgb="FF595959"/><name val="Calibri"/><family val="2"/></font>'
         '<font><b/><sz val="14"/><name val="Calibri"/><family val="2"/></font></fonts>'
-        '<fills count="4"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>'
+        '<fills count="5"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>'
         '<fill><patternFill patternType="solid"><fgColor rgb="FF1F4E78"/><bgColor indexed="64"/></patternFill></fill>'
         '<fill><patternFill patternType="solid"><fgColor rgb="FFE7E6E6"/><bgColor indexed="64"/></patternFill></fill>'
+        '<fill><patternFill patternType="solid"><fgColor rgb="FFFFEB9C"/><bgColor indexed="64"/></patternFill></fill>'
         '</fills>'
         '<borders count="2"><border><left/><right/><top/><bottom/><diagonal/></border>'
         '<border><left/><right/><top/><bottom style="thin"><color rgb="FF808080"/></bottom><diagonal/></border></borders>'
@@ -177,7 +183,7 @@ class SharedStrings:
 
 
 def _render_column(values: np.ndarray, letter: str, rows: np.ndarray, spec: ColumnSpec,
-                   sst: SharedStrings) -> np.ndarray:
+                   sst: SharedStrings, highlight: np.ndarray | None = None) -> np.ndarray:
     """One column of a chunk → array of '<c .../>' strings ('' for blank cells)."""
     out = np.full(len(values), "", dtype=object)
     filled = values != ""
@@ -197,6 +203,12 @@ def _render_column(values: np.ndarray, letter: str, rows: np.ndarray, spec: Colu
     else:
         codes = sst.codes(values[filled]).astype(str).astype(object)
         out[filled] = refs + f'" s="{spec.style}" t="s"><v>' + codes + "</v></c>"
+    if highlight is not None and highlight.any():
+        marked = highlight & filled
+        mark = CellStyle.HIGHLIGHT_NUMBER if spec.kind == "number" else CellStyle.HIGHLIGHT_TEXT
+        out[marked] = [re.sub(r' s="\d+"', f' s="{mark}"', c, count=1) for c in out[marked]]
+        blank = highlight & ~filled  # a cleared cell: show the highlight on the empty cell
+        out[blank] = f'<c r="{letter}' + rows[blank] + f'" s="{CellStyle.HIGHLIGHT_TEXT}"/>'
     return out
 
 
@@ -225,7 +237,7 @@ class XlsxWriter:
     def add_sheet(self, sheet: PlainSheet) -> None:
         self.extra.append(sheet)
 
-    def write(self, frame: pd.DataFrame, progress=None) -> int:
+    def write(self, frame: pd.DataFrame, progress=None, highlight: dict[str, np.ndarray] | None = None) -> int:
         n = len(frame)
         if n + 1 > MAX_ROWS:
             from .errors import UsageError
@@ -236,7 +248,7 @@ class XlsxWriter:
         with zipfile.ZipFile(self.path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=self.compresslevel,
                              allowZip64=True) as zf:
             with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as fh:
-                for piece in self._data_sheet_chunks(frame, progress):
+                for piece in self._data_sheet_chunks(frame, progress, highlight or {}):
                     fh.write(piece.encode("utf-8"))
             for i, sheet in enumerate(self.extra, start=2):
                 zf.writestr(f"xl/worksheets/sheet{i}.xml", self._plain_sheet_xml(sheet))
@@ -252,7 +264,7 @@ class XlsxWriter:
         return n
 
     # -- data sheet --
-    def _data_sheet_chunks(self, frame: pd.DataFrame, progress) -> Iterable[str]:
+    def _data_sheet_chunks(self, frame: pd.DataFrame, progress, highlight: dict) -> Iterable[str]:
         specs = self.specs
         n = len(frame)
         last_col = col_letter(len(specs) - 1)
@@ -280,7 +292,9 @@ class XlsxWriter:
             acc = '<row r="' + rows + '">'
             for name, letter, spec in zip(names, letters, specs):
                 values = chunk[name].to_numpy(dtype=object)
-                acc = acc + _render_column(values, letter, rows, spec, self.sst)
+                marks = highlight.get(name)
+                marks = marks[start:start + len(chunk)] if marks is not None else None
+                acc = acc + _render_column(values, letter, rows, spec, self.sst, marks)
             acc = acc + "</row>"
             yield "".join(acc.tolist())
             if progress:

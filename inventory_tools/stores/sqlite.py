@@ -84,6 +84,8 @@ class SqliteStore:
             updated = self._update(db, changes, op_id)
             deleted = self._delete(db, changes.deletes, op_id)
             self.state.finish_operation(db, op_id, state="applied")
+            if undo_of is not None:
+                self.state.finish_operation(db, undo_of, state="undone")
         return ApplyOutcome(op_id=op_id, created=created, updated=updated, deleted=deleted)
 
     def _check_expected(self, db: sqlite3.Connection, changes: ChangeSet) -> None:

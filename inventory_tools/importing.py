@@ -1,0 +1,323 @@
+"""``import``: validate → plan → (confirm) → apply, all or nothing; plus ``history`` and ``undo``."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from . import columns as cols
+from .errors import DataError, ExitCode, UsageError
+from .plan import ACTIONS, POLICIES, Conflict, ImportPlan, make_plan
+from .stores.base import CellChange, ChangeSet
+
+
+@dataclass
+class ImportResult:
+    import_id: int | None
+    applied: bool
+    plan: ImportPlan | None
+    report: object  # validation.ValidationReport
+    source: str
+    base_export_id: str | None
+    dry_run: bool = False
+    results_path: str | None = None
+    invalid_codes: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    stopped_reason: str | None = None  # why nothing was applied
+
+    @property
+    def counts(self) -> dict[str, int]:
+        if self.plan:
+            return self.plan.counts()
+        counts = {a: 0 for a in ACTIONS}
+        counts["invalid"] = len(self.invalid_codes)
+        return counts
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.stopped_reason or self.invalid_codes or self.failed:
+            return ExitCode.DATA
+        if self.plan and self.plan.conflicts:
+            return ExitCode.DATA
+        return ExitCode.OK
+
+    def to_json(self) -> dict:
+        plan = self.plan
+        return {
+            "import_id": self.import_id,
+            "applied": self.applied,
+            "dry_run": self.dry_run,
+            "source": self.source,
+            "base_export_id": self.base_export_id,
+            "counts": self.counts,
+            "changes": [{"code": c.code, "column": c.column, "old": c.old, "new": c.new}
+                        for c in (plan.changes if plan else [])],
+            "creates": list(plan.creates[cols.KEY]) if plan else [],
+            "conflicts": [{"code": c.code, "column": c.column, "base": c.base, "file": c.file, "current": c.current}
+                          for c in (plan.conflicts if plan else [])],
+            "ignored": [{"code": i.code, "column": i.column, "file": i.file, "current": i.current,
+                         "message": i.reason} for i in (plan.ignored if plan else [])],
+            "failed": [{"code": k, "message": v} for k, v in self.failed.items()],
+            "problems": [p.to_json() if hasattr(p, "to_json") else p for p in getattr(self.report, "problems", [])],
+            "results": self.results_path,
+            "stopped": self.stopped_reason,
+        }
+
+
+def resolve_base(store, manifest: dict | None, base_export_id: str | None, source: str):
+    """The export snapshot to diff against: from the workbook's manifest or --base."""
+    export_id = base_export_id or (manifest or {}).get("export_id")
+    if not export_id:
+        return None, None
+    if manifest and not base_export_id:
+        their = manifest.get("store_id")
+        if their and their != store.identity():
+            raise DataError(f"{source} was exported from another store ({manifest.get('store') or their})",
+                            f"import it into that store, or export a fresh list from {store.describe()}")
+    info = store.state.export_info(export_id)
+    if info is None:
+        raise DataError(f"export {export_id} is unknown to {store.describe()}",
+                        "import into the store it was exported from, or export a fresh list")
+    if not info.get("snapshot"):
+        raise DataError(f"export {export_id} is too old: its snapshot was pruned",
+                        "export a fresh list, copy your edits into it, and import that")
+    return export_id, store.state.export_snapshot(export_id)
+
+
+def plan_import(store, path: str, *, base_export_id: str | None = None, blank_clears: bool = False,
+                on_conflict: str = "abort", skip_invalid: bool = False):
+    """Validate and plan without writing anything. Returns (report, plan | None, base_id, invalid codes)."""
+    from .validation import validate
+    from .reading import read_table
+
+    if on_conflict not in POLICIES:
+        raise UsageError(f"--on-conflict must be one of {', '.join(POLICIES)}")
+    table = read_table(path)
+    base_id, base = resolve_base(store, table.manifest, base_export_id, Path(path).name)
+    report = validate(table, store=store, base=base)
+    frame = report.frame
+    invalid_codes: list[str] = []
+    if report.errors:
+        row_valid = np.asarray(report.row_valid, dtype=bool)
+        invalid_codes = [c for c in frame.loc[~row_valid, cols.KEY] if c]
+        if not skip_invalid or not row_valid.any() and len(frame):
+            return report, None, base_id, invalid_codes
+        frame = frame.loc[row_valid]
+    codes = list(frame[cols.KEY])
+    current = store.read_by_codes(codes)
+    plan = make_plan(frame, current, base, blank_clears=blank_clears, policy=on_conflict)
+    for code in invalid_codes:
+        plan.outcome[code] = "invalid"
+    return report, plan, base_id, invalid_codes
+
+
+def import_file(store, path: str, *, dry_run: bool = False, on_conflict: str = "abort",
+                skip_invalid: bool = False, base_export_id: str | None = None, blank_clears: bool = False,
+                results: str | None = None, confirm: Callable[[ImportPlan], bool] | None = None,
+                progress=None) -> ImportResult:
+    source = str(path)
+    report, plan, base_id, invalid = plan_import(store, path, base_export_id=base_export_id,
+                                                  blank_clears=blank_clears, on_conflict=on_conflict,
+                                                  skip_invalid=skip_invalid)
+    result = ImportResult(None, False, plan, report, source, base_id, dry_run=dry_run, invalid_codes=invalid)
+    if plan is None:
+        result.stopped_reason = "the file has invalid cells: nothing was applied"
+    elif plan.blocked:
+        result.stopped_reason = (f"{len(plan.conflicts)} conflicting cell(s): nothing was applied "
+                                 "(--on-conflict skip or overwrite to go on)")
+    if dry_run or result.stopped_reason:
+        if results and plan is not None:
+            result.results_path = write_results(results, report, plan, applied=False)
+        return result
+    if plan.empty:
+        result.results_path = write_results(results or default_results_path(path), report, plan, applied=True) \
+            if results else None
+        return result
+    if confirm is not None and not confirm(plan):
+        result.stopped_reason = "cancelled: nothing was applied"
+        return result
+    counts = plan.counts()
+    counts["invalid"] = len(invalid)
+    outcome = store.apply(plan.change_set(), kind="import", source=source, base_export_id=base_id,
+                          counts=counts, progress=progress)
+    result.import_id = outcome.op_id
+    result.applied = True
+    result.failed = dict(outcome.failed)
+    for code in result.failed:
+        plan.outcome[code] = "failed"
+        plan.messages[code] = result.failed[code]
+    result.results_path = write_results(results or default_results_path(path), report, plan, applied=True)
+    return result
+
+
+def default_results_path(path: str) -> str:
+    p = Path(path)
+    return str(p.with_name(f"{p.stem}-results.xlsx"))
+
+
+# -- results workbook --------------------------------------------------------------------------
+OUTCOME_WORDS = {"create": "created", "update": "updated", "unchanged": "unchanged", "conflict": "conflict",
+                 "invalid": "invalid", "skipped": "skipped", "failed": "failed"}
+
+
+def write_results(out: str, report, plan: ImportPlan, *, applied: bool) -> str:
+    """Every row of the file with its outcome and reason; changed cells highlighted."""
+    from .xlsx_writer import ColumnSpec, PlainSheet, XlsxWriter
+
+    frame = report.frame.reset_index(drop=True)
+    present = [c for c in cols.names() if c in frame.columns]
+    outcome = frame[cols.KEY].map(lambda c: plan.outcome.get(c, "invalid"))
+    def word(action: str) -> str:
+        text = OUTCOME_WORDS.get(action, action)
+        return f"would be {text}" if not applied and action in ("create", "update") else text
+
+    words = outcome.map(word)
+    errors_by_row = _row_messages(report)
+    messages = []
+    for i, code in enumerate(frame[cols.KEY]):
+        parts = [plan.messages.get(code, "")] + errors_by_row.get(i, [])
+        messages.append("; ".join(p for p in parts if p))
+    out_frame = pd.DataFrame({"Result": words.to_numpy(dtype=object), "Message": messages})
+    for c in present:
+        out_frame[c] = frame[c].to_numpy(dtype=object)
+    highlight = {}
+    changed = {(ch.code, ch.column) for ch in plan.changes} | {(c.code, c.column) for c in plan.conflicts}
+    row_of = {code: i for i, code in enumerate(frame[cols.KEY])}
+    for code, column in changed:
+        if column in present and code in row_of:
+            highlight.setdefault(column, np.zeros(len(frame), dtype=bool))[row_of[code]] = True
+    specs = [ColumnSpec("Result", "text", width=14), ColumnSpec("Message", "text", width=50)]
+    for c in present:
+        col = cols.column(c)
+        specs.append(ColumnSpec(c, "number" if col.is_numeric else "text", width=col.width, decimals=col.decimals,
+                                read_only=col.read_only))
+    writer = XlsxWriter(out, data_sheet="Results", specs=specs)
+    change_rows = [["ProductCode", "Column", "Old (store)", "New (file)"]] + \
+        [[c.code, c.column, c.old, c.new] for c in plan.changes[:100_000]]
+    writer.add_sheet(PlainSheet("Changes", change_rows, widths=[20, 20, 40, 40]))
+    conflict_rows = [["ProductCode", "Column", "Base (export)", "File", "Current (store)"]] + \
+        [[c.code, c.column, c.base, c.file, c.current] for c in plan.conflicts[:100_000]]
+    writer.add_sheet(PlainSheet("Conflicts", conflict_rows, widths=[20, 20, 30, 30, 30]))
+    tmp = out + ".part"
+    writer.path = tmp
+    writer.write(out_frame, highlight=highlight)
+    os.replace(tmp, out)
+    return out
+
+
+def _row_messages(report) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    index_of_row = getattr(report, "index_of_row", None)
+    for p in getattr(report, "problems", []):
+        if getattr(p, "severity", "error") != "error":
+            continue
+        idx = getattr(p, "index", None)
+        if idx is None and index_of_row is not None:
+            idx = index_of_row(p.row)
+        if idx is not None:
+            out.setdefault(int(idx), []).append(f"{p.cell}: {p.message}")
+    return out
+
+
+# -- history and undo ---------------------------------------------------------------------------
+def history(store, limit: int | None = 50) -> list[dict]:
+    return store.state.operations(limit)
+
+
+@dataclass
+class UndoPlan:
+    op: dict
+    changes: list[CellChange]
+    deletes: list[str]
+    conflicts: list[Conflict]
+
+
+def plan_undo(store, op_id: int | None, *, on_conflict: str = "abort") -> UndoPlan:
+    ops = [o for o in store.state.operations() if o["kind"] in ("import", "sync") and o["state"] == "applied"]
+    if op_id is None:
+        if not ops:
+            raise UsageError("there is nothing to undo", "see inventory-tools history")
+        op = ops[0]
+    else:
+        op = store.state.operation(op_id)
+        if op is None:
+            raise UsageError(f"no import or sync #{op_id}", "see inventory-tools history for ids")
+        if op["kind"] not in ("import", "sync"):
+            raise UsageError(f"#{op_id} is an {op['kind']}, which cannot be undone")
+        if op["state"] != "applied":
+            raise UsageError(f"#{op_id} is {op['state']}, not applied: nothing to undo")
+    entries = store.state.journal(op["op_id"])
+    touched = list(dict.fromkeys(e[0] for e in entries))
+    current = store.read_by_codes(touched).set_index(cols.KEY)
+    last_ops = store.last_ops(touched) if hasattr(store, "last_ops") else {}
+    changes: list[CellChange] = []
+    deletes: list[str] = []
+    conflicts: list[Conflict] = []
+    for code, action, column, old, new, done in entries:
+        if not done:
+            continue
+        if action == "create":
+            if code not in current.index:
+                continue  # already gone
+            if last_ops.get(code, op["op_id"]) != op["op_id"]:
+                conflicts.append(Conflict(code, "(product)", "(created by this import)", "(remove)",
+                                          "(changed since)"))
+                if on_conflict != "overwrite":
+                    continue
+            deletes.append(code)
+        elif action == "update":
+            if code not in current.index:
+                continue
+            now = current.at[code, column]
+            if now == old:
+                continue
+            if now != new:
+                conflicts.append(Conflict(code, column, new, old, now))
+                if on_conflict != "overwrite":
+                    continue
+            changes.append(CellChange(code, column, now, old))
+    return UndoPlan(op, changes, deletes, conflicts)
+
+
+@dataclass
+class UndoResult:
+    undo_id: int | None
+    applied: bool
+    plan: UndoPlan
+
+    def to_json(self) -> dict:
+        p = self.plan
+        return {
+            "import_id": self.undo_id, "undo_of": p.op["op_id"], "applied": self.applied,
+            "counts": {"create": 0, "update": len({c.code for c in p.changes}), "unchanged": 0,
+                       "conflict": len({c.code for c in p.conflicts}), "invalid": 0, "skipped": 0, "failed": 0,
+                       "delete": len(p.deletes)},
+            "changes": [{"code": c.code, "column": c.column, "old": c.old, "new": c.new} for c in p.changes],
+            "deletes": p.deletes,
+            "conflicts": [{"code": c.code, "column": c.column, "base": c.base, "file": c.file, "current": c.current}
+                          for c in p.conflicts],
+            "problems": [],
+        }
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.DATA if self.plan.conflicts else ExitCode.OK
+
+
+def undo(store, op_id: int | None = None, *, on_conflict: str = "abort", dry_run: bool = False) -> UndoResult:
+    if on_conflict not in POLICIES:
+        raise UsageError(f"--on-conflict must be one of {', '.join(POLICIES)}")
+    up = plan_undo(store, op_id, on_conflict=on_conflict)
+    if dry_run or (up.conflicts and on_conflict == "abort"):
+        return UndoResult(None, False, up)
+    empty = pd.DataFrame({n: pd.Series(dtype=object) for n in cols.names()})
+    changes = ChangeSet(creates=empty, updates=up.changes, deletes=up.deletes)
+    counts = {"update": len({c.code for c in up.changes}), "delete": len(up.deletes), "conflict": len(up.conflicts)}
+    # The store marks the undone operation in the same transaction as the undo itself.
+    outcome = store.apply(changes, kind="undo", source=f"undo #{up.op['op_id']}", base_export_id=None,
+                          counts=counts, undo_of=up.op["op_id"])
+    return UndoResult(outcome.op_id, True, up)

@@ -1,0 +1,1 @@
+"""Turning value objects into human text (the CLI prints what these return)."""
