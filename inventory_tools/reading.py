@@ -1,0 +1,673 @@
+"""Read an edited inventory list (.xlsx, .ods, .csv) into a :class:`Table`.
+
+The one reader behind ``validate`` and ``import``. Workbooks are read with python-calamine
+(fast; numbers come back as float, empty cells as ``''``). Calamine hides two things a
+spreadsheet can do to data: formulas without a cached value and error cells (``#N/A``) both
+read as ``''``. So, only when the sheet XML contains a formula or an error cell at all, one
+streaming parse of that sheet (defusedxml) finds them; our own exports stay on the fast path.
+
+Nothing here judges values; that is :mod:`inventory_tools.validation`. Reading-level problems
+(headers, error cells, encodings) are collected in ``Table.problems``; a file that cannot be
+read at all raises :class:`~inventory_tools.errors.FileReadError` (exit 3) with a hint.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import difflib
+import functools
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pandas as pd
+
+from . import columns as cols
+from .errors import FileReadError
+from .values import fold
+
+DATA_SHEET = "Inventory List"
+MANIFEST_SHEET = "_manifest"
+HEADER_SCAN_ROWS = 10  # the header row is looked for in the first rows of a sheet
+
+ERROR_LITERALS = frozenset({"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!",
+                            "#SPILL!", "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#UNKNOWN!"})
+_ODS_ERROR_RE = re.compile(r"^Err:\d{3}$")
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
+
+
+# -- results ----------------------------------------------------------------------------------
+@dataclass
+class Problem:
+    """One problem at one place. ``cell`` is ``G17`` (CSV: ``record 5 (line 6)``).
+
+    ``message`` does not repeat the cell: show it as ``f"{p.ref}: {p.message}"``.
+    """
+
+    sheet: str | None
+    row: int | None
+    column: str | None
+    cell: str
+    value: Any
+    rule: str
+    severity: str  # "error" | "warning"
+    message: str
+    hint: str = ""
+    index: int | None = None  # position of the row in Table.raw / report.frame (None: file-level)
+    at: str | None = None  # the column whose cell is meant, when it differs from ``column``
+
+    def to_json(self) -> dict:
+        return self.to_dict()
+
+    def to_dict(self) -> dict:
+        return {"sheet": self.sheet, "row": self.row, "column": self.column, "cell": self.cell,
+                "value": _jsonable(self.value), "rule": self.rule, "severity": self.severity,
+                "message": self.message, "hint": self.hint}
+
+    @property
+    def ref(self) -> str:
+        """``Inventory List!G17`` (or just the cell for CSV)."""
+        return f"{self.sheet}!{self.cell}" if self.sheet and self.cell else (self.cell or self.sheet or "")
+
+
+def _jsonable(value):
+    if value is None or isinstance(value, (str, int, float, bool)):
+        if isinstance(value, float) and value != value:
+            return None
+        return value
+    return str(value)
+
+
+@dataclass
+class Table:
+    path: Path
+    kind: str  # "xlsx" | "ods" | "csv"
+    sheet: str | None
+    raw: pd.DataFrame
+    row_numbers: list[int]
+    column_letters: dict[str, str]
+    manifest: dict | None = None
+    problems: list[Problem] = field(default_factory=list)
+    cell_flags: dict[tuple[int, str], str] = field(default_factory=dict)  # (row index, column) -> flag
+    line_numbers: list[int] | None = None  # CSV: first physical line of each record
+    header_row: int = 1
+    sheet_names: list[str] = field(default_factory=list)
+    extra_columns: dict[str, str] = field(default_factory=dict)  # header text -> letter (ignored)
+    encoding: str | None = None
+
+    def cell_ref(self, index: int, column: str) -> str:
+        """Where row ``index`` / ``column`` is in the file: ``G17`` or ``record 5 (line 6)``."""
+        if self.kind == "csv":
+            line = self.line_numbers[index] if self.line_numbers else None
+            rec = self.row_numbers[index]
+            return f"record {rec} (line {line})" if line else f"record {rec}"
+        letter = self.column_letters.get(column, "")
+        return f"{letter}{self.row_numbers[index]}"
+
+    def sheet_cell(self, index: int, column: str) -> tuple[int, str] | None:
+        """(row, letter) in a spreadsheet view of the file (CSV: record N is row N+1)."""
+        letter = self.column_letters.get(column)
+        if letter is None:
+            return None
+        return self.row_numbers[index] + (1 if self.kind == "csv" else 0), letter
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def col_letter(i: int) -> str:
+    """0 → A, 25 → Z, 26 → AA."""
+    s = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def col_index(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ord(ch) - 64)
+    return n - 1
+
+
+_REF_RE = re.compile(r"^([A-Z]+)(\d+)$")
+
+
+def _blank(v) -> bool:
+    return v is None or (isinstance(v, str) and v.strip() == "")
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[\s_\-.]+", "", fold(text))
+
+
+@functools.lru_cache(maxsize=None)
+def _header_maps() -> tuple[dict[str, str], dict[str, str], list[str]]:
+    exact = {fold(n): n for n in cols.names()}
+    squashed = {_squash(n): n for n in cols.names()}
+    return exact, squashed, list(exact)
+
+
+def match_header(text: str) -> tuple[str | None, str | None]:
+    """Header text → (canonical name, None) | (None, near-miss name) | (None, None)."""
+    exact, squashed, folded = _header_maps()
+    key = fold(text)
+    if key in exact:
+        return exact[key], None
+    sq = _squash(text)
+    if sq in squashed:
+        return None, squashed[sq]
+    if len(key) >= 4:
+        close = difflib.get_close_matches(key, folded, n=1, cutoff=0.85)
+        if close:
+            return None, exact[close[0]]
+    return None, None
+
+
+# -- entry point ------------------------------------------------------------------------------
+def read_table(path, *, encoding: str | None = None) -> Table:
+    """Read FILE (.xlsx/.xlsm, .ods or .csv, recognised by content) into a :class:`Table`."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            head = f.read(8)
+    except FileNotFoundError:
+        raise FileReadError("no such file", "check the path (and the current folder)", file=str(path)) from None
+    except IsADirectoryError:
+        raise FileReadError("this is a folder, not a file", "give the path of a .xlsx, .ods or .csv file",
+                            file=str(path)) from None
+    except OSError as exc:
+        raise FileReadError(f"cannot open the file: {exc.strerror or exc}", "check the file's permissions",
+                            file=str(path)) from None
+    if size == 0:
+        raise FileReadError("the file is empty (0 bytes)",
+                            "export the inventory list again, or check that the file finished saving/downloading",
+                            file=str(path))
+    suffix = path.suffix.lower()
+    if head.startswith(_OLE_MAGIC):
+        _ole_error(path)
+    if head.startswith(b"PK"):
+        kind = _zip_kind(path)
+        return _read_workbook(path, kind)
+    if suffix in (".xlsx", ".xlsm", ".ods", ".xls"):
+        hint = ("if it is really CSV or text, rename it to .csv; otherwise open it in Excel and save it as "
+                "Excel Workbook (.xlsx)")
+        raise FileReadError(f"this is not an Excel or OpenDocument workbook, although it is named {path.name}",
+                            hint, file=str(path))
+    return _read_csv(path, encoding)
+
+
+def _ole_error(path: Path):
+    data = path.read_bytes()
+    if "EncryptedPackage".encode("utf-16-le") in data or "EncryptionInfo".encode("utf-16-le") in data:
+        raise FileReadError("the workbook is password-protected (encrypted), so it cannot be read",
+                            "open it in Excel, remove the password (File → Info → Protect Workbook → "
+                            "Encrypt with Password → clear it), save, and run again", file=str(path))
+    raise FileReadError("this is an old Excel 97-2003 workbook (.xls), which is not supported",
+                        "open it in Excel and choose File → Save As → Excel Workbook (.xlsx), "
+                        "then run again on the .xlsx file", file=str(path))
+
+
+def _damaged(path: Path, detail: str = "") -> FileReadError:
+    extra = f" ({detail})" if detail else ""
+    return FileReadError(f"the workbook is damaged or incomplete and cannot be read{extra}",
+                         "if it was downloaded or copied, fetch it again; otherwise open it in Excel "
+                         "(which may offer to repair it) and save it again", file=str(path))
+
+
+def _zip_kind(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if "mimetype" in names and zf.read("mimetype").strip().startswith(_ODS_MIME):
+                return "ods"
+            if "content.xml" in names and "xl/workbook.xml" not in names:
+                return "ods"
+            if "xl/workbook.xml" in names or any(n.startswith("xl/") for n in names):
+                return "xlsx"
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError) as exc:
+        raise _damaged(path, "the zip container is broken; the file may be truncated") from None
+    if "word/document.xml" in names:
+        raise FileReadError("this is a Word document, not a workbook", "give the exported .xlsx, .ods or .csv file",
+                            file=str(path))
+    raise FileReadError("this zip file is not an Excel (.xlsx) or OpenDocument (.ods) workbook",
+                        "give the exported .xlsx, .ods or .csv file", file=str(path))
+
+
+# -- workbooks --------------------------------------------------------------------------------
+def _calamine():
+    import python_calamine as pc
+
+    return pc
+
+
+def _calamine_call(path: Path, fn):
+    pc = _calamine()
+    try:
+        return fn()
+    except pc.PasswordError:
+        raise FileReadError("the workbook is password-protected (encrypted), so it cannot be read",
+                            "open it, remove the password, save, and run again", file=str(path)) from None
+    except (pc.ZipError, pc.XmlError, pc.CalamineError) as exc:
+        raise _damaged(path, str(exc).splitlines()[0][:120] if str(exc) else "") from None
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
+        raise _damaged(path, str(exc)[:120]) from None
+
+
+def _header_row_of(rows: list[list]) -> int | None:
+    """Index of the header row: the first of the first rows holding ProductCode (else None)."""
+    for i, r in enumerate(rows[:HEADER_SCAN_ROWS]):
+        for v in r:
+            if isinstance(v, str) and fold(v) == fold(cols.KEY):
+                return i
+    return None
+
+
+def _read_workbook(path: Path, kind: str) -> Table:
+    pc = _calamine()
+    wb = _calamine_call(path, lambda: pc.load_workbook(str(path)))
+    names = list(wb.sheet_names)
+    manifest = None
+    man_name = next((n for n in names if n.casefold() == MANIFEST_SHEET.casefold()), None)
+    if man_name:
+        man_rows = _calamine_call(path, lambda: wb.get_sheet_by_name(man_name).to_python(skip_empty_area=False))
+        manifest = {}
+        for r in man_rows:
+            if len(r) >= 1 and isinstance(r[0], str) and r[0].strip():
+                v = r[1] if len(r) > 1 else None
+                if isinstance(v, float) and v.is_integer():
+                    v = int(v)
+                manifest[r[0].strip()] = "" if v is None else (v if isinstance(v, str) else str(v))
+    sheet = next((n for n in names if fold(n) == fold(DATA_SHEET)), None)
+    if sheet is None and manifest and manifest.get("sheet") in names:
+        sheet = manifest["sheet"]
+    if sheet is None:
+        candidates = []
+        for n in names:
+            if n == man_name:
+                continue
+            probe = _calamine_call(path, lambda n=n: wb.get_sheet_by_name(n).to_python(
+                skip_empty_area=False, nrows=HEADER_SCAN_ROWS))
+            if _header_row_of(probe) is not None:
+                candidates.append(n)
+        if len(candidates) == 1:
+            sheet = candidates[0]
+        elif len(candidates) > 1:
+            raise FileReadError(
+                f"more than one sheet has a ProductCode header: {', '.join(candidates)}",
+                f"rename the sheet to edit to '{DATA_SHEET}' (or delete the others) and run again", file=str(path))
+        else:
+            raise FileReadError(
+                f"no inventory sheet found; the sheets are: {', '.join(names) or '(none)'}",
+                f"the data sheet must be named '{DATA_SHEET}' or have a header row with ProductCode",
+                file=str(path))
+    rows = _calamine_call(path, lambda: wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False))
+    flags: dict[tuple[int, int], tuple[str, str | None]] = {}
+    if kind == "xlsx":
+        flags = _scan_xlsx(path, sheet)
+    elif kind == "ods":
+        flags = _scan_ods(path, sheet)
+    table = _build(path, kind, sheet, rows, flags)
+    table.manifest = manifest
+    table.sheet_names = names
+    return table
+
+
+def _build(path: Path, kind: str, sheet: str | None, rows: list[list],
+           flags: dict[tuple[int, int], tuple[str, str | None]], *, line_numbers: list[int] | None = None,
+           record_numbers: list[int] | None = None) -> Table:
+    """Rows (header included) → Table. ``flags``: (sheet row, col idx) → (kind, cached text)."""
+    problems: list[Problem] = []
+    is_csv = kind == "csv"
+    hdr_i = _header_row_of(rows)
+    if hdr_i is None:
+        hdr_i = next((i for i, r in enumerate(rows[:HEADER_SCAN_ROWS]) if any(not _blank(v) for v in r)), 0)
+    header = list(rows[hdr_i]) if rows else []
+    header_row = hdr_i + 1
+    width = max((len(r) for r in rows), default=0)
+    data_rows = rows[hdr_i + 1:]
+
+    def where(ci: int) -> str:
+        return f"{col_letter(ci)}{header_row}" if not is_csv else f"header column {ci + 1} (line 1)"
+
+    recognised: dict[str, int] = {}
+    extras: dict[str, str] = {}
+    near: list[tuple[int, str, str]] = []
+    for ci in range(width):
+        h = header[ci] if ci < len(header) else None
+        if _blank(h):
+            if any(ci < len(r) and not _blank(r[ci]) for r in data_rows):
+                problems.append(Problem(sheet, header_row, None, where(ci), None, "header.blank", "warning",
+                                        f"column {col_letter(ci)} has values but no header; it is ignored",
+                                        "give the column a header from the column list, or delete it"))
+            continue
+        text = h if isinstance(h, str) else str(h)
+        name, suggestion = match_header(text)
+        if name is not None:
+            if name in recognised:
+                first = recognised[name]
+                problems.append(Problem(sheet, header_row, name, where(ci), text, "header.duplicate", "error",
+                                        f"column {name} appears twice (also column {col_letter(first)})",
+                                        "delete one of the two columns"))
+                continue
+            recognised[name] = ci
+        elif suggestion is not None:
+            near.append((ci, text, suggestion))
+        else:
+            extras[text] = col_letter(ci)
+            problems.append(Problem(sheet, header_row, None, where(ci), text, "header.unknown", "warning",
+                                    f"column '{text}' is not an inventory column; it is ignored",
+                                    "leave it if it is your own note column; otherwise check the spelling against "
+                                    "the exported header"))
+    for ci, text, suggestion in near:
+        if suggestion in recognised:
+            extras[text] = col_letter(ci)
+            problems.append(Problem(sheet, header_row, None, where(ci), text, "header.unknown", "warning",
+                                    f"column '{text}' is not an inventory column (it looks like "
+                                    f"{suggestion}, which is also present); it is ignored",
+                                    "delete the column if it is a leftover copy"))
+        else:
+            problems.append(Problem(sheet, header_row, suggestion, where(ci), text, "header.near_miss", "error",
+                                    f"column '{text}' is not a known column; did you mean {suggestion}?",
+                                    f"rename the header to {suggestion} exactly"))
+    if cols.KEY not in recognised:
+        problems.append(Problem(sheet, header_row, cols.KEY, f"{'A' if not is_csv else 'header'}{header_row if not is_csv else ''}",
+                                None, "header.missing", "error",
+                                f"the required column {cols.KEY} is missing from the header row",
+                                f"add a {cols.KEY} column (the product's SKU) as in the exported file"))
+
+    # data rows: drop fully empty rows, keep each row's number
+    keep: list[int] = []
+    for i, r in enumerate(data_rows):
+        if any(not _blank(v) for v in r):
+            keep.append(i)
+    ordered = sorted(recognised.items(), key=lambda kv: kv[1])
+    data: dict[str, list] = {}
+    for name, ci in ordered:
+        colvals = []
+        for i in keep:
+            r = data_rows[i]
+            v = r[ci] if ci < len(r) else None
+            colvals.append(None if (v is None or v == "") else v)
+        data[name] = colvals
+    raw = pd.DataFrame({n: pd.Series(v, dtype=object) for n, v in data.items()}) if data else \
+        pd.DataFrame(index=pd.RangeIndex(len(keep)))
+    if is_csv:
+        row_numbers = [record_numbers[hdr_i + 1 + i] for i in keep] if record_numbers else [i + 1 for i in keep]
+        lines = [line_numbers[hdr_i + 1 + i] for i in keep] if line_numbers else None
+    else:
+        row_numbers = [header_row + 1 + i for i in keep]
+        lines = None
+    letters = {name: col_letter(ci) for name, ci in ordered}
+    table = Table(path=path, kind=kind, sheet=sheet, raw=raw, row_numbers=row_numbers, column_letters=letters,
+                  problems=problems, line_numbers=lines, header_row=header_row, extra_columns=extras)
+
+    # error cells and formulas: from the XML scan (xlsx) and error literals (any kind)
+    by_row = {rn: pos for pos, rn in enumerate(row_numbers)} if flags else {}
+    col_of = {ci: name for name, ci in ordered}
+    for (rn, ci), (flag, cached) in sorted(flags.items()):
+        pos = by_row.get(rn)
+        name = col_of.get(ci)
+        if pos is None or name is None:
+            continue
+        ref = f"{col_letter(ci)}{rn}"
+        if flag == "formula":
+            table.cell_flags[(pos, name)] = "formula"
+        elif flag == "formula_no_value":
+            table.cell_flags[(pos, name)] = "formula_no_value"
+            raw.iat[pos, raw.columns.get_loc(name)] = None
+            problems.append(Problem(sheet, rn, name, ref, f"={cached}" if cached else None, "cell.formula_no_value",
+                                    "error", f"{name} is a formula with no saved value",
+                                    "open the file in Excel or LibreOffice, let it calculate, and save it; or "
+                                    "replace the formula with the value itself", pos))
+        elif flag == "error":
+            _error_cell(table, pos, name, ref, cached or "#ERROR")
+    # error literals typed or cached as text (ODS, CSV, or t="str" caches)
+    for name in raw.columns:
+        s = raw[name]
+        mask = s.map(lambda v: isinstance(v, str) and (v.strip() in ERROR_LITERALS or bool(_ODS_ERROR_RE.match(v.strip()))))
+        for pos in mask[mask].index:
+            if (pos, name) in table.cell_flags and table.cell_flags[(pos, name)] == "error":
+                continue
+            _error_cell(table, int(pos), name, table.cell_ref(int(pos), name), raw.iat[pos, raw.columns.get_loc(name)])
+    return table
+
+
+def _error_cell(table: Table, pos: int, name: str, ref: str, text: str) -> None:
+    table.cell_flags[(pos, name)] = "error"
+    table.raw.iat[pos, table.raw.columns.get_loc(name)] = None
+    table.problems.append(Problem(table.sheet, table.row_numbers[pos], name, ref, str(text).strip(), "cell.error",
+                                  "error", f"{name} is an error cell ({str(text).strip()})",
+                                  "fix the formula that produced the error (often a VLOOKUP that found nothing) "
+                                  "or type the value in", pos))
+
+
+# -- raw XML scan (xlsx) ------------------------------------------------------------------------
+_NEEDLE_RE = re.compile(rb"<(?:\w+:)?f[\s>/]|\st=\"e\"")
+_NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+
+def _sheet_part(zf: zipfile.ZipFile, sheet: str) -> str | None:
+    from defusedxml import ElementTree as ET
+
+    wb = ET.fromstring(zf.read("xl/workbook.xml"))
+    rid = None
+    for el in wb.iter(f"{{{_NS_MAIN}}}sheet"):
+        if el.get("name") == sheet:
+            rid = el.get(f"{{{_NS_REL}}}id")
+            break
+    if rid is None:
+        return None
+    rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    for el in rels.iter(f"{{{_NS_PKG_REL}}}Relationship"):
+        if el.get("Id") == rid:
+            target = el.get("Target", "")
+            if target.startswith("/"):
+                return target.lstrip("/")
+            return str(PurePosixPath("xl") / target)
+    return None
+
+
+def _has_needle(zf: zipfile.ZipFile, part: str, needle: re.Pattern = _NEEDLE_RE) -> bool:
+    tail = b""
+    with zf.open(part) as f:
+        while True:
+            chunk = f.read(1 << 20)
+            if not chunk:
+                return False
+            if needle.search(tail + chunk):
+                return True
+            tail = chunk[-16:]
+
+
+def _scan_xlsx(path: Path, sheet: str) -> dict[tuple[int, int], tuple[str, str | None]]:
+    """(row, col idx) → ("formula" | "formula_no_value" | "error", formula or error text)."""
+    from defusedxml import ElementTree as ET
+
+    out: dict[tuple[int, int], tuple[str, str | None]] = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            part = _sheet_part(zf, sheet)
+            if part is None or part not in zf.namelist() or not _has_needle(zf, part):
+                return out
+            with zf.open(part) as f:
+                for _event, el in ET.iterparse(f, events=("end",)):
+                    tag = el.tag.rsplit("}", 1)[-1]
+                    if tag == "c":
+                        t = el.get("t")
+                        f_el = v_el = None
+                        for child in el:
+                            ctag = child.tag.rsplit("}", 1)[-1]
+                            if ctag == "f":
+                                f_el = child
+                            elif ctag == "v":
+                                v_el = child
+                        ref = el.get("r")
+                        m = _REF_RE.match(ref or "")
+                        if m and (f_el is not None or t == "e"):
+                            key = (int(m.group(2)), col_index(m.group(1)))
+                            if t == "e":
+                                out[key] = ("error", v_el.text if v_el is not None else None)
+                            elif v_el is None or (v_el.text in (None, "") and t != "str"):
+                                out[key] = ("formula_no_value", f_el.text)
+                            else:
+                                out[key] = ("formula", f_el.text)
+                        el.clear()
+                    elif tag == "row":
+                        el.clear()
+    except (zipfile.BadZipFile, EOFError, KeyError) as exc:
+        raise _damaged(path, str(exc)[:120]) from None
+    except Exception as exc:  # defusedxml refusals and XML syntax errors
+        if exc.__class__.__name__ in ("ParseError", "DTDForbidden", "EntitiesForbidden", "ExternalReferenceForbidden"):
+            raise _damaged(path, f"the sheet XML is not valid: {exc}") from None
+        raise
+    return out
+
+
+_ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_ODS_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+_ODS_CALCEXT = "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"
+_ODS_NEEDLE_RE = re.compile(rb'value-type="error"')
+
+
+def _scan_ods(path: Path, sheet: str) -> dict[tuple[int, int], tuple[str, str | None]]:
+    """Error cells in an .ods sheet (calamine reads them as blank); LibreOffice marks them
+    ``calcext:value-type="error"``. Rows and cells may be repeated (``number-*-repeated``)."""
+    from defusedxml import ElementTree as ET
+
+    out: dict[tuple[int, int], tuple[str, str | None]] = {}
+    t_table, t_row, t_cell = f"{{{_ODS_TABLE}}}table", f"{{{_ODS_TABLE}}}table-row", f"{{{_ODS_TABLE}}}table-cell"
+    t_cov = f"{{{_ODS_TABLE}}}covered-table-cell"
+    a_name, a_rrep = f"{{{_ODS_TABLE}}}name", f"{{{_ODS_TABLE}}}number-rows-repeated"
+    a_crep, a_vt = f"{{{_ODS_TABLE}}}number-columns-repeated", f"{{{_ODS_CALCEXT}}}value-type"
+    try:
+        with zipfile.ZipFile(path) as zf:
+            if "content.xml" not in zf.namelist() or not _has_needle(zf, "content.xml", _ODS_NEEDLE_RE):
+                return out
+            with zf.open("content.xml") as f:
+                in_sheet = False
+                row = 0
+                for event, el in ET.iterparse(f, events=("start", "end")):
+                    if el.tag == t_table:
+                        if event == "start":
+                            in_sheet = el.get(a_name) == sheet
+                            row = 0
+                        else:
+                            in_sheet = False
+                            el.clear()
+                        continue
+                    if not in_sheet or event != "end" or el.tag != t_row:
+                        continue
+                    reps = int(el.get(a_rrep) or 1)
+                    col = 0
+                    for cell in el:
+                        if cell.tag not in (t_cell, t_cov):
+                            continue
+                        creps = int(cell.get(a_crep) or 1)
+                        if cell.get(a_vt) == "error":
+                            text = "".join(cell.itertext()).strip() or "#ERROR"
+                            for r in range(reps):
+                                for c in range(creps):
+                                    out[(row + r + 1, col + c)] = ("error", text)
+                        col += creps
+                    row += reps
+                    el.clear()
+    except (zipfile.BadZipFile, EOFError, KeyError) as exc:
+        raise _damaged(path, str(exc)[:120]) from None
+    except Exception as exc:  # defusedxml refusals and XML syntax errors
+        if exc.__class__.__name__ in ("ParseError", "DTDForbidden", "EntitiesForbidden", "ExternalReferenceForbidden"):
+            raise _damaged(path, f"the sheet XML is not valid: {exc}") from None
+        raise
+    return out
+
+
+# -- CSV --------------------------------------------------------------------------------------
+def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str, list[Problem]]:
+    problems: list[Problem] = []
+    if encoding:
+        try:
+            return data.decode(encoding), encoding, problems
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise FileReadError(f"the file cannot be read as {encoding}: {exc}",
+                                "save it again as CSV UTF-8 (Excel: File → Save As → CSV UTF-8)",
+                                file=str(path)) from None
+    if data.startswith(codecs.BOM_UTF8):
+        try:
+            return data[3:].decode("utf-8"), "utf-8-sig", problems
+        except UnicodeDecodeError:
+            raise FileReadError("the file says it is UTF-8 but contains bytes that are not",
+                                "save it again as CSV UTF-8 (Excel: File → Save As → CSV UTF-8)",
+                                file=str(path)) from None
+    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+        try:
+            return data.decode("utf-16"), "utf-16", problems
+        except UnicodeDecodeError:
+            raise FileReadError("the file is UTF-16 text but is damaged (odd number of bytes or bad characters)",
+                                "save it again as CSV UTF-8 (Excel: File → Save As → CSV UTF-8)",
+                                file=str(path)) from None
+    if b"\x00" in data[:4096]:
+        raise FileReadError("the file looks like UTF-16 text without a byte-order mark (or is not text at all)",
+                            "save it again as CSV UTF-8 (Excel: File → Save As → CSV UTF-8)", file=str(path))
+    try:
+        return data.decode("utf-8"), "utf-8", problems
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    problems.append(Problem(None, None, None, "", None, "encoding.windows_1252", "warning",
+                            "the file is not UTF-8; it was read as Windows-1252 (Excel's default 'CSV' on many PCs)",
+                            "check accented letters and symbols in the report; next time save as CSV UTF-8"))
+    return text, "cp1252", problems
+
+
+def _read_csv(path: Path, encoding: str | None) -> Table:
+    data = path.read_bytes()
+    text, used, problems = _decode(path, data, encoding)
+    if text.strip() == "":
+        raise FileReadError("the file is empty (no header row)",
+                            "export the inventory list again, or check that the file finished saving",
+                            file=str(path))
+    try:
+        sample = text[:65536]
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t") if "," not in sample.split("\n", 1)[0] else None
+    except csv.Error:
+        dialect = None
+    reader = csv.reader(io.StringIO(text, newline=""), dialect or "excel")
+    rows: list[list] = []
+    starts: list[int] = []
+    records: list[int] = []
+    prev_end = 0
+    rec = 0
+    try:
+        for r in reader:
+            start = prev_end + 1
+            prev_end = reader.line_num
+            if not r:
+                continue
+            rows.append(r)
+            starts.append(start)
+            records.append(rec)
+            rec += 1
+    except csv.Error as exc:
+        raise FileReadError(f"the CSV is malformed near line {reader.line_num}: {exc}",
+                            "check for an unclosed quote (\") in that line and the ones before it",
+                            file=str(path)) from None
+    table = _build(path, "csv", None, rows, {}, line_numbers=starts, record_numbers=records)
+    table.problems[:0] = problems
+    table.encoding = used
+    return table
+
+
+__all__ = ["Problem", "Table", "read_table", "col_letter", "col_index", "match_header", "DATA_SHEET",
+           "MANIFEST_SHEET", "ERROR_LITERALS"]
