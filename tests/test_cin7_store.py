@@ -1,0 +1,506 @@
+"""The Cin7 Core store against a local Cin7 Core server over real HTTP (tests/fakes/cin7_server.py)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fakes.cin7_server import ACCOUNT_ID, APP_KEY, FakeCin7, cin7_server, sample  # noqa: E402,F401
+
+from inventory_tools import columns as cols  # noqa: E402
+from inventory_tools.errors import ExitCode, RemoteError  # noqa: E402
+from inventory_tools.stores import open_store  # noqa: E402
+from inventory_tools.stores.base import CellChange, ChangeSet, Store  # noqa: E402
+from inventory_tools.stores.cin7 import Cin7Store, DONE, FAILED, SENT  # noqa: E402
+from inventory_tools.stores.state import empty_frame  # noqa: E402
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def frame(*rows: dict) -> pd.DataFrame:
+    if not rows:
+        return empty_frame()
+    full = [{n: r.get(n, "") for n in cols.names()} for r in rows]
+    return pd.DataFrame.from_records(full, columns=list(cols.names())).astype(object)
+
+
+def apply(store: Cin7Store, creates=(), updates=(), deletes=(), source="inventory.xlsx", progress=None):
+    cs = ChangeSet(creates=frame(*creates), updates=list(updates), deletes=list(deletes))
+    return store.apply(cs, kind="import", source=source, base_export_id=None,
+                       counts={"create": len(creates), "update": len(updates)}, progress=progress)
+
+
+def comparable_products(fake: FakeCin7) -> dict:
+    out = {}
+    for p in fake.products.values():
+        out[p["SKU"]] = {k: v for k, v in p.items() if k not in ("ID", "LastModifiedOn")}
+    return out
+
+
+@pytest.fixture
+def make_fake(monkeypatch, tmp_path):
+    """Start fakes with custom settings; the environment points at the last one started."""
+    started = []
+
+    def make(**kw) -> FakeCin7:
+        fake = FakeCin7(**kw).start()
+        started.append(fake)
+        for k, v in fake.env().items():
+            monkeypatch.setenv(k, v)
+        monkeypatch.setenv("INVENTORY_TOOLS_STATE_DIR", str(tmp_path / f"state{len(started)}"))
+        return fake
+
+    yield make
+    for f in started:
+        f.stop()
+
+
+@pytest.fixture
+def store(cin7_server):
+    s = open_store("cin7core")
+    yield s
+    s.close()
+
+
+# -- reading ------------------------------------------------------------------------------------
+def test_reads_every_product_through_paging(cin7_server, store):
+    cin7_server.add_sample()
+    for i in range(2345):
+        cin7_server.add_product(SKU=f"P{i:05d}", Name=f"Product {i}", PriceTier1=Decimal("12.3456"),
+                                Status="Deprecated" if i % 100 == 0 else "Active")
+    cin7_server.add_product(SKU="SETUP-1", Name="From Xero", Status="Setup required", RevenueAccount="200",
+                            Sellable=False, DimensionsUnits="cm", UOM="Box", Tags="a,b")
+    df = store.read_products()
+    assert list(df.columns) == list(cols.names())
+    assert len(df) == 2347
+    assert df[cols.KEY].is_unique and list(df[cols.KEY]) == sorted(df[cols.KEY])
+    assert all(isinstance(v, str) for v in df.iloc[5])
+    gets = [c for c in cin7_server.calls if c.method == "GET" and c.path == "/product"]
+    assert [c.query["page"] for c in gets] == ["1", "2", "3"]
+    assert all(c.query["limit"] == "1000" and c.query["includedeprecated"] == "true" for c in gets)
+
+    row = df.set_index(cols.KEY).loc["SETUP-1"]
+    assert row["Status"] == "Setup Required"
+    assert (row["Sellable"], row["DimensionUnits"], row["DefaultUnitOfMeasure"]) == ("No", "cm", "Box")
+    assert (row["CommaDelimitedTags"], row["RevenueAccount"]) == ("a,b", "200")
+    assert df.set_index(cols.KEY).loc["P00001", "PriceTier1"] == "12.3456"
+    bread = df.set_index(cols.KEY).loc["Bread"]  # the official Apiary example
+    assert (bread["Name"], bread["CostingMethod"], bread["AverageCost"], bread["AssemblyBOM"]) == (
+        "Baked Bread", "FEFO - Batch", "5", "Yes")
+    assert (bread["CartonQuantity"], bread["HSCode"], bread["DimensionUnits"]) == ("2", "654324", "")
+
+    deprecated = store.read_products(["Deprecated"])
+    assert len(deprecated) == 24 and set(deprecated["Status"]) == {"Deprecated"}
+
+
+def test_read_by_codes_matches_exactly(cin7_server, store):
+    for sku in ("AB", "AB-1", "xAB", "ab"):
+        cin7_server.add_product(SKU=sku, Name=sku)
+    assert list(store.read_by_codes(["AB"])[cols.KEY]) == ["AB"]
+    assert list(store.read_by_codes(["ab", "missing"])[cols.KEY]) == ["ab"]
+    many = store.read_by_codes(["AB", "AB-1", "xAB", "nope"])
+    assert sorted(many[cols.KEY]) == ["AB", "AB-1", "xAB"]
+
+
+def test_is_a_store_with_a_stable_identity_that_hides_the_account(cin7_server, store, tmp_path):
+    assert isinstance(store, Store) and store.kind == "cin7core"
+    ident = store.identity()
+    assert ident.startswith("cin7core:") and ACCOUNT_ID not in ident and APP_KEY not in store.describe()
+    assert ident == open_store("cin7core").identity()
+    assert store.state_path == str(tmp_path / "state" / f"cin7-{hashlib.sha256(ACCOUNT_ID.encode()).hexdigest()[:12]}.db")
+    assert store.state.meta("purpose") == "cin7-state"
+
+
+def test_state_file_defaults_to_a_folder_next_to_the_work(cin7_server, monkeypatch, tmp_path):
+    monkeypatch.delenv("INVENTORY_TOOLS_STATE_DIR")
+    monkeypatch.chdir(tmp_path)
+    s = Cin7Store.from_env()
+    try:
+        files = list((tmp_path / ".inventory-tools").glob("cin7-*.db"))
+        assert len(files) == 1 and ACCOUNT_ID not in files[0].name
+    finally:
+        s.close()
+
+
+# -- credentials --------------------------------------------------------------------------------
+def test_missing_credentials_name_the_variables_without_values(monkeypatch, tmp_path):
+    monkeypatch.setenv("INVENTORY_TOOLS_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("CIN7_ACCOUNT_ID", "secret-account-1234")
+    monkeypatch.delenv("CIN7_APPLICATION_KEY", raising=False)
+    with pytest.raises(RemoteError) as err:
+        open_store("cin7core")
+    text = str(err.value)
+    assert "CIN7_APPLICATION_KEY" in text and "secret-account-1234" not in text
+    assert err.value.exit_code == ExitCode.FAILED
+    monkeypatch.delenv("CIN7_ACCOUNT_ID")
+    with pytest.raises(RemoteError, match="CIN7_ACCOUNT_ID and CIN7_APPLICATION_KEY"):
+        Cin7Store.from_env()
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_wrong_credentials_fail_clearly(cin7_server, monkeypatch):
+    monkeypatch.setenv("CIN7_APPLICATION_KEY", "wrong-key-98765")
+    s = Cin7Store.from_env()
+    try:
+        with pytest.raises(RemoteError) as err:
+            s.read_products()
+    finally:
+        s.close()
+    assert "refused the credentials" in str(err.value) and "CIN7_APPLICATION_KEY" in err.value.hint
+    assert "wrong-key-98765" not in str(err.value) and ACCOUNT_ID not in str(err.value)
+    assert cin7_server.calls[-1].status == 403 and len(cin7_server.calls) == 1  # no retry on auth
+
+
+# -- writing ------------------------------------------------------------------------------------
+def test_update_puts_the_full_merged_object_without_read_only_fields(cin7_server, store):
+    bread = cin7_server.add_sample()
+    out = apply(store, updates=[CellChange("Bread", "Name", "Baked Bread", "Sourdough"),
+                                CellChange("Bread", "PriceTier1", "8", "9.1250"),
+                                CellChange("Bread", "DimensionUnits", "", "cm"),
+                                CellChange("Bread", "RevenueAccount", "", "200: Sales")])
+    assert out.updated == ["Bread"] and not out.failed and not out.created
+    methods = [(c.method, c.path) for c in cin7_server.calls]
+    assert methods == [("GET", "/product"), ("PUT", "/product")]  # no GET per product
+    body = cin7_server.writes("PUT")[0].body
+    assert body["ID"] == bread["ID"] and body["Name"] == "Sourdough"
+    assert body["PriceTier1"] == Decimal("9.1250") and body["DimensionsUnits"] == "cm"
+    assert body["RevenueAccount"] == "200"
+    for key in ("Type", "AverageCost", "LastModifiedOn", "BOMType", "PriceTiers"):
+        assert key not in body
+    assert body["CostingMethod"] == "FEFO - Batch" and body["Tags"] == "Bread" and body["SKU"] == "Bread"
+    saved = cin7_server.by_sku("Bread")
+    assert saved["Name"] == "Sourdough" and saved["BillOfMaterialsProducts"]  # untouched nested lists kept
+    row = store.read_by_codes(["Bread"]).iloc[0]
+    assert (row["Name"], row["PriceTier1"], row["DimensionUnits"], row["RevenueAccount"]) == (
+        "Sourdough", "9.125", "cm", "200")
+
+
+def test_create_fills_cin7_defaults_and_setup_required(cin7_server, store):
+    out = apply(store, creates=[{"ProductCode": "XERO-1", "Name": "From Xero", "Status": "Setup Required",
+                                 "PriceTier1": "19.95", "RevenueAccount": "200", "Sellable": "Yes"},
+                                {"ProductCode": "FULL-1", "Name": "Full", "Category": "Hardware", "Type": "Service",
+                                 "CostingMethod": "FIFO - Batch", "DefaultUnitOfMeasure": "Hour"}])
+    assert sorted(out.created) == ["FULL-1", "XERO-1"] and not out.failed
+    posts = {c.body["SKU"]: c.body for c in cin7_server.writes("POST")}
+    x = posts["XERO-1"]
+    assert (x["Category"], x["Type"], x["CostingMethod"], x["UOM"], x["Status"]) == (
+        "Other", "Stock", "FIFO", "Item", "Setup required")
+    assert x["PriceTier1"] == Decimal("19.95") and x["Sellable"] is True and "ID" not in x
+    assert "AverageCost" not in x and "Suppliers" not in x
+    f = posts["FULL-1"]
+    assert (f["Category"], f["Type"], f["UOM"], f["Status"]) == ("Hardware", "Service", "Hour", "Active")
+    df = store.read_products().set_index(cols.KEY)
+    assert df.loc["XERO-1", "Status"] == "Setup Required" and df.loc["XERO-1", "Category"] == "Other"
+    assert df.loc["FULL-1", "Type"] == "Service"
+
+
+def test_exact_decimals_travel_exactly(cin7_server, store):
+    apply(store, creates=[{"ProductCode": "D1", "Name": "Dec", "PriceTier2": "1234.5678",
+                           "QuantityToProduce": "1.0000000001", "Weight": "0.1"}])
+    raw = json.dumps(cin7_server.writes("POST")[0].body, default=str)
+    assert "1.0000000001" in raw
+    row = store.read_by_codes(["D1"]).iloc[0]
+    assert (row["PriceTier2"], row["QuantityToProduce"], row["Weight"]) == ("1234.5678", "1.0000000001", "0.1")
+
+
+def test_columns_without_a_product_api_field_are_reported_never_dropped(cin7_server, store):
+    cin7_server.add_product(SKU="A", Name="A")
+    cin7_server.add_product(SKU="B", Name="B")
+    cin7_server.add_product(SKU="C", Name="C")
+    out = apply(store, updates=[CellChange("A", "ProductFamilySKU", "", "FAM-1"),
+                                CellChange("A", "Name", "A", "A2"),
+                                CellChange("B", "SupplierProductCode", "", "SUP-9"),
+                                CellChange("C", "Name", "C", "C2")],
+                creates=[{"ProductCode": "N", "Name": "N", "DimensionAttribute1": "x",
+                          "IsAccountingDimensionEnabled": "False", "CartonVolume": "0"}])
+    assert "Inventory List import" in out.failed["A"] and "ProductFamilySKU" in out.failed["A"]
+    assert "Inventory List import" in out.failed["B"] and "Inventory List import" in out.failed["N"]
+    assert out.updated == ["C"] and not out.created
+    assert [c.body["SKU"] for c in cin7_server.writes()] == ["C"]
+    assert cin7_server.by_sku("A")["Name"] == "A"  # a product is written whole or not at all
+    op = store.state.operation(out.op_id)
+    assert op["state"] == "partial" and set(op["detail"]["failed"]) == {"A", "B", "N"}
+    assert op["counts"]["failed"] == 3
+
+
+def test_type_is_never_changed_or_sent_on_update(cin7_server, store):
+    cin7_server.add_product(SKU="T", Name="T", Type="Stock")
+    out = apply(store, updates=[CellChange("T", "Type", "Stock", "Service")])
+    assert "Type cannot be changed" in out.failed["T"] and not cin7_server.writes()
+
+
+@pytest.mark.parametrize("shape", ["object", "array", "200"])
+def test_refusals_are_reported_per_product_in_every_error_shape(make_fake, shape):
+    fake = make_fake(error_shape=shape)
+    fake.add_product(SKU="OK-1", Name="fine")
+    s = Cin7Store.from_env()
+    try:
+        out = apply(s, creates=[{"ProductCode": "BAD-CAT", "Name": "x", "Category": "Nope"},
+                                {"ProductCode": "BAD-BRAND", "Name": "y", "Brand": "Nobody"},
+                                {"ProductCode": "GOOD", "Name": "z"}],
+                    updates=[CellChange("OK-1", "DefaultUnitOfMeasure", "Item", "Crate")])
+    finally:
+        s.close()
+    assert out.failed["BAD-CAT"] == "Cin7 Core refused it: Category not found. (error 404)"
+    assert "Brand 'Nobody' was not found in reference book" in out.failed["BAD-BRAND"]
+    assert "UOM 'Crate' not found" in out.failed["OK-1"]
+    assert out.created == ["GOOD"] and sorted(fake.skus()) == ["GOOD", "OK-1"]
+    assert fake.by_sku("OK-1")["UOM"] == "Item"
+
+
+def test_deletes_deprecate_because_cin7_has_no_delete(cin7_server, store):
+    cin7_server.add_product(SKU="OLD", Name="Old", Status="Active")
+    out = apply(store, deletes=["OLD"])
+    assert out.deleted == ["OLD"] and not out.failed
+    assert cin7_server.by_sku("OLD")["Status"] == "Deprecated"
+    assert [c.method for c in cin7_server.calls if c.method != "GET"] == ["PUT"]
+    assert store.state.journal(out.op_id) == [("OLD", "delete", "Status", "Active", "Deprecated", DONE)]
+
+
+def test_journal_records_each_cell(cin7_server, store):
+    cin7_server.add_product(SKU="J", Name="J")
+    out = apply(store, creates=[{"ProductCode": "NEW", "Name": "New"}],
+                updates=[CellChange("J", "Name", "J", "J2"), CellChange("J", "Barcode", "", "0042")])
+    assert store.state.journal(out.op_id) == [
+        ("NEW", "create", None, None, None, DONE), ("J", "update", "Name", "J", "J2", DONE),
+        ("J", "update", "Barcode", "", "0042", DONE)]
+    op = store.state.operation(out.op_id)
+    assert op["state"] == "applied" and op["kind"] == "import" and "create_rows" not in op["detail"]
+    assert cin7_server.by_sku("J")["Barcode"] == "0042"
+
+
+def test_a_conflicting_current_value_fails_that_product(cin7_server, store):
+    cin7_server.add_product(SKU="K", Name="Someone else's")
+    out = apply(store, updates=[CellChange("K", "Name", "K", "Mine")])
+    assert "changed in Cin7 Core since the plan" in out.failed["K"] and not cin7_server.writes()
+
+
+# -- lost answers, interruptions, resume --------------------------------------------------------
+def test_a_lost_create_answer_is_checked_by_sku_never_duplicated(cin7_server, store):
+    cin7_server.add_product(SKU="LOST-10", Name="a product whose SKU contains the new one")
+    cin7_server.inject("lost", method="POST", at=1)
+    out = apply(store, creates=[{"ProductCode": "LOST-1", "Name": "New"}, {"ProductCode": "LOST-2", "Name": "Two"}])
+    assert sorted(out.created) == ["LOST-1", "LOST-2"] and not out.failed
+    assert sorted(cin7_server.skus()) == ["LOST-1", "LOST-10", "LOST-2"]
+    seq = [(c.method, c.query.get("sku")) for c in cin7_server.calls]
+    assert seq == [("GET", None), ("POST", None), ("GET", "LOST-1"), ("POST", None)]
+
+
+def test_a_lost_update_answer_is_simply_sent_again(cin7_server, store):
+    cin7_server.add_product(SKU="U", Name="U")
+    cin7_server.inject("lost", method="PUT", at=1)
+    out = apply(store, updates=[CellChange("U", "Name", "U", "U2")])
+    assert out.updated == ["U"] and cin7_server.by_sku("U")["Name"] == "U2"
+    assert len(cin7_server.writes("PUT")) == 2
+
+
+def _big_plan(fake: FakeCin7):
+    for i in range(12):
+        fake.add_product(SKU=f"E{i:02d}", Name=f"Existing {i}", PriceTier1=Decimal(i))
+    updates = [CellChange(f"E{i:02d}", "Name", f"Existing {i}", f"Renamed {i}") for i in range(12)]
+    updates += [CellChange(f"E{i:02d}", "PriceTier1", str(i), f"{i}.5") for i in range(0, 12, 3)]
+    creates = [{"ProductCode": f"C{i:02d}", "Name": f"Created {i}", "Status": "Setup Required"} for i in range(6)]
+    return creates, updates
+
+
+def test_ctrl_c_leaves_a_journal_and_a_rerun_resumes_to_the_same_state(make_fake):
+    reference = make_fake()
+    creates, updates = _big_plan(reference)
+    s = Cin7Store.from_env()
+    apply(s, creates=creates, updates=updates)
+    s.close()
+    expected = comparable_products(reference)
+
+    for stop_at in (1, 7, 15, 18):
+        fake = make_fake()
+        creates, updates = _big_plan(fake)
+        s = Cin7Store.from_env()
+
+        def interrupt(done, total, stop_at=stop_at):
+            if done == stop_at:
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            apply(s, creates=creates, updates=updates, progress=interrupt)
+        op = s.state.operations()[0]
+        assert op["state"] == "interrupted"
+        done = {r[0] for r in s.state.journal(op["op_id"]) if r[5] == DONE}
+        assert len(done) == stop_at
+        s.close()
+
+        s = Cin7Store.from_env()  # a new process
+        out = apply(s, creates=creates, updates=updates)
+        assert out.op_id == op["op_id"] and not out.failed
+        assert len(out.created) == 6 and len(out.updated) == 12
+        assert s.state.operation(out.op_id)["state"] == "applied"
+        assert len(s.state.operations()) == 1
+        assert comparable_products(fake) == expected
+        assert len(fake.writes()) == 18  # every product written exactly once
+        s.close()
+
+
+def test_network_loss_keeps_the_journal_and_a_replanned_rerun_resumes(make_fake):
+    fake = make_fake()
+    creates, updates = _big_plan(fake)
+    fake.inject("outage", at=9, times=10_000)  # the 9th call and every later one: connection dropped
+    s = Cin7Store.from_env()
+    with pytest.raises(RemoteError) as err:
+        apply(s, creates=creates, updates=updates)
+    assert err.value.exit_code == ExitCode.FAILED
+    op = s.state.operations()[0]
+    assert op["state"] == "interrupted"
+    states = [r[5] for r in s.state.journal(op["op_id"])]
+    assert DONE in states and (SENT in states or 0 in states)
+    s.close()
+
+    fake.clear_faults()
+    s = Cin7Store.from_env()
+    # the lead's import re-plans against the store: only what is still different comes back
+    now = s.read_products().set_index(cols.KEY)
+    todo_updates = [u for u in updates if now.loc[u.code, u.column] != u.new]
+    todo_creates = [c for c in creates if c["ProductCode"] not in now.index]
+    assert len(todo_updates) < len(updates)
+    out = apply(s, creates=todo_creates, updates=todo_updates)
+    assert out.op_id == op["op_id"] and not out.failed
+    assert sorted(out.created) == [f"C{i:02d}" for i in range(6)]
+    assert len(out.updated) == 12
+    assert sorted(fake.skus()) == sorted([f"E{i:02d}" for i in range(12)] + [f"C{i:02d}" for i in range(6)])
+    assert fake.by_sku("E03")["PriceTier1"] == Decimal("3.5") and fake.by_sku("E11")["Name"] == "Renamed 11"
+    s.close()
+
+
+def test_a_create_sent_before_a_crash_is_found_by_sku_on_resume(make_fake):
+    fake = make_fake()
+    fake.inject("lost", method="POST", at=1)  # Cin7 creates it, the answer is lost ...
+    fake.inject("outage", method="GET", at=2, times=10_000)  # ... and the network goes before the check
+    s = Cin7Store.from_env()
+    with pytest.raises(RemoteError):
+        apply(s, creates=[{"ProductCode": "ONCE", "Name": "Once"}])
+    op = s.state.operations()[0]
+    assert s.state.journal(op["op_id"])[0][5] == SENT
+    s.close()
+    fake.clear_faults()
+    s = Cin7Store.from_env()
+    out = apply(s, creates=[{"ProductCode": "ONCE", "Name": "Once"}])
+    s.close()
+    assert out.created == ["ONCE"] and fake.skus() == ["ONCE"]
+    assert len(fake.writes("POST")) == 1
+
+
+def test_a_product_created_by_someone_else_is_not_overwritten(cin7_server, store):
+    cin7_server.add_product(SKU="RACE", Name="theirs")
+    out = apply(store, creates=[{"ProductCode": "RACE", "Name": "mine"}])
+    assert "already exists" in out.failed["RACE"] and cin7_server.by_sku("RACE")["Name"] == "theirs"
+    assert not cin7_server.writes()
+
+
+# -- rate limit and error answers ---------------------------------------------------------------
+def test_pacing_never_exceeds_the_limit(make_fake):
+    fake = make_fake(window=1.0)
+    for i in range(140):
+        fake.add_product(SKU=f"R{i:03d}", Name=f"R{i}")
+    s = Cin7Store.from_env()
+    t0 = time.monotonic()
+    out = apply(s, updates=[CellChange(f"R{i:03d}", "Name", f"R{i}", f"S{i}") for i in range(140)])
+    elapsed = time.monotonic() - t0
+    s.close()
+    assert len(out.updated) == 140 and not out.failed
+    assert not [c for c in fake.calls if c.outcome == "throttled"]
+    assert fake.max_in_window() <= 60
+    assert elapsed >= 2.0  # 141 calls at 60 per 1 s window need more than two windows
+
+
+@pytest.mark.parametrize("style", ["429", "503", "400", "cycle"])
+def test_every_throttle_answer_is_waited_out(make_fake, monkeypatch, style):
+    fake = make_fake(window=0.5, calls=6, throttle_style=style)  # the server allows far less than we pace
+    for i in range(10):
+        fake.add_product(SKU=f"T{i}", Name=f"T{i}")
+    s = Cin7Store.from_env()
+    out = apply(s, updates=[CellChange(f"T{i}", "Name", f"T{i}", f"V{i}") for i in range(10)])
+    stats = s.client.http.stats
+    s.close()
+    assert len(out.updated) == 10 and not out.failed
+    assert stats.rate_limited > 0 and fake.max_in_window() <= 6
+    assert [fake.by_sku(f"T{i}")["Name"] for i in range(10)] == [f"V{i}" for i in range(10)]
+
+
+def test_a_throttle_body_with_http_200_or_400_is_retried_not_failed(cin7_server, store):
+    cin7_server.add_product(SKU="Q", Name="Q")
+    cin7_server.inject("throttle400", method="PUT", at=1)
+    cin7_server.inject("error200", method="PUT", at=2,
+                       body=[{"ErrorCode": 503, "Exception": "You reached 60 calls per minute API limit"}])
+    out = apply(store, updates=[CellChange("Q", "Name", "Q", "Q2")])
+    assert out.updated == ["Q"] and store.client.http.stats.rate_limited == 2
+
+
+def test_an_error_body_with_http_200_fails_that_product(cin7_server, store):
+    cin7_server.add_product(SKU="E1", Name="E1")
+    cin7_server.add_product(SKU="E2", Name="E2")
+    cin7_server.inject("error200", method="PUT", at=1, body=[{"ErrorCode": 500, "Exception": "Unexpected failure"}])
+    out = apply(store, updates=[CellChange("E1", "Name", "E1", "x"), CellChange("E2", "Name", "E2", "y")])
+    assert out.failed == {"E1": "Cin7 Core refused it: Unexpected failure (error 500)"} and out.updated == ["E2"]
+    assert [r[5] for r in store.state.journal(out.op_id)] == [FAILED, DONE]
+
+
+def test_a_non_json_200_is_an_error(cin7_server, store):
+    cin7_server.add_product(SKU="H", Name="H")
+    cin7_server.inject("html", method="GET", at=1)
+    with pytest.raises(RemoteError, match="not JSON") as err:
+        store.read_products()
+    assert "INVENTORY_TOOLS_CIN7_API_BASE" in err.value.hint
+    cin7_server.inject("html", method="PUT", at=1)
+    out = apply(store, updates=[CellChange("H", "Name", "H", "H2")])
+    assert "not JSON" in out.failed["H"]
+    out2 = apply(store, updates=[CellChange("H", "Name", "H", "H2")])  # a re-run settles it
+    assert out2.op_id == out.op_id or out2.updated == ["H"]
+    assert cin7_server.by_sku("H")["Name"] == "H2"
+
+
+def test_server_errors_on_reads_are_retried(cin7_server, store):
+    cin7_server.add_product(SKU="S", Name="S")
+    cin7_server.inject("status", method="GET", at=1, times=2, status=500, body="boom")
+    assert list(store.read_products()[cols.KEY]) == ["S"]
+
+
+# -- references and estimates --------------------------------------------------------------------
+def test_reference_lists_and_a_typo_fails_in_seconds(cin7_server, store):
+    lists = store.reference_lists()
+    assert "Bakery" in lists["Category"] and "Item" in lists["DefaultUnitOfMeasure"]
+    assert "310: Credit Card Fees (No VAT)" in lists["RevenueAccount"] and "Main Warehouse" in lists["DefaultLocation"]
+    assert "GST on Income" in lists["SaleTaxRule"] and "Acme" in lists["Brand"]
+    plan = frame({"ProductCode": "A", "Category": "bakery", "RevenueAccount": "310: whatever it is called"},
+                 {"ProductCode": "B", "Category": "Bakry", "Brand": "Acme", "SaleTaxRule": "GST on Incme"},
+                 {"ProductCode": "C", "DefaultUnitOfMeasure": "Crate", "ExpenseAccount": "999",
+                  "DefaultLocation": "Shop"})
+    t0 = time.monotonic()
+    problems = store.check_references(plan)
+    assert time.monotonic() - t0 < 5
+    got = {(p["code"], p["column"], p["value"]) for p in problems}
+    assert got == {("B", "Category", "Bakry"), ("B", "SaleTaxRule", "GST on Incme"),
+                   ("C", "DefaultUnitOfMeasure", "Crate"), ("C", "ExpenseAccount", "999")}
+    p = next(p for p in problems if p["column"] == "Category")
+    assert p["row"] == 1 and p["severity"] == "error" and "Bakery" in p["hint"]
+
+
+def test_estimates_follow_the_rate_limit(cin7_server, store, monkeypatch):
+    monkeypatch.setenv("INVENTORY_TOOLS_RATE_WINDOW_SECONDS", "60")
+    s = Cin7Store.from_env()
+    try:
+        assert 1240 * 60 / 60 <= s.estimate_seconds(1240) <= 1240 * 1.1
+        assert s.estimate_text(1240) == "1,240 products to write at 60/min ≈ 21 min"
+    finally:
+        s.close()
+
+
+def test_modified_since_reads_incrementally(cin7_server, store):
+    cin7_server.add_product(SKU="OLD", Name="o", LastModifiedOn="2020-01-01T00:00:00.000Z")
+    cin7_server.add_product(SKU="NEW", Name="n", LastModifiedOn="2026-11-01T00:00:00.000Z")
+    assert list(store.read_modified_since("2026-01-01T00:00:00")[cols.KEY]) == ["NEW"]
