@@ -1,0 +1,77 @@
+"""Xero sync bookkeeping in the store's local state: the per-organisation cursor and item links.
+
+Tables (``stores/state.py`` migration 1):
+``sync_state(tenant_id, enabled_at, cursor, updated_at, detail)`` and
+``xero_links(tenant_id, code, item_id, tracked, pushed_hash, pushed_at, linked_at)``.
+Write helpers take the connection of an open :meth:`LocalState.transaction`.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Iterable
+
+from .stores.state import LocalState, now_iso
+
+
+def get_state(state: LocalState, tenant_id: str) -> dict | None:
+    row = state.db.execute("SELECT tenant_id, enabled_at, cursor, updated_at, detail FROM sync_state WHERE tenant_id=?",
+                           (tenant_id,)).fetchone()
+    if not row:
+        return None
+    d = dict(zip(("tenant_id", "enabled_at", "cursor", "updated_at", "detail"), row))
+    d["detail"] = json.loads(d["detail"] or "{}")
+    return d
+
+
+def save_state(db: sqlite3.Connection, tenant_id: str, *, enabled_at: str, cursor: str | None, detail: dict) -> None:
+    db.execute(
+        "INSERT INTO sync_state (tenant_id, enabled_at, cursor, updated_at, detail) VALUES (?,?,?,?,?)"
+        " ON CONFLICT(tenant_id) DO UPDATE SET cursor=excluded.cursor, updated_at=excluded.updated_at,"
+        " detail=excluded.detail",
+        (tenant_id, enabled_at, cursor, now_iso(), json.dumps(detail)))
+
+
+def links(state: LocalState, tenant_id: str) -> dict[str, dict]:
+    rows = state.db.execute(
+        "SELECT code, item_id, tracked, pushed_hash, pushed_at, linked_at FROM xero_links WHERE tenant_id=?",
+        (tenant_id,)).fetchall()
+    keys = ("code", "item_id", "tracked", "pushed_hash", "pushed_at", "linked_at")
+    return {r[0]: dict(zip(keys, r)) for r in rows}
+
+
+def upsert_links(db: sqlite3.Connection, tenant_id: str, rows: Iterable[tuple[str, str | None, bool]]) -> None:
+    """(code, item_id, tracked): a changed ItemID forgets what was pushed (the item is new to Xero)."""
+    stamp = now_iso()
+    db.executemany(
+        "INSERT INTO xero_links (tenant_id, code, item_id, tracked, linked_at) VALUES (?,?,?,?,?)"
+        " ON CONFLICT(tenant_id, code) DO UPDATE SET"
+        "  pushed_hash = CASE WHEN xero_links.item_id IS excluded.item_id THEN xero_links.pushed_hash END,"
+        "  pushed_at = CASE WHEN xero_links.item_id IS excluded.item_id THEN xero_links.pushed_at END,"
+        "  linked_at = CASE WHEN xero_links.item_id IS excluded.item_id THEN xero_links.linked_at"
+        "                   ELSE excluded.linked_at END,"
+        "  item_id = excluded.item_id, tracked = excluded.tracked",
+        ((tenant_id, code, item_id, int(bool(tracked)), stamp) for code, item_id, tracked in rows))
+
+
+def record_pushed(db: sqlite3.Connection, tenant_id: str, rows: Iterable[tuple[str, str | None, str]]) -> None:
+    """(code, item_id, pushed_hash) for items Xero accepted."""
+    stamp = now_iso()
+    db.executemany(
+        "INSERT INTO xero_links (tenant_id, code, item_id, tracked, pushed_hash, pushed_at, linked_at)"
+        " VALUES (?,?,?,0,?,?,?) ON CONFLICT(tenant_id, code) DO UPDATE SET"
+        "  item_id = coalesce(excluded.item_id, xero_links.item_id), tracked = 0,"
+        "  pushed_hash = excluded.pushed_hash, pushed_at = excluded.pushed_at,"
+        "  linked_at = coalesce(xero_links.linked_at, excluded.linked_at)",
+        ((tenant_id, code, item_id, h, stamp, stamp) for code, item_id, h in rows))
+
+
+def last_sync(state: LocalState) -> dict | None:
+    """The latest sync operation (for ``list``): op id, when, counts."""
+    row = state.db.execute(
+        "SELECT op_id, started_at, finished_at, counts, detail FROM operations WHERE kind='sync'"
+        " ORDER BY op_id DESC LIMIT 1").fetchone()
+    if not row:
+        return None
+    return {"sync_id": row[0], "started_at": row[1], "finished_at": row[2], "counts": json.loads(row[3] or "{}"),
+            "source": (json.loads(row[4] or "{}") or {}).get("source")}

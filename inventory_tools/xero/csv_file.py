@@ -1,0 +1,127 @@
+"""Xero's "Products and services" export (``InventoryItems-YYYYMMDD.csv``) → item dicts.
+
+The items come out in the API's shape (``Code``, ``Name``, ``Description``, ``SalesDetails``...)
+so that sync treats both sources alike, except that tax rates are *names* here (``TaxName``), as
+the file holds them. Header names are matched case- and space-insensitively after dropping the
+leading ``*`` Xero puts on mandatory columns; older exports without ``Quantity``, ``Status`` and
+``InventoryType`` are read too.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import DataError, FileReadError
+
+KNOWN = ("ItemCode", "ItemName", "Quantity", "PurchasesDescription", "PurchasesUnitPrice", "PurchasesAccount",
+         "PurchasesTaxRate", "SalesDescription", "SalesUnitPrice", "SalesAccount", "SalesTaxRate",
+         "InventoryAssetAccount", "CostOfGoodsSoldAccount", "Status", "InventoryType")
+
+
+def _key(header: str) -> str:
+    return header.replace("\ufeff", "").strip().lstrip("*").strip().replace(" ", "").casefold()
+
+
+_BY_KEY = {_key(k): k for k in KNOWN}
+
+
+@dataclass
+class CsvItems:
+    path: str
+    items: list[dict] = field(default_factory=list)  # untracked and tracked, not archived
+    archived: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    blank_codes: list[int] = field(default_factory=list)  # record numbers
+    warnings: list[str] = field(default_factory=list)
+    unknown_columns: list[str] = field(default_factory=list)
+
+
+def _decode(raw: bytes, path: str, warnings: list[str]) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        warnings.append(f"{path} is not UTF-8; read as Windows-1252 (check accented names)")
+        return raw.decode("cp1252", errors="replace")
+
+
+def read_items_csv(path: str | Path) -> CsvItems:
+    path = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise FileReadError("file not found", "check the path of the Xero export (Products and services → Export)",
+                            file=path) from None
+    except OSError as exc:
+        raise FileReadError(f"cannot read the file: {exc.strerror or exc}", "check the path and permissions",
+                            file=path) from None
+    out = CsvItems(path)
+    text = _decode(raw, path, out.warnings)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise DataError("the file is empty", "export it again from Xero: Products and services → Export",
+                        file=path) from None
+    except csv.Error as exc:
+        raise DataError(f"not a readable CSV file ({exc})", "export it again from Xero", file=path) from None
+    index: dict[str, int] = {}
+    for i, h in enumerate(header):
+        name = _BY_KEY.get(_key(h))
+        if name and name not in index:
+            index[name] = i
+        elif h.strip():
+            out.unknown_columns.append(h.strip())
+    if "ItemCode" not in index:
+        raise DataError("this is not a Xero Items export: no *ItemCode column in the header row",
+                        "export from Xero (Business → Products and services → Export → CSV) and pass that file",
+                        file=path, cell="line 1")
+
+    def get(row: list[str], name: str) -> str:
+        i = index.get(name)
+        return row[i].strip() if i is not None and i < len(row) else ""
+
+    seen: set[str] = set()
+    record = 0
+    try:
+        for row in reader:
+            record += 1
+            if not any(c.strip() for c in row):
+                continue
+            code = get(row, "ItemCode")
+            if not code:
+                out.blank_codes.append(record)
+                continue
+            if get(row, "Status").casefold() == "archived":
+                out.archived.append(code)
+                continue
+            if code in seen:
+                out.duplicates.append(code)
+                continue
+            seen.add(code)
+            inv_type = get(row, "InventoryType").casefold()
+            asset, cogs = get(row, "InventoryAssetAccount"), get(row, "CostOfGoodsSoldAccount")
+            tracked = inv_type == "tracked" or bool(asset) or bool(cogs)
+            sales = {k: v for k, v in (("UnitPrice", get(row, "SalesUnitPrice")), ("AccountCode", get(row, "SalesAccount")),
+                                       ("TaxName", get(row, "SalesTaxRate"))) if v}
+            purchase = {k: v for k, v in (("UnitPrice", get(row, "PurchasesUnitPrice")),
+                                          ("AccountCode", get(row, "PurchasesAccount")),
+                                          ("TaxName", get(row, "PurchasesTaxRate")),
+                                          ("COGSAccountCode", cogs)) if v}
+            item = {"Code": code, "Name": get(row, "ItemName"), "Description": get(row, "SalesDescription"),
+                    "PurchaseDescription": get(row, "PurchasesDescription"), "SalesDetails": sales,
+                    "PurchaseDetails": purchase, "IsTrackedAsInventory": tracked, "_record": record}
+            if asset:
+                item["InventoryAssetAccountCode"] = asset
+            out.items.append(item)
+    except csv.Error as exc:
+        raise DataError(f"the CSV breaks at record {record + 1}: {exc}", "export it again from Xero",
+                        file=path, cell=f"record {record + 1}") from None
+    if out.duplicates:
+        out.warnings.append(f"{len(out.duplicates)} code(s) appear more than once; the first row was used: "
+                            + ", ".join(out.duplicates[:5]))
+    if out.blank_codes:
+        out.warnings.append(f"{len(out.blank_codes)} row(s) without an item code were skipped (records "
+                            + ", ".join(map(str, out.blank_codes[:5])) + ")")
+    return out

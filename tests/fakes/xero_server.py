@@ -1,0 +1,605 @@
+"""A local Xero (identity + Accounting Items) over real HTTP on 127.0.0.1, for tests and benches.
+
+It follows the documented contract (``shared/reference/xero.md``):
+
+* ``POST /connect/token`` (client_credentials, HTTP Basic) → a JWT-shaped token with its scopes;
+* ``GET /connections`` → the organisation (from the real sample);
+* ``GET /api.xro/2.0/Items`` → every item, unpaged; ``If-Modified-Since`` filters on
+  UpdatedDateUTC; ``unitdp=4`` or prices are rounded to 2 places; without
+  ``Accept: application/json`` the answer is XML; dates on the wire as ``\\/Date(ms+0000)\\/``;
+* ``POST``/``PUT /api.xro/2.0/Items`` → create-or-update / create-only, per-item
+  ``ValidationErrors`` with ``summarizeErrors=false``, else a 400 ValidationException (valid
+  elements are still written, as observed on the real API); Code max 30, Name max 50;
+  ``Idempotency-Key`` replays the first answer;
+* ``GET /api.xro/2.0/TaxRates``;
+* limits per tenant: a fixed window of ``minute_limit`` calls per ``window`` seconds (scaled: the
+  client reads the same window from INVENTORY_TOOLS_RATE_WINDOW_SECONDS), ``concurrent_limit``
+  calls in flight, ``day_limit`` calls a day: 429 + Retry-After + X-Rate-Limit-Problem, and the
+  X-MinLimit-Remaining / X-DayLimit-Remaining / X-AppMinLimit-Remaining headers on every answer;
+* injectable faults: 500, 503, timeouts (no answer until the client gave up) and dropped
+  connections, before or after a write is applied; scheduled one by one or at random;
+* ``calls``: every request with its start/end time, status and how many were in flight.
+
+Seeded from the real payloads in ``shared/reference/xero/samples`` (an inline copy is used when
+that folder is not there).
+"""
+from __future__ import annotations
+
+import base64
+import copy
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+import random
+import re
+import socket
+import threading
+import time
+import uuid
+from collections import Counter
+from decimal import ROUND_HALF_UP, Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+SAMPLES = Path(os.environ.get("XERO_SAMPLES_DIR") or
+               Path(__file__).resolve().parents[3] / "shared" / "reference" / "xero" / "samples")
+ITEM_SAMPLES = ("openapi_GET_Items_200_response.json", "docs_GET_Items_collection_tracked_and_untracked_response.json",
+                "docs_GET_Items_by_Code_Merino-2011-LG_response.json")
+CONNECTIONS_SAMPLE = "openapi_identity_GET_Connections_200_response.json"
+VALIDATION_400_SAMPLE = "openapi_400_ValidationException_example_from_PUT_Accounts.json"
+
+_INLINE = {
+    "openapi_GET_Items_200_response.json": """{"Id": "8487e8d7-5fb3-4f02-b949-dec8f1e38182", "Status": "OK",
+      "ProviderName": "Provider Name Example", "DateTimeUTC": "/Date(1552331874897)/", "Items": [
+      {"ItemID": "c8c54d65-f3f2-452d-926e-bf450b12fb07", "Code": "123", "Description": "Guitars Fender Strat",
+       "UpdatedDateUTC": "/Date(1551981476267+0000)/", "PurchaseDetails": {}, "SalesDetails": {"UnitPrice": 5000.0000,
+       "AccountCode": "200", "TaxType": "OUTPUT2"}, "Name": "Guitars", "IsTrackedAsInventory": false, "IsSold": true,
+       "IsPurchased": false},
+      {"ItemID": "a4544d51-48f6-441f-a623-99ecbced6ab7", "Code": "abc65591", "Description": "Barfoo",
+       "UpdatedDateUTC": "/Date(1552331873580+0000)/", "PurchaseDetails": {}, "SalesDetails": {}, "Name": "Hello11350",
+       "IsTrackedAsInventory": false, "IsSold": true, "IsPurchased": true}]}""",
+    "docs_GET_Items_collection_tracked_and_untracked_response.json": r"""{"Items": [
+      {"ItemID": "19b79d12-0ae1-496e-9649-cbd04b15c7c5", "Code": "UnTrackedThing", "Description": "I sell this untracked thing",
+       "PurchaseDescription": "I buy this untracked thing", "UpdatedDateUTC": "\/Date(1488338552390+0000)\/",
+       "PurchaseDetails": {"UnitPrice": 20.0000, "AccountCode": "400", "TaxType": "NONE"},
+       "SalesDetails": {"UnitPrice": 40.0000, "AccountCode": "200", "TaxType": "OUTPUT2"}, "Name": "An Untracked Item",
+       "IsTrackedAsInventory": false, "IsSold": true, "IsPurchased": true},
+      {"ItemID": "90a72d44-43e4-410d-a68b-1139ef0c0c07", "Code": "TrackedThing", "Description": "I sell this tracked thing",
+       "PurchaseDescription": "I purchase this tracked thing", "UpdatedDateUTC": "\/Date(1488338552390+0000)\/",
+       "PurchaseDetails": {"UnitPrice": 20.0000, "COGSAccountCode": "430", "TaxType": "NONE"},
+       "SalesDetails": {"UnitPrice": 40.0000, "AccountCode": "200", "TaxType": "OUTPUT2"}, "Name": "Tracked Thing",
+       "IsTrackedAsInventory": true, "InventoryAssetAccountCode": "630", "TotalCostPool": 200.00,
+       "QuantityOnHand": 10.0000, "IsSold": true, "IsPurchased": true}]}""",
+    "docs_GET_Items_by_Code_Merino-2011-LG_response.json": r"""{"Items": [
+      {"ItemID": "9a59ea90-942e-484d-9b71-d00ab607e03b", "Code": "Merino-2011-LG", "Description": "2011 Merino Sweater - LARGE",
+       "UpdatedDateUTC": "\/Date(1488338552390+0000)\/", "PurchaseDetails": {"UnitPrice": 149.0000, "AccountCode": "300"},
+       "SalesDetails": {"UnitPrice": 299.0000, "AccountCode": "200"}}]}""",
+    "openapi_identity_GET_Connections_200_response.json": """[{"id": "7cb59f93-2964-421d-bb5e-a0f7a4572a44",
+      "tenantId": "fe79f7dd-b6d4-4a92-ba7b-538af6289c58", "tenantName": "Demo Company (NZ)", "tenantType": "ORGANISATION",
+      "createdDateUtc": "2019-12-07T18:46:19.5165400", "updatedDateUtc": "2019-12-07T18:46:19.5187840"}]""",
+    "openapi_400_ValidationException_example_from_PUT_Accounts.json": """{"ErrorNumber": 10,
+      "Type": "ValidationException", "Message": "A validation exception occurred", "Elements": []}""",
+}
+
+TAX_RATES = [
+    {"Name": "GST on Income", "TaxType": "OUTPUT2", "Status": "ACTIVE", "EffectiveRate": Decimal("15.0000")},
+    {"Name": "GST on Expenses", "TaxType": "INPUT2", "Status": "ACTIVE", "EffectiveRate": Decimal("15.0000")},
+    {"Name": "No GST", "TaxType": "NONE", "Status": "ACTIVE", "EffectiveRate": Decimal("0.0000")},
+    {"Name": "No VAT", "TaxType": "NOVAT", "Status": "ACTIVE", "EffectiveRate": Decimal("0.0000")},
+]
+_DATE_RE = re.compile(r"Date\((-?\d+)([+-]\d{4})?\)")
+ZERO_ID = "00000000-0000-0000-0000-000000000000"
+
+
+def sample_text(name: str) -> str:
+    path = SAMPLES / name
+    return path.read_text(encoding="utf-8") if path.exists() else _INLINE[name]
+
+
+def sample_json(name: str):
+    return json.loads(sample_text(name), parse_float=Decimal)
+
+
+def _ms(text: str) -> int:
+    return int(_DATE_RE.search(text).group(1))
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def make_token(scopes: list[str], tenant_id: str) -> str:
+    """A JWT-shaped token (unsigned): the client may read its ``scope`` claim like Xero's."""
+    header = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+    payload = _b64(json.dumps({"scope": scopes, "xero_tenant": tenant_id, "jti": uuid.uuid4().hex}).encode())
+    return f"{header}.{payload}.{_b64(os.urandom(16))}"
+
+
+def _encode(obj) -> bytes:
+    """JSON with exact decimals (``5000.0000`` stays) and Xero's escaped ``\\/Date(...)\\/``."""
+    marks: dict[str, str] = {}
+
+    def default(v):
+        if isinstance(v, Decimal):
+            key = f"__dec{len(marks)}__"
+            marks[key] = format(v, "f")
+            return key
+        raise TypeError(type(v).__name__)
+
+    text = json.dumps(obj, default=default, ensure_ascii=False)
+    for key, raw in marks.items():
+        text = text.replace(f'"{key}"', raw)
+    text = re.sub(r'"/Date\((-?\d+(?:[+-]\d{4})?)\)/"', r'"\\/Date(\1)\\/"', text)
+    return text.encode("utf-8")
+
+
+class Fault:
+    def __init__(self, kind: str, *, method: str | None = None, path: str | None = None, phase: str = "before"):
+        assert kind in ("500", "503", "timeout", "drop", "401"), kind
+        assert phase in ("before", "after")
+        self.kind, self.method, self.path, self.phase = kind, method, path, phase
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method == method) and (self.path is None or path.startswith(self.path))
+
+
+class FakeXero:
+    def __init__(self, *, client_id: str = "fake-client-id-0001", client_secret: str = "fake-secret-S3CR3T-value-42",
+                 scopes: tuple[str, ...] = ("accounting.settings",), window: float = 2.0, minute_limit: int = 60,
+                 day_limit: int = 5000, concurrent_limit: int = 5, token_ttl: int = 1800, hang_seconds: float = 1.0,
+                 seed: bool = True, latency: float = 0.0):
+        self.client_id, self.client_secret = client_id, client_secret
+        self.scopes = list(scopes)
+        self.window, self.minute_limit, self.day_limit = window, minute_limit, day_limit
+        self.concurrent_limit = concurrent_limit
+        self.token_ttl, self.hang_seconds, self.latency = token_ttl, hang_seconds, latency
+        conn = sample_json(CONNECTIONS_SAMPLE)
+        self.connections = [dict(c) for c in conn]
+        self.tenant_id = self.connections[0]["tenantId"]
+        self.tenant_name = self.connections[0]["tenantName"]
+        self.lock = threading.RLock()
+        self.items: dict[str, dict] = {}  # ItemID -> item (UpdatedDateUTC as int ms in "_updated")
+        self.tokens: dict[str, tuple[float, list[str]]] = {}
+        self.tax_rates = copy.deepcopy(TAX_RATES)
+        self.calls: list[dict] = []
+        self.created: Counter = Counter()  # Code -> times an item with it was created
+        self.faults: list[Fault] = []
+        self.fault_rate = 0.0
+        self.fault_kinds = ("500", "503", "timeout", "drop")
+        self.fault_phases = ("before", "after")
+        self.rng = random.Random(1234)
+        self.day_count = 0
+        self.window_counts: Counter = Counter()
+        self.inflight = 0
+        self.max_inflight = 0
+        self._idem: dict[str, tuple[str, int, bytes]] = {}
+        #: Answer as if summarizeErrors=false were ignored (400 ValidationException for a bad batch).
+        self.force_summarize = False
+        self._t0 = time.monotonic()
+        self._last_ms = 0
+        if seed:
+            self.seed_samples()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "FakeXero":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def env(self, *, mode: str = "client_credentials") -> dict:
+        """Environment for the CLI / XeroClient.from_env pointing at this server."""
+        env = {"INVENTORY_TOOLS_XERO_API_BASE": self.url, "INVENTORY_TOOLS_XERO_IDENTITY_BASE": self.url,
+               "INVENTORY_TOOLS_RATE_WINDOW_SECONDS": str(self.window),
+               "INVENTORY_TOOLS_XERO_TIMEOUT": str(max(self.hang_seconds / 3, 0.2))}
+        if mode == "client_credentials":
+            env.update(XERO_CLIENT_ID=self.client_id, XERO_CLIENT_SECRET=self.client_secret)
+        else:
+            env.update(XERO_ACCESS_TOKEN=self.issue_token(), XERO_TENANT_ID=self.tenant_id)
+        return env
+
+    # -- data ---------------------------------------------------------------------------------
+    def seed_samples(self) -> None:
+        for name in ITEM_SAMPLES:
+            for it in sample_json(name)["Items"]:
+                self.put_item(it, updated_ms=_ms(it["UpdatedDateUTC"]) if it.get("UpdatedDateUTC") else None)
+
+    def put_item(self, item: dict, *, updated_ms: int | None = None) -> dict:
+        """Insert/replace an item as if someone edited it in Xero (bumps UpdatedDateUTC)."""
+        with self.lock:
+            it = copy.deepcopy(item)
+            it.setdefault("ItemID", str(uuid.uuid4()))
+            it.pop("UpdatedDateUTC", None)
+            it.pop("ValidationErrors", None)
+            it["_updated"] = updated_ms if updated_ms is not None else self._tick()
+            self.items[it["ItemID"]] = it
+            return it
+
+    def add_items(self, n: int, *, prefix: str = "GEN", tracked_every: int = 0, updated_ms: int | None = None) -> list[str]:
+        codes = []
+        for i in range(n):
+            code = f"{prefix}{i:05d}"
+            tracked = bool(tracked_every) and i % tracked_every == 0
+            item = {"Code": code, "Name": f"Generated {i}", "Description": f"Item {i}",
+                    "SalesDetails": {"UnitPrice": Decimal(f"{i}.1234"), "AccountCode": "200", "TaxType": "OUTPUT2"},
+                    "PurchaseDetails": {"AccountCode": "300"} if not tracked else {"COGSAccountCode": "310"},
+                    "IsTrackedAsInventory": tracked, "IsSold": True, "IsPurchased": True}
+            if tracked:
+                item["InventoryAssetAccountCode"] = "630"
+            self.put_item(item, updated_ms=updated_ms)
+            codes.append(code)
+        return codes
+
+    def by_code(self, code: str) -> dict | None:
+        with self.lock:
+            for it in self.items.values():
+                if it["Code"] == code:
+                    return it
+        return None
+
+    def delete_item(self, code: str) -> None:
+        with self.lock:
+            it = self.by_code(code)
+            if it:
+                del self.items[it["ItemID"]]
+
+    def issue_token(self, scopes: list[str] | None = None, ttl: float | None = None) -> str:
+        token = make_token(scopes or self.scopes, self.tenant_id)
+        with self.lock:
+            self.tokens[token] = (time.monotonic() + (ttl if ttl is not None else self.token_ttl), scopes or self.scopes)
+        return token
+
+    def expire_tokens(self) -> None:
+        with self.lock:
+            self.tokens.clear()
+
+    def _tick(self) -> int:
+        with self.lock:
+            ms = max(now_ms(), self._last_ms + 1)
+            self._last_ms = ms
+            return ms
+
+    # -- faults and records -------------------------------------------------------------------
+    def inject(self, kind: str, *, method: str | None = None, path: str | None = None, phase: str = "before",
+               times: int = 1) -> None:
+        with self.lock:
+            self.faults.extend(Fault(kind, method=method, path=path, phase=phase) for _ in range(times))
+
+    def storm(self, rate: float, *, seed: int = 7, kinds=("500", "503", "timeout", "drop")) -> None:
+        with self.lock:
+            self.fault_rate, self.fault_kinds, self.rng = rate, tuple(kinds), random.Random(seed)
+
+    def _pick_fault(self, method: str, path: str) -> Fault | None:
+        with self.lock:
+            for i, f in enumerate(self.faults):
+                if f.matches(method, path):
+                    return self.faults.pop(i)
+            if self.fault_rate and self.rng.random() < self.fault_rate:
+                phase = self.rng.choice(self.fault_phases) if method in ("POST", "PUT") else "before"
+                return Fault(self.rng.choice(self.fault_kinds), phase=phase)
+        return None
+
+    def api_calls(self) -> list[dict]:
+        """Calls counted against the organisation's limits (the Accounting API)."""
+        return [c for c in self.calls if c["path"].startswith("/api.xro/")]
+
+    def max_calls_in_any_window(self, accepted_only: bool = True) -> int:
+        """Most calls that started within any sliding span of ``window`` seconds."""
+        times = sorted(c["t"] for c in self.api_calls() if not accepted_only or c["status"] != 429)
+        best, j = 0, 0
+        for i, t in enumerate(times):
+            while times[j] <= t - self.window:
+                j += 1
+            best = max(best, i - j + 1)
+        return best
+
+    def codes(self) -> list[str]:
+        with self.lock:
+            return sorted(it["Code"] for it in self.items.values())
+
+    # -- the answers --------------------------------------------------------------------------
+    def public_item(self, it: dict, unitdp: int) -> dict:
+        out = {k: copy.deepcopy(v) for k, v in it.items() if not k.startswith("_")}
+        out["UpdatedDateUTC"] = f"/Date({it['_updated']}+0000)/"
+        for side in ("SalesDetails", "PurchaseDetails"):
+            d = out.get(side)
+            if isinstance(d, dict) and isinstance(d.get("UnitPrice"), Decimal) and unitdp != 4:
+                d["UnitPrice"] = d["UnitPrice"].quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        return out
+
+    def write_items(self, elements: list, *, create_only: bool, unitdp: int) -> list[dict]:
+        out = []
+        with self.lock:
+            for el in elements:
+                el = el if isinstance(el, dict) else {}
+                errors = []
+                code = str(el.get("Code") or "").strip()
+                if not code:
+                    errors.append("Item Code must be specified")
+                elif len(code) > 30:
+                    errors.append("Item Code must not be more than 30 characters long")
+                if len(str(el.get("Name") or "")) > 50:
+                    errors.append("Item Name must not be more than 50 characters long")
+                if len(str(el.get("Description") or "")) > 4000:
+                    errors.append("Item Description must not be more than 4000 characters long")
+                target = None
+                if not errors:
+                    item_id = el.get("ItemID")
+                    holder = self.by_code(code)
+                    if create_only:
+                        if holder:
+                            errors.append(f"Price List Item with Code '{code}' already exists")
+                    elif item_id:
+                        target = self.items.get(item_id)
+                        if target is None:
+                            errors.append(f"Item with ItemID '{item_id}' could not be found")
+                        elif holder and holder["ItemID"] != item_id:
+                            errors.append(f"Price List Item with Code '{code}' already exists")
+                    else:
+                        target = holder
+                if errors:
+                    echo = {k: v for k, v in el.items()}
+                    echo["ValidationErrors"] = [{"Message": m} for m in errors]
+                    out.append(echo)
+                    continue
+                new = copy.deepcopy(target) if target else {"ItemID": str(uuid.uuid4()), "IsSold": True,
+                                                             "IsPurchased": True, "PurchaseDetails": {},
+                                                             "SalesDetails": {}}
+                for k, v in el.items():
+                    if k in ("ItemID", "UpdatedDateUTC", "ValidationErrors", "IsTrackedAsInventory", "QuantityOnHand",
+                             "TotalCostPool"):
+                        continue
+                    if k in ("SalesDetails", "PurchaseDetails") and isinstance(v, dict):
+                        merged = dict(new.get(k) or {})
+                        for dk, dv in v.items():
+                            if dk == "UnitPrice" and isinstance(dv, (Decimal, int)) and unitdp != 4:
+                                dv = Decimal(dv).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+                            merged[dk] = dv
+                        new[k] = merged
+                    else:
+                        new[k] = v
+                new["IsTrackedAsInventory"] = bool(new.get("InventoryAssetAccountCode")) and bool(
+                    (new.get("PurchaseDetails") or {}).get("COGSAccountCode")) or bool(
+                    target and target.get("IsTrackedAsInventory"))
+                new["_updated"] = self._tick()
+                if target is None:
+                    self.created[code] += 1
+                self.items[new["ItemID"]] = new
+                answer = self.public_item(new, unitdp)
+                answer["ValidationErrors"] = []
+                out.append(answer)
+        return out
+
+    def limits(self, now: float) -> tuple[str | None, float, int]:
+        """(problem or None, retry-after, minute remaining) — counts the call when allowed."""
+        with self.lock:
+            index = math.floor((now - self._t0) / self.window)
+            if self.inflight > self.concurrent_limit:
+                return "concurrent", 1.0, self.minute_limit - self.window_counts[index]
+            if self.day_count >= self.day_limit:
+                return "day", 5 * 3600.0, self.minute_limit - self.window_counts[index]
+            if self.window_counts[index] >= self.minute_limit:
+                wait = (index + 1) * self.window - (now - self._t0)
+                return "minute", wait, 0
+            self.window_counts[index] += 1
+            self.day_count += 1
+            return None, 0.0, self.minute_limit - self.window_counts[index]
+
+
+def _handler(fake: FakeXero):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "FakeXero/1.0"
+
+        def log_message(self, *args):  # quiet
+            pass
+
+        def do_GET(self):
+            self._dispatch("GET")
+
+        def do_POST(self):
+            self._dispatch("POST")
+
+        def do_PUT(self):
+            self._dispatch("PUT")
+
+        # -- plumbing -------------------------------------------------------------------------
+        def _send(self, status: int, body: bytes = b"", ctype: str = "application/json; charset=utf-8",
+                  headers: dict | None = None):
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+            self._status = status
+
+        def _json(self, status: int, obj, headers=None):
+            self._send(status, _encode(obj), headers=headers)
+
+        def _fault(self, fault: Fault):
+            if fault.kind in ("500", "503"):
+                self._json(int(fault.kind), {"Title": "Service Unavailable" if fault.kind == "503" else
+                                             "An error occurred", "Status": int(fault.kind)})
+                return
+            if fault.kind == "401":
+                self._json(401, {"Type": None, "Title": "Unauthorized", "Status": 401,
+                                 "Detail": "AuthenticationUnsuccessful"})
+                return
+            if fault.kind == "timeout":
+                time.sleep(fake.hang_seconds)
+            self._status = fault.kind
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+        def _dispatch(self, method: str):
+            start = time.monotonic()
+            parts = urlsplit(self.path)
+            path = parts.path.rstrip("/") or "/"
+            query = {k.lower(): v[-1] for k, v in parse_qs(parts.query).items()}
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            with fake.lock:
+                fake.inflight += 1
+                fake.max_inflight = max(fake.max_inflight, fake.inflight)
+                record = {"t": start, "method": method, "path": path, "query": query, "status": None,
+                          "inflight": fake.inflight, "if_modified_since": self.headers.get("If-Modified-Since"),
+                          "accept": self.headers.get("Accept"), "idempotency_key": self.headers.get("Idempotency-Key"),
+                          "authorization": self.headers.get("Authorization"), "body": body}
+                fake.calls.append(record)
+            self._status = None
+            try:
+                if fake.latency:
+                    time.sleep(fake.latency)
+                self._route(method, path, query, body)
+            finally:
+                with fake.lock:
+                    fake.inflight -= 1
+                record["status"] = self._status
+                record["t_end"] = time.monotonic()
+
+        def _route(self, method, path, query, body):
+            low = path.lower()
+            if low == "/connect/token" and method == "POST":
+                return self._token(body)
+            token = (self.headers.get("Authorization") or "")[len("Bearer "):]
+            with fake.lock:
+                entry = fake.tokens.get(token)
+            if not entry or entry[0] < time.monotonic():
+                return self._json(401, {"Type": None, "Title": "Unauthorized", "Status": 401,
+                                        "Detail": "AuthenticationUnsuccessful"})
+            scopes = entry[1]
+            if low == "/connections" and method == "GET":
+                return self._json(200, fake.connections)
+            if not low.startswith("/api.xro/2.0/"):
+                return self._json(404, {"Title": "Not Found", "Status": 404})
+            tenant = self.headers.get("xero-tenant-id")
+            if tenant and tenant != fake.tenant_id:
+                return self._json(403, {"Type": None, "Title": "Forbidden", "Status": 403,
+                                        "Detail": "AuthenticationUnsuccessful"})
+            problem, wait, remaining = fake.limits(time.monotonic())
+            headers = {"X-MinLimit-Remaining": str(max(remaining, 0)),
+                       "X-DayLimit-Remaining": str(max(fake.day_limit - fake.day_count, 0)),
+                       "X-AppMinLimit-Remaining": "9999"}
+            if problem:
+                retry = str(math.ceil(wait)) if wait >= 5 else f"{max(wait, 0.05):.2f}"
+                return self._send(429, b"", headers={**headers, "Retry-After": retry, "X-Rate-Limit-Problem": problem})
+            fault = fake._pick_fault(method, path)
+            if fault and fault.phase == "before":
+                return self._fault(fault)
+            resource = low[len("/api.xro/2.0/"):]
+            unitdp = int(query.get("unitdp") or 2) if (query.get("unitdp") or "2").isdigit() else 2
+            if resource == "items" and method == "GET":
+                if "application/json" not in (self.headers.get("Accept") or ""):
+                    return self._send(200, b"<Response><Status>OK</Status><Items/></Response>", ctype="text/xml",
+                                      headers=headers)
+                since = self.headers.get("If-Modified-Since")
+                floor = None
+                if since:
+                    stamp = dt.datetime.fromisoformat(since.replace("Z", "+00:00"))
+                    stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.timezone.utc)
+                    floor = int(stamp.timestamp() * 1000)
+                with fake.lock:
+                    items = [fake.public_item(it, unitdp) for it in sorted(fake.items.values(), key=lambda i: i["Code"])
+                             if floor is None or it["_updated"] >= floor]
+                answer = {"Id": str(uuid.uuid4()), "Status": "OK", "ProviderName": "inventory-tools tests",
+                          "DateTimeUTC": f"/Date({now_ms()})/", "Items": items}
+                out = _encode(answer)
+                if fault:
+                    return self._fault(fault)
+                return self._send(200, out, headers=headers)
+            if resource == "taxrates" and method == "GET":
+                if fault:
+                    return self._fault(fault)
+                return self._json(200, {"Id": str(uuid.uuid4()), "Status": "OK", "TaxRates": fake.tax_rates},
+                                  headers=headers)
+            if resource == "items" and method in ("POST", "PUT"):
+                if "accounting.settings" not in scopes:
+                    return self._json(403, {"Type": None, "Title": "Forbidden", "Status": 403,
+                                            "Detail": "AuthenticationUnsuccessful"})
+                key = self.headers.get("Idempotency-Key")
+                digest = hashlib.sha256(body + query.get("summarizeerrors", "").encode()).hexdigest()
+                with fake.lock:
+                    cached = fake._idem.get(key) if key else None
+                if cached:
+                    if cached[0] != digest:
+                        return self._json(400, {"ErrorNumber": 10, "Type": "ValidationException",
+                                                "Message": "Idempotency-Key was used with a different request"})
+                    return self._send(cached[1], cached[2], headers=headers)
+                try:
+                    payload = json.loads(body.decode("utf-8"), parse_float=Decimal)
+                except (ValueError, UnicodeDecodeError):
+                    return self._json(400, {"ErrorNumber": 14, "Type": "PostDataInvalidException",
+                                            "Message": "JSON for post data was invalid"})
+                elements = payload.get("Items") if isinstance(payload, dict) and "Items" in payload else [payload]
+                results = fake.write_items(elements or [], create_only=method == "PUT", unitdp=unitdp)
+                summarize = fake.force_summarize or query.get("summarizeerrors", "true").lower() != "false"
+                if not summarize or not any(
+                        r.get("ValidationErrors") for r in results):
+                    status, out = 200, _encode({"Id": str(uuid.uuid4()), "Status": "OK",
+                                                "ProviderName": "inventory-tools tests",
+                                                "DateTimeUTC": f"/Date({now_ms()})/", "Items": results})
+                else:
+                    shape = sample_json(VALIDATION_400_SAMPLE)
+                    shape["Elements"] = [r for r in results if r.get("ValidationErrors")]
+                    status, out = 400, _encode(shape)
+                if key:
+                    with fake.lock:
+                        fake._idem[key] = (digest, status, out)
+                if fault:  # "after": the write happened, the answer is lost
+                    return self._fault(fault)
+                return self._send(status, out, headers=headers)
+            return self._json(404, {"Title": "Not Found", "Status": 404})
+
+        def _token(self, body: bytes):
+            form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8")).items()}
+            auth = self.headers.get("Authorization") or ""
+            cid = secret = None
+            if auth.startswith("Basic "):
+                try:
+                    cid, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+                except ValueError:
+                    pass
+            cid = cid or form.get("client_id")
+            secret = secret or form.get("client_secret")
+            fault = fake._pick_fault("POST", "/connect/token")
+            if fault and fault.phase == "before":
+                return self._fault(fault)
+            if form.get("grant_type") != "client_credentials":
+                return self._json(400, {"error": "unsupported_grant_type"})
+            if cid != fake.client_id or secret != fake.client_secret:
+                return self._json(400, {"error": "invalid_client"})
+            token = fake.issue_token()
+            if fault:
+                return self._fault(fault)
+            return self._json(200, {"access_token": token, "expires_in": fake.token_ttl, "token_type": "Bearer",
+                                    "scope": " ".join(fake.scopes)})
+
+    return Handler
