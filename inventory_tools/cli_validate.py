@@ -1,0 +1,82 @@
+"""``inventory-tools validate FILE``: every problem, at its cell."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import ExitCode, UsageError
+
+REPORT_KINDS = (".xlsx", ".json")
+
+
+def _lazy_store(ctx_obj):
+    """The store, opened only if the file needs it; a SQLite path that does not exist yet is
+    treated as an empty store (validate never creates one)."""
+    from .stores import DEFAULT_STORE, STORE_ENV
+
+    spec = ctx_obj.store_spec or os.environ.get(STORE_ENV) or DEFAULT_STORE
+    if spec.lower() not in ("cin7core", "cin7", "dear") and not Path(spec).exists():
+        return None
+    return ctx_obj.store
+
+
+def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool) -> int:
+    from .cli import emit_json, say
+    from .validation import summary_lines, validate, write_json, write_xlsx
+
+    if report_path is not None and Path(report_path).suffix.lower() not in REPORT_KINDS:
+        raise UsageError(f"--report must end in .xlsx or .json, not '{Path(report_path).name}'",
+                         "for example: --report problems.xlsx")
+    if report_path is not None and Path(report_path).resolve() == Path(file).resolve():
+        raise UsageError("--report would overwrite the file being checked",
+                         "choose another name, for example --report problems.xlsx")
+    report = validate(file, store=_lazy_store(ctx_obj))
+    if as_json:
+        emit_json(report.to_json())
+    for line in summary_lines(report):
+        say(line)
+    if report_path is not None:
+        out = Path(report_path)
+        try:
+            if out.suffix.lower() == ".json":
+                write_json(report, out)
+            else:
+                write_xlsx(report, out)
+        except PermissionError:
+            from .errors import FileReadError
+
+            raise FileReadError(f"cannot write the report {out}: permission denied (is it open in Excel?)",
+                                "close the file or choose another name", file=str(out)) from None
+        say(f"report written to {out}")
+    if report.valid:
+        say(click.style("valid", fg="green") + (": warnings do not block import" if report.warnings else ""))
+        return int(ExitCode.OK)
+    say(click.style("invalid", fg="red", bold=True) + ": fix the errors above, then run validate again")
+    return int(ExitCode.DATA)
+
+
+@click.command("validate")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--report", "report_path", metavar="OUT.xlsx|OUT.json",
+              help="Also write a report: a copy of the workbook with every problem cell marked and a "
+                   "Problems sheet (.xlsx), or the JSON report (.json).")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON report to stdout.")
+@click.pass_context
+def validate_command(ctx: click.Context, file: str, report_path: str | None, as_json: bool) -> None:
+    """Check FILE (.xlsx, .ods or .csv) and report every problem at its cell.
+
+    Errors block import; warnings do not. Exit status: 0 valid, 1 invalid, 2 usage error,
+    3 file unreadable.
+
+    \b
+    Example:
+      inventory-tools validate inventory.xlsx --report problems.xlsx
+      inventory-tools validate cin7_export.csv --json > report.json
+    """
+    from .cli import handle_errors
+
+    code = handle_errors(_do_validate)(ctx.obj, file, report_path, as_json)
+    sys.exit(code)

@@ -1,0 +1,697 @@
+"""Validate an edited inventory list: every problem, at its cell, in one pass.
+
+Pipeline (all vectorised over unique values or whole columns; nothing is capped):
+
+1. :func:`~inventory_tools.reading.read_table` — headers, error cells, formulas, encodings.
+2. Spreadsheet-damage detectors on the raw values (scientific-notation identifiers, codes that
+   became dates or lost digits, non-breaking/trailing spaces) and canonicalisation through
+   :func:`inventory_tools.values.canonicalize` (types, enums, booleans). A cell that fails here
+   is reported once and blanked, so later checks never hide or repeat it.
+3. A pandera schema built from the column table checks the canonical text frame (max lengths,
+   decimals ≥ 0, decimal places, enum words) lazily; nothing is coerced by pandera.
+4. Cross-field rules on the product as it will be after the import (file merged with the
+   store's current row; blank means "unchanged" unless the file has an export base).
+
+Rule ids are stable (see :data:`RULES`); messages start with the cell: ``G17: Status 'Actvie' is
+not one of Active, Setup Required, Deprecated``.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from . import columns as cols
+from .reading import Problem, Table, col_index, read_table
+from .values import canonicalize
+
+RULES = {
+    # reading
+    "header.unknown": "a column that is not an inventory column (ignored)",
+    "header.near_miss": "a misspelt inventory column header",
+    "header.missing": "the ProductCode column is missing",
+    "header.duplicate": "a column appears twice",
+    "header.blank": "values under an empty header (ignored)",
+    "cell.error": "an error cell such as #N/A or #REF!",
+    "cell.formula_no_value": "a formula with no saved value",
+    "encoding.windows_1252": "CSV read as Windows-1252",
+    # cells
+    "type.decimal": "not a number", "type.text": "not text",
+    "enum.value": "not one of the allowed values", "enum.bool": "not Yes/No",
+    "identifier.digits_lost": "a code the spreadsheet rounded",
+    "identifier.scientific": "a code in scientific notation",
+    "identifier.date": "a code that became a date",
+    "identifier.leading_zeros": "a code that lost its leading zeros",
+    "text.spaces": "non-breaking or leading/trailing spaces (removed)",
+    "text.too_long": "longer than the column allows",
+    "decimal.negative": "a negative number", "decimal.places": "too many decimal places",
+    # rows
+    "code.duplicate": "ProductCode repeated in the file",
+    "required.missing": "a required value is blank",
+    "active.required": "an Active product lacks a required value",
+    "status.into_setup_required": "a product changed into Setup Required",
+    "fixed_asset_type.type": "FixedAssetType without Type Fixed Asset",
+    "assembly.quantity_to_produce": "AssemblyBOM Yes without QuantityToProduce > 0",
+    "barcode.check_digit": "a barcode with a wrong check digit",
+    "read_only.ignored": "an edit to a read-only column (ignored)",
+    "manifest.other_store": "the workbook was exported from another store",
+}
+
+_SCI_RE = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$")
+_WS_RE = re.compile(r"\s+")
+_FIXED_ASSET = "Fixed Asset"
+_REQUIRED_ACTIVE = ("Name", "Category", "Type", "CostingMethod", "DefaultUnitOfMeasure")
+
+
+@dataclass
+class ValidationReport:
+    valid: bool
+    errors: int
+    warnings: int
+    problems: list[Problem]
+    frame: pd.DataFrame
+    table: Table
+    row_valid: np.ndarray
+    base_export_id: str | None = None
+    used_store: bool = False
+
+    def to_json(self) -> dict:
+        return {
+            "valid": self.valid, "errors": self.errors, "warnings": self.warnings,
+            "file": str(self.table.path), "sheet": self.table.sheet, "rows": int(len(self.frame)),
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+    def counts(self) -> tuple[Counter, Counter]:
+        """(problems by column, problems by rule)."""
+        return (Counter(p.column or "(file)" for p in self.problems), Counter(p.rule for p in self.problems))
+
+
+# -- entry point ------------------------------------------------------------------------------
+def validate(path_or_table, *, store=None, base: pd.DataFrame | None = None) -> ValidationReport:
+    """Check FILE (path or :class:`Table`) and return a :class:`ValidationReport`.
+
+    ``store``: a Store, or a zero-argument callable returning one (opened only when the file
+    needs it: status transitions, blanks to merge, read-only edits). ``base``: the export
+    snapshot (canonical frame) the file was made from; if not given and the workbook's manifest
+    names an export the store still has, that snapshot is used.
+    """
+    table = path_or_table if isinstance(path_or_table, Table) else read_table(path_or_table)
+    v = _Validator(table, store, base)
+    return v.run()
+
+
+class _Validator:
+    def __init__(self, table: Table, store, base: pd.DataFrame | None):
+        self.t = table
+        self._store_arg = store
+        self._store = None
+        self.base = base
+        self.base_export_id = None
+        self.used_store = False
+        self.problems: list[Problem] = list(table.problems)
+        self.n = len(table.raw)
+        # cells already reported as errors (never re-reported by later rules)
+        self.bad: dict[str, np.ndarray] = {c: np.zeros(self.n, dtype=bool) for c in table.raw.columns}
+        for (pos, name), flag in table.cell_flags.items():
+            if flag in ("error", "formula_no_value") and name in self.bad:
+                self.bad[name][pos] = True
+
+    # -- store access -------------------------------------------------------------------------
+    def store(self):
+        if self._store is None and self._store_arg is not None:
+            s = self._store_arg
+            self._store = s() if callable(s) and not hasattr(s, "read_by_codes") else s
+            self.used_store = True
+        return self._store
+
+    # -- problem helpers ----------------------------------------------------------------------
+    def add(self, pos: int | None, column: str | None, value, rule: str, message: str, hint: str,
+            severity: str = "error", at: str | None = None) -> None:
+        t = self.t
+        at = at or column
+        if pos is None:
+            self.problems.append(Problem(t.sheet, None, column, "", value, rule, severity, message, hint))
+            return
+        if at in t.column_letters:
+            ref = t.cell_ref(pos, at)
+        elif cols.KEY in t.column_letters:
+            ref = t.cell_ref(pos, cols.KEY)
+            at = cols.KEY
+        else:
+            ref = t.cell_ref(pos, "") if t.kind == "csv" else f"row {t.row_numbers[pos]}"
+        self.problems.append(Problem(t.sheet, t.row_numbers[pos], column, ref, value, rule, severity,
+                                     message, hint, pos, at))
+
+    # -- run ----------------------------------------------------------------------------------
+    def run(self) -> ValidationReport:
+        t = self.t
+        frame = pd.DataFrame(index=t.raw.index)
+        for name in t.raw.columns:
+            frame[name] = self.canonical_column(name)
+        self.frame = frame
+        self.schema_checks()
+        self.load_base()
+        self.rows()
+        frame["_row"] = t.row_numbers
+        frame["_key"] = _code_key(frame[cols.KEY]) if cols.KEY in frame else ""
+        errors = sum(1 for p in self.problems if p.severity == "error")
+        warnings = len(self.problems) - errors
+        row_valid = np.ones(self.n, dtype=bool)
+        for p in self.problems:
+            if p.severity == "error" and p.index is not None:
+                row_valid[p.index] = False
+        letters = {c: col_index(l) for c, l in t.column_letters.items()}
+        self.problems.sort(key=lambda p: (p.index is not None, p.row or 0,
+                                          letters.get(p.at or p.column, -1) if p.column else -1, p.rule))
+        return ValidationReport(valid=errors == 0, errors=errors, warnings=warnings, problems=self.problems,
+                                frame=frame, table=t, row_valid=row_valid, base_export_id=self.base_export_id,
+                                used_store=self.used_store)
+
+    # -- step 2: cells ------------------------------------------------------------------------
+    def canonical_column(self, name: str) -> pd.Series:
+        col = cols.column(name)
+        raw = self.t.raw[name]
+        bad = self.bad[name]
+        work = raw.copy()
+        # detectors on raw text before canonicalisation
+        if col.type in ("text", "account"):
+            codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+            if len(uniques):
+                norm = []
+                spaced = np.zeros(len(uniques), dtype=bool)
+                sci = np.zeros(len(uniques), dtype=bool)
+                for i, u in enumerate(uniques):
+                    if isinstance(u, str):
+                        nu = u.replace("\u00a0", " ").strip()
+                        if nu != u:
+                            spaced[i] = True
+                        if col.identifier and _SCI_RE.match(nu):
+                            sci[i] = True
+                        norm.append(nu if nu else None)
+                    else:
+                        norm.append(u)
+                ok = codes >= 0
+                sel = np.where(ok, codes, 0)
+                sci_cells = ok & sci[sel] & ~bad
+                space_cells = ok & spaced[sel] & ~bad & ~sci_cells
+                for pos in np.flatnonzero(sci_cells):
+                    v = raw.iat[pos]
+                    self.add(pos, name, v, "identifier.scientific",
+                             f"{name} '{v}' is in scientific notation: the digits of the code were lost",
+                             f"format the {name} column as Text and re-enter the full code")
+                    bad[pos] = True
+                for pos in np.flatnonzero(space_cells):
+                    v = raw.iat[pos]
+                    self.add(pos, name, v, "text.spaces",
+                             f"{name} {v!r} has non-breaking or leading/trailing spaces; they were removed",
+                             "nothing to do (the value is read without them); retype it to silence this warning",
+                             severity="warning")
+                if spaced.any():
+                    mapped = np.array(norm, dtype=object)[sel]
+                    work = pd.Series(np.where(ok, mapped, None), index=raw.index, dtype=object)
+        vals, issues = canonicalize(col, work)
+        vals = vals.astype(object)
+        has_issue = issues.notna().to_numpy()
+        if has_issue.any():
+            for pos in np.flatnonzero(has_issue & ~bad):
+                issue = issues.iat[pos]
+                self.add(pos, name, raw.iat[pos], issue.rule, issue.message, issue.hint, issue.severity)
+            bad |= has_issue
+        if bad.any():
+            vals = vals.where(~bad, "")
+        return vals
+
+    # -- step 3: pandera ----------------------------------------------------------------------
+    def schema_checks(self) -> None:
+        import pandera.pandas as pa
+
+        frame = self.frame
+        columns = {}
+        for name in frame.columns:
+            col = cols.column(name)
+            checks = []
+            if col.max_length and col.type in ("text", "account"):
+                checks.append(pa.Check(lambda s, m=col.max_length: s.str.len() <= m, name="text.too_long"))
+            if col.type == "decimal":
+                checks.append(pa.Check(lambda s: ~s.str.startswith("-"), name="decimal.negative"))
+                if col.decimals is not None:
+                    checks.append(pa.Check(lambda s, d=col.decimals: _places(s) <= d, name="decimal.places"))
+            if col.type in ("enum", "bool"):
+                checks.append(pa.Check.isin(list(col.values) + [""], name="enum.value"))
+            if checks:
+                columns[name] = pa.Column(None, checks, nullable=True, required=False, coerce=False)
+        if not columns:
+            return
+        schema = pa.DataFrameSchema(columns, coerce=False, strict=False)
+        try:
+            schema.validate(frame, lazy=True)
+        except pa.errors.SchemaErrors as exc:
+            fc = exc.failure_cases
+            fc = fc[fc["index"].notna()]
+            for name, rule, pos in zip(fc["column"], fc["check"], fc["index"]):
+                pos = int(pos)
+                col = cols.column(name)
+                text = frame[name].iat[pos]
+                raw = self.t.raw[name].iat[pos]
+                if rule == "text.too_long":
+                    self.add(pos, name, raw, rule,
+                             f"{name} is {len(text)} characters long; at most {col.max_length} are allowed",
+                             f"shorten it to {col.max_length} characters")
+                elif rule == "decimal.negative":
+                    self.add(pos, name, raw, rule, f"{name} {text} is negative",
+                             "enter 0 or a positive number")
+                elif rule == "decimal.places":
+                    self.add(pos, name, raw, rule,
+                             f"{name} {text} has {_places_one(text)} decimal places; at most {col.decimals} are kept",
+                             f"round it to {col.decimals} decimal places")
+                else:
+                    self.add(pos, name, raw, rule, f"{name} '{text}' is not one of {', '.join(col.values)}",
+                             f"choose one of: {', '.join(col.values)}")
+                self.bad[name][pos] = True
+
+    # -- step 4: rows -------------------------------------------------------------------------
+    def load_base(self) -> None:
+        man = self.t.manifest or {}
+        if self.base is not None or not man.get("export_id") or self._store_arg is None:
+            return
+        store = self.store()
+        if store is None:
+            return
+        state = getattr(store, "state", None)
+        info = state.export_info(man["export_id"]) if state is not None else None
+        if not info:
+            return
+        mine = {str(info.get("store_id") or ""), getattr(state, "store_id", ""), _identity(store)}
+        if man.get("store_id") and man["store_id"] not in mine:
+            self.add(None, None, man.get("store_id"), "manifest.other_store",
+                     "the workbook was exported from another store; blank cells are read as 'unchanged'",
+                     "export again from this store to edit it", severity="warning")
+            return
+        if info.get("snapshot") in (0, "0", False):
+            return
+        self.base = state.export_snapshot(man["export_id"])
+        self.base_export_id = man["export_id"]
+
+    def rows(self) -> None:
+        f = self.frame
+        n = self.n
+        if cols.KEY not in f.columns or n == 0:
+            return
+        code = f[cols.KEY].astype(object)
+        key = _code_key(code)
+        present = set(f.columns)
+
+        # ProductCode blank / duplicates
+        blank_code = (code == "").to_numpy() & ~self.bad[cols.KEY]
+        for pos in np.flatnonzero(blank_code):
+            self.add(pos, cols.KEY, None, "required.missing", "ProductCode is blank; every row needs its product's code",
+                     "enter the product's code (SKU), or delete the row")
+        dup = (key.duplicated(keep="first") & (key != "")).to_numpy()
+        if dup.any():
+            first = pd.Series(np.arange(n), index=f.index).groupby(key.to_numpy()).transform("first").to_numpy()
+            for pos in np.flatnonzero(dup):
+                fp = int(first[pos])
+                self.add(pos, cols.KEY, code.iat[pos], "code.duplicate",
+                         f"ProductCode '{code.iat[pos]}' is already used at {self.t.cell_ref(fp, cols.KEY)}"
+                         + (f" ('{code.iat[fp]}')" if code.iat[fp] != code.iat[pos] else "")
+                         + " (codes differing only by case or spaces are the same product)",
+                         "each product must appear once: delete or merge the duplicate rows")
+
+        # base (export snapshot) and current (store) rows, aligned to the file's rows
+        has_base = self.base is not None
+        base_al = _align(self.base, code) if has_base else None
+        in_base = base_al[cols.KEY].ne("").to_numpy() if has_base else np.zeros(n, dtype=bool)
+
+        relevant = [c for c in ("Status", *_REQUIRED_ACTIVE, "Type", "FixedAssetType", "AssemblyBOM",
+                                "QuantityToProduce") if c in present]
+        ro_cols = [c.name for c in cols.columns() if c.read_only and c.name in present]
+        need = np.zeros(n, dtype=bool)
+        if "Status" in present:
+            need |= (f["Status"] == cols.SETUP_REQUIRED).to_numpy()
+        for c in set(_REQUIRED_ACTIVE + ("Status", "Type", "FixedAssetType", "AssemblyBOM", "QuantityToProduce")):
+            if c not in present:
+                need |= bool(relevant)
+            elif not has_base:
+                need |= (f[c] == "").to_numpy()
+        for c in ro_cols:
+            need |= (f[c] != "").to_numpy()
+        need &= (code != "").to_numpy()
+        cur_al = None
+        in_store = np.zeros(n, dtype=bool)
+        if need.any() and self._store_arg is not None:
+            store = self.store()
+            if store is not None:
+                current = store.read_by_codes(list(dict.fromkeys(code[need])))
+                cur_al = _align(current, code)
+                in_store = cur_al[cols.KEY].ne("").to_numpy()
+
+        def after(c: str) -> pd.Series:
+            if c in present:
+                v = f[c]
+                if not has_base and cur_al is not None:
+                    v = v.where(v != "", cur_al[c])
+                return v
+            if cur_al is not None:
+                return cur_al[c]
+            if has_base:
+                return base_al[c]
+            return pd.Series("", index=f.index, dtype=object)
+
+        def not_bad(c: str) -> np.ndarray:
+            return ~self.bad[c] if c in self.bad else np.ones(n, dtype=bool)
+
+        known = in_store | in_base
+        rows_ok = (code != "").to_numpy()
+
+        # Status transitions: into Setup Required (only sync creates it)
+        status_after = after("Status")
+        if "Status" in present:
+            prior = pd.Series("", index=f.index, dtype=object)
+            if has_base:
+                prior = prior.where(~in_base, base_al["Status"])
+            if cur_al is not None:
+                prior = prior.where(~in_store, cur_al["Status"])
+            into = (f["Status"] == cols.SETUP_REQUIRED).to_numpy() & (prior != "").to_numpy() \
+                & (prior != cols.SETUP_REQUIRED).to_numpy() & rows_ok
+            for pos in np.flatnonzero(into):
+                self.add(pos, "Status", self.t.raw["Status"].iat[pos], "status.into_setup_required",
+                         f"Status cannot be changed into Setup Required (the product is {prior.iat[pos]})",
+                         f"keep it {prior.iat[pos]} (or set Deprecated to retire it); only sync creates "
+                         "Setup Required products")
+
+        # Active products need the setup columns
+        if any(c in present for c in ("Status",) + _REQUIRED_ACTIVE) and (
+                "Status" in present or cur_al is not None or has_base):
+            active = (status_after == cols.ACTIVE).to_numpy() & rows_ok
+            for c in _REQUIRED_ACTIVE:
+                miss = active & (after(c) == "").to_numpy() & not_bad(c)
+                at = c if c in present else "Status"
+                for pos in np.flatnonzero(miss):
+                    self.add(pos, c, None, "active.required",
+                             f"{c} is required for an Active product",
+                             f"fill in {c}, or leave the product's Status as it was until setup is complete",
+                             at=at)
+                if c in present:
+                    self.bad[c][miss] = True
+
+        # Name is always required: a new product must have one
+        if cur_al is not None and "Name" in present:
+            new = rows_ok & ~known & (f["Name"] == "").to_numpy() & not_bad("Name")
+            if "Status" in present:
+                new &= ~((status_after == cols.ACTIVE).to_numpy())  # already reported above
+            for pos in np.flatnonzero(new):
+                self.add(pos, "Name", None, "required.missing", "Name is required for a new product",
+                         "enter the product's name")
+
+        # FixedAssetType only with Type Fixed Asset
+        if "FixedAssetType" in present or "Type" in present:
+            fat, typ = after("FixedAssetType"), after("Type")
+            wrong = rows_ok & (fat != "").to_numpy() & (typ != _FIXED_ASSET).to_numpy() \
+                & not_bad("FixedAssetType") & not_bad("Type")
+            for pos in np.flatnonzero(wrong):
+                self.add(pos, "FixedAssetType", fat.iat[pos], "fixed_asset_type.type",
+                         f"FixedAssetType '{fat.iat[pos]}' is only allowed when Type is Fixed Asset "
+                         f"(Type is {typ.iat[pos] or 'blank'})",
+                         "clear FixedAssetType, or set Type to Fixed Asset",
+                         at="FixedAssetType" if "FixedAssetType" in present else "Type")
+
+        # AssemblyBOM Yes needs QuantityToProduce > 0
+        if "AssemblyBOM" in present or "QuantityToProduce" in present:
+            bom, qty = after("AssemblyBOM"), after("QuantityToProduce")
+            positive = (qty != "") & (qty != "0") & ~qty.astype(str).str.startswith("-")
+            wrong = rows_ok & (bom == "Yes").to_numpy() & ~positive.to_numpy() \
+                & not_bad("QuantityToProduce") & not_bad("AssemblyBOM")
+            for pos in np.flatnonzero(wrong):
+                self.add(pos, "QuantityToProduce", qty.iat[pos], "assembly.quantity_to_produce",
+                         f"QuantityToProduce must be more than 0 when AssemblyBOM is Yes "
+                         f"(it is {qty.iat[pos] or 'blank'})",
+                         "enter how many units one assembly produces (usually 1), or set AssemblyBOM to No",
+                         at="QuantityToProduce" if "QuantityToProduce" in present else "AssemblyBOM")
+
+        # Barcode check digits (warning)
+        if "Barcode" in present:
+            bc = f["Barcode"]
+            codes_, uniq = pd.factorize(bc)
+            badcd = np.array([not _gtin_ok(u) for u in uniq], dtype=bool)
+            if badcd.any():
+                cells = (codes_ >= 0) & badcd[np.where(codes_ >= 0, codes_, 0)] & not_bad("Barcode")
+                for pos in np.flatnonzero(cells):
+                    v = bc.iat[pos]
+                    kind = {8: "EAN-8", 12: "UPC-A", 13: "EAN-13"}[len(v)]
+                    self.add(pos, "Barcode", self.t.raw["Barcode"].iat[pos], "barcode.check_digit",
+                             f"Barcode {v} looks like an {kind} code but its check digit is wrong "
+                             f"(expected {_gtin_digit(v[:-1])})",
+                             "check the barcode for a typing error", severity="warning")
+
+        # read-only columns: edits are ignored
+        for c in ro_cols:
+            ref = pd.Series(None, index=f.index, dtype=object)
+            if cur_al is not None:
+                ref = ref.where(~in_store, cur_al[c])
+            if has_base:
+                ref = ref.where(~in_base, base_al[c])
+            ch = (f[c] != "").to_numpy() & ref.notna().to_numpy() & (f[c] != ref).to_numpy() & not_bad(c)
+            for pos in np.flatnonzero(ch):
+                self.add(pos, c, self.t.raw[c].iat[pos], "read_only.ignored",
+                         f"{c} is read-only; the change from {ref.iat[pos] or 'blank'} to {f[c].iat[pos]} is ignored",
+                         f"{c} is calculated by Cin7 Core; undo the edit to silence this warning",
+                         severity="warning")
+
+        # identifiers that lost leading zeros (compared with the export base)
+        if has_base:
+            base_codes = set(self.base[cols.KEY])
+            stripped = {}
+            for bcode in base_codes:
+                if bcode.startswith("0") and bcode.lstrip("0"):
+                    stripped.setdefault(bcode.lstrip("0"), bcode)
+            for pos in np.flatnonzero(rows_ok & ~in_base & not_bad(cols.KEY)):
+                c0 = code.iat[pos]
+                if c0 in stripped and c0 not in base_codes:
+                    self._zeros(pos, cols.KEY, stripped[c0])
+            for c in (x.name for x in cols.columns() if x.identifier and x.name != cols.KEY and x.name in present):
+                b = base_al[c]
+                fv = f[c]
+                lost = in_base & (fv != "").to_numpy() & (fv != b).to_numpy() & b.str.startswith("0").to_numpy() \
+                    & (b.str.lstrip("0") == fv).to_numpy() & not_bad(c)
+                for pos in np.flatnonzero(lost):
+                    self._zeros(pos, c, b.iat[pos])
+
+    def _zeros(self, pos: int, c: str, base_value: str) -> None:
+        raw = self.t.raw[c].iat[pos]
+        self.add(pos, c, raw, "identifier.leading_zeros",
+                 f"{c} {raw!r} lost its leading zeros (the export had '{base_value}')",
+                 f"format the {c} column as Text and re-enter '{base_value}'")
+        self.bad[c][pos] = True
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def _identity(store) -> str:
+    try:
+        return store.identity()
+    except Exception:  # noqa: BLE001 - a remote identity lookup must not break validation
+        return ""
+
+
+def _code_key(code: pd.Series) -> pd.Series:
+    return code.astype(str).str.replace(_WS_RE, "", regex=True).str.casefold()
+
+
+def _align(df: pd.DataFrame | None, code: pd.Series) -> pd.DataFrame:
+    """Rows of ``df`` (canonical, all columns) matched to the file's codes; missing → ""."""
+    names = list(cols.names())
+    if df is None or len(df) == 0:
+        return pd.DataFrame({n: pd.Series("", index=code.index, dtype=object) for n in names})
+    d = df.drop_duplicates(cols.KEY).set_index(cols.KEY, drop=False)
+    out = d.reindex(code.to_numpy())
+    out.index = code.index
+    return out[names].astype(object).where(out[names].notna(), "")
+
+
+def _places(s: pd.Series) -> pd.Series:
+    parts = s.str.partition(".")[2]
+    return parts.str.len()
+
+
+def _places_one(text: str) -> int:
+    return len(text.split(".", 1)[1]) if "." in text else 0
+
+
+def _gtin_digit(body: str) -> int:
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        total += int(ch) * (3 if i % 2 == 0 else 1)
+    return (10 - total % 10) % 10
+
+
+def _gtin_ok(v) -> bool:
+    if not isinstance(v, str) or len(v) not in (8, 12, 13) or not v.isascii() or not v.isdigit():
+        return True
+    return _gtin_digit(v[:-1]) == int(v[-1])
+
+
+# -- reports ----------------------------------------------------------------------------------
+def write_json(report: ValidationReport, out) -> Path:
+    out = Path(out)
+    out.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    return out
+
+
+COMMENT_LIMIT = 10_000
+
+
+def write_xlsx(report: ValidationReport, out) -> Path:
+    """A copy of the user's workbook: problem cells filled (all) and commented (first 10,000),
+    plus a ``Problems`` sheet at the front with a link to each cell. Never writes a formula."""
+    import openpyxl
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.worksheet.hyperlink import Hyperlink
+
+    out = Path(out)
+    t = report.table
+    if t.kind == "xlsx":
+        wb = openpyxl.load_workbook(t.path)
+        data_name = t.sheet
+    else:
+        wb = openpyxl.Workbook()
+        ws0 = wb.active
+        data_name = t.sheet or "Inventory List"
+        ws0.title = data_name[:31]
+        data_name = ws0.title
+        for ri, r in enumerate(_all_rows(t), start=1):
+            for ci, v in enumerate(r, start=1):
+                if v is None or v == "":
+                    continue
+                c = ws0.cell(row=ri, column=ci)
+                c.value = v
+                if isinstance(v, str):
+                    c.data_type = "s"
+    ws = wb[data_name]
+    err_fill = PatternFill("solid", fgColor="FFC7CE")
+    warn_fill = PatternFill("solid", fgColor="FFEB9C")
+    comments = 0
+    seen: dict[tuple[int, str], Any] = {}
+    for p in report.problems:
+        loc = _sheet_loc(t, p)
+        if loc is None:
+            continue
+        row, letter = loc
+        cell = ws[f"{letter}{row}"]
+        prev = seen.get((row, letter))
+        if prev is None or p.severity == "error":
+            cell.fill = err_fill if p.severity == "error" else warn_fill
+        text = f"{p.severity}: {_strip_ref(p)}" + (f"\nfix: {p.hint}" if p.hint else "")
+        if prev is not None:
+            if prev is not False and comments <= COMMENT_LIMIT:
+                prev.text = (prev.text + "\n\n" + text)[:30000]
+            continue
+        if comments < COMMENT_LIMIT:
+            cm = Comment(text[:30000], "inventory-tools")
+            cm.width, cm.height = 320, 140
+            cell.comment = cm
+            comments += 1
+            seen[(row, letter)] = cm
+        else:
+            seen[(row, letter)] = False
+
+    ps = wb.create_sheet("Problems", 0)
+    head = ["Cell", "Column", "Value", "Rule", "Severity", "Message", "Fix"]
+    ps.append(head)
+    for c in ps[1]:
+        c.font = Font(bold=True)
+    ps.freeze_panes = "A2"
+    link_font = Font(color="0563C1", underline="single")
+    for p in report.problems:
+        loc = _sheet_loc(t, p)
+        cell_text = f"{data_name}!{loc[1]}{loc[0]}" if loc else (p.cell or "(file)")
+        vals = [cell_text, p.column or "", "" if p.value is None else str(p.value), p.rule, p.severity,
+                _strip_ref(p), p.hint]
+        ps.append([None] * len(vals))
+        r = ps.max_row
+        for ci, v in enumerate(vals, start=1):
+            c = ps.cell(row=r, column=ci)
+            c.value = v
+            c.data_type = "s"
+        if loc:
+            c = ps.cell(row=r, column=1)
+            c.hyperlink = Hyperlink(ref=c.coordinate, location=f"'{data_name}'!{loc[1]}{loc[0]}")
+            c.font = link_font
+    for letter, w in zip("ABCDEFG", (26, 22, 22, 26, 9, 70, 60)):
+        ps.column_dimensions[letter].width = w
+    if ps.max_row > 1:
+        ps.auto_filter.ref = f"A1:G{ps.max_row}"
+    wb.active = 0
+    for s in wb.worksheets:
+        s.sheet_view.tabSelected = s is ps
+    wb.save(out)
+    return out
+
+
+def _strip_ref(p: Problem) -> str:
+    return p.message
+
+
+def _sheet_loc(t: Table, p: Problem) -> tuple[int, str] | None:
+    """(row, letter) of the problem's cell in the report workbook (CSV: record N → row N+1)."""
+    m = re.match(r"^([A-Z]+)(\d+)$", p.cell or "")
+    if t.kind != "csv" and m:
+        return int(m.group(2)), m.group(1)
+    if p.index is not None:
+        col = p.at or p.column
+        if col not in t.column_letters:
+            col = cols.KEY if cols.KEY in t.column_letters else None
+        return t.sheet_cell(p.index, col) if col else None
+    return None
+
+
+def _all_rows(t: Table) -> list[list]:
+    """Every row of a CSV or ODS file (header first), for the report copy."""
+    if t.kind == "csv":
+        import csv
+        import io
+
+        from .reading import _decode
+
+        text, _, _ = _decode(t.path, t.path.read_bytes(), t.encoding if t.encoding != "utf-8-sig" else None)
+        return [r for r in csv.reader(io.StringIO(text, newline="")) if r]
+    import python_calamine as pc
+
+    wb = pc.load_workbook(str(t.path))
+    return wb.get_sheet_by_name(t.sheet).to_python(skip_empty_area=False)
+
+
+# -- terminal summary -------------------------------------------------------------------------
+def summary_lines(report: ValidationReport, first: int = 20) -> list[str]:
+    t = report.table
+    where = f"{t.path.name}" + (f" › {t.sheet}" if t.sheet else "")
+    lines = [f"{where}: {len(report.frame):,} rows checked — "
+             f"{report.errors:,} error{'s' * (report.errors != 1)}, "
+             f"{report.warnings:,} warning{'s' * (report.warnings != 1)}"]
+    if report.base_export_id:
+        lines.append(f"compared with export {report.base_export_id}")
+    if not report.problems:
+        lines.append("no problems found")
+        return lines
+    by_col, by_rule = report.counts()
+    lines.append("by column: " + ", ".join(f"{c} {n:,}" for c, n in by_col.most_common(12))
+                 + (" …" if len(by_col) > 12 else ""))
+    lines.append("by rule:   " + ", ".join(f"{r} {n:,}" for r, n in by_rule.most_common(12))
+                 + (" …" if len(by_rule) > 12 else ""))
+    shown = sorted(report.problems, key=lambda p: p.severity != "error")[:first]
+    lines.append(f"first {len(shown)} of {len(report.problems):,}:" if len(report.problems) > first else "problems:")
+    for p in shown:
+        loc = p.ref or "(file)"
+        lines.append(f"  {p.severity:<7} {loc}: {_strip_ref(p)}")
+        if p.hint:
+            lines.append(f"          fix: {p.hint}")
+    return lines
+
+
+__all__ = ["ValidationReport", "Problem", "validate", "write_json", "write_xlsx", "summary_lines", "RULES"]

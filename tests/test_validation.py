@@ -1,0 +1,421 @@
+"""validation.validate: a corpus of broken workbooks built here, each asserting rule and cell."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import string
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+import xlsxwriter
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from inventory_tools import columns as cols
+from inventory_tools import validation
+from inventory_tools.reading import read_table
+from inventory_tools.stores.base import ChangeSet
+from inventory_tools.stores.sqlite import SqliteStore
+from inventory_tools.validation import validate, write_json, write_xlsx
+
+SAMPLE = Path("/work/shared/reference/dear/samples/dear_inventorylist_export_live_2026-07-03.csv")
+HEAD = ["ProductCode", "Name", "Category", "Type", "CostingMethod", "DefaultUnitOfMeasure", "Status"]
+
+
+def good(code: str) -> list:
+    return [code, f"Product {code}", "Pipes", "Stock", "FIFO", "Item", "Active"]
+
+
+def write_wb(path: Path, header: list, rows: list[list], sheet: str = "Inventory List") -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = sheet
+    ws.append(header)
+    for r in rows:
+        ws.append(r)
+    wb.save(path)
+    return path
+
+
+def one(rep, rule):
+    found = [p for p in rep.problems if p.rule == rule]
+    assert len(found) == 1, (rule, [(p.rule, p.cell, p.message) for p in rep.problems])
+    return found[0]
+
+
+def rules(rep):
+    return sorted((p.rule, p.cell) for p in rep.problems)
+
+
+def product(code: str, **kw) -> dict:
+    r = {n: "" for n in cols.names()}
+    r.update(ProductCode=code, Name=f"Product {code}", Category="Pipes", Type="Stock", CostingMethod="FIFO",
+             DefaultUnitOfMeasure="Item", Status="Active")
+    r.update(kw)
+    return r
+
+
+def make_store(tmp_path, *products) -> SqliteStore:
+    st_ = SqliteStore(tmp_path / "store.db")
+    if products:
+        st_.apply(ChangeSet(creates=pd.DataFrame(list(products))), kind="test", source="test",
+                  base_export_id=None, counts={})
+    return st_
+
+
+# -- cells ------------------------------------------------------------------------------------
+def test_enum_message_points_at_the_cell(tmp_path):
+    rows = [good(f"P{i}") for i in range(15)] + [good("BAD")]
+    rows[-1][6] = "Actvie"
+    rep = validate(write_wb(tmp_path / "a.xlsx", HEAD, rows))
+    p = one(rep, "enum.value")
+    assert (p.sheet, p.cell, p.row, p.column, p.value) == ("Inventory List", "G17", 17, "Status", "Actvie")
+    assert p.message == "Status 'Actvie' is not one of Active, Setup Required, Deprecated"
+    assert p.ref == "Inventory List!G17" and p.severity == "error"
+    assert not rep.valid and rep.errors == 1
+    assert rep.row_valid.tolist() == [True] * 15 + [False]
+
+
+def test_enums_and_bools_case_insensitive_are_canonical(tmp_path):
+    rep = validate(write_wb(tmp_path / "a.xlsx", HEAD + ["Sellable", "DropShip"],
+                            [good("A")[:6] + ["ACTIVE", "yes", "optional drop ship"],
+                             good("B")[:6] + ["setup required", False, "No Drop Ship"]]))
+    assert rep.valid and rep.problems == []
+    assert rep.frame["Status"].tolist() == ["Active", "Setup Required"]
+    assert rep.frame["Sellable"].tolist() == ["Yes", "No"]
+    assert rep.frame["DropShip"].tolist() == ["Optional Drop Ship", "No Drop Ship"]
+
+
+def test_bad_bool(tmp_path):
+    rep = validate(write_wb(tmp_path / "a.xlsx", HEAD + ["Sellable"], [good("A") + ["maybe"]]))
+    assert one(rep, "enum.bool").cell == "H2"
+
+
+def test_identifier_number_accepted_when_no_digits_lost(tmp_path):
+    rep = validate(write_wb(tmp_path / "a.xlsx", HEAD + ["Barcode"], [[123.0] + good("x")[1:] + [4006381333931]]))
+    assert rep.problems == []
+    assert rep.frame["ProductCode"].tolist() == ["123"] and rep.frame["Barcode"].tolist() == ["4006381333931"]
+
+
+def test_identifier_digits_lost(tmp_path):
+    rep = validate(write_wb(tmp_path / "a.xlsx", HEAD + ["Barcode"],
+                            [good("A") + [1.2345678901234567e17], good("B") + [12345.5]]))
+    assert rules(rep) == [("identifier.digits_lost", "H2"), ("identifier.digits_lost", "H3")]
+    assert "digits were lost" in rep.problems[0].message and "Text" in rep.problems[0].hint
+
+
+def test_identifier_in_scientific_notation_text(tmp_path):
+    rep = validate(write_wb(tmp_path / "a.xlsx", HEAD + ["Barcode"], [good("A") + ["1.23457E+12"]]))
+    p = one(rep, "identifier.scientific")
+    assert p.cell == "H2" and p.value == "1.23457E+12"
+    assert rep.frame["Barcode"].tolist() == [""]
+
+
+def test_code_that_became_a_date(tmp_path):
+    rep = validate(write_wb(tmp_path / "a.xlsx", HEAD + ["SupplierProductCode"],
+                            [good("A") + [dt.datetime(2024, 3, 1)]]))
+    assert one(rep, "identifier.date").cell == "H2"
+
+
+def test_non_breaking_and_trailing_spaces_are_normalised_with_a_warning(tmp_path):
+    rep = validate(write_wb(tmp_path / "a.xlsx", HEAD, [["A1 ", "Steel\u00a0Pipe\u00a0"] + good("x")[2:]]))
+    assert rules(rep) == [("text.spaces", "A2"), ("text.spaces", "B2")]
+    assert all(p.severity == "warning" for p in rep.problems) and rep.valid
+    assert rep.frame["ProductCode"].tolist() == ["A1"] and rep.frame["Name"].tolist() == ["Steel Pipe"]
+
+
+def test_numbers_stored_as_text_are_accepted_when_exact(tmp_path):
+    rep = validate(write_wb(tmp_path / "a.xlsx", HEAD + ["PriceTier1", "PriceTier2"],
+                            [good("A") + ["12.50", " 7 "], good("B") + ["1,234.00", "12 dollars"]]))
+    assert rep.frame["PriceTier1"].tolist()[0] == "12.5" and rep.frame["PriceTier2"].tolist()[0] == "7"
+    assert rules(rep) == [("type.decimal", "H3"), ("type.decimal", "I3")]
+
+
+def test_money_with_more_than_4_decimals(tmp_path):
+    rep = validate(write_wb(tmp_path / "a.xlsx", HEAD + ["PriceTier1", "AverageCost", "SupplierFixedPrice"],
+                            [good("A") + [1.23456, "2.5", "1.1234567"],
+                             good("B") + ["1.2345", "0.00001", "1.12345678"]]))
+    assert rules(rep) == [("decimal.places", "H2"), ("decimal.places", "I3"), ("decimal.places", "J3")]
+    p = rep.problems[0]
+    assert p.message == "PriceTier1 1.23456 has 5 decimal places; at most 4 are kept"
+
+
+def test_negative_numbers_and_too_long_text(tmp_path):
+    rep = validate(write_wb(tmp_path / "a.xlsx", HEAD + ["PriceTier2", "Brand"],
+                            [good("A") + [-1, "B" * 51], good("B") + [0, "B" * 50]]))
+    assert rules(rep) == [("decimal.negative", "H2"), ("text.too_long", "I2")]
+    assert "51 characters" in rep.problems[1].message and "50" in rep.problems[1].message
+
+
+def test_error_cell_and_formula_without_value_are_not_reported_twice(tmp_path):
+    path = tmp_path / "a.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Inventory List")
+    ws.write_row(0, 0, HEAD)
+    ws.write_row(1, 0, good("A"))
+    ws.write_formula(1, 2, "=VLOOKUP(A2,X:Y,2,0)", None, "#N/A")  # Category
+    wb.close()
+    rep = validate(path)
+    assert rules(rep) == [("cell.error", "C2")]
+    assert rep.row_valid.tolist() == [False]
+
+
+def test_lazy_all_problems_in_one_row_and_file(tmp_path):
+    rows = [good("A")[:3] + ["Stok", "LIFO", "Item", "Actvie"] + ["abc", "x" * 60]]
+    rep = validate(write_wb(tmp_path / "a.xlsx", HEAD + ["PriceTier1", "Brand"], rows))
+    assert rules(rep) == [("enum.value", "D2"), ("enum.value", "E2"), ("enum.value", "G2"),
+                          ("text.too_long", "I2"), ("type.decimal", "H2")]
+
+
+def test_no_cap_on_the_number_of_problems(tmp_path):
+    rows = [good(f"P{i}")[:6] + ["Nope"] for i in range(600)]
+    rep = validate(write_wb(tmp_path / "a.xlsx", HEAD, rows))
+    assert rep.errors == 600 and len(rep.problems) == 600
+    assert rep.problems[-1].cell == "G601"
+
+
+# -- rows -------------------------------------------------------------------------------------
+def test_duplicate_codes_differing_by_case_or_spaces(tmp_path):
+    rep = validate(write_wb(tmp_path / "a.xlsx", HEAD, [good("AB C"), good("X"), good("abc"), good("AB C")]))
+    assert rules(rep) == [("code.duplicate", "A4"), ("code.duplicate", "A5")]
+    assert "A2" in rep.problems[0].message
+
+
+def test_blank_product_code(tmp_path):
+    rep = validate(write_wb(tmp_path / "a.xlsx", HEAD, [[None] + good("x")[1:]]))
+    assert one(rep, "required.missing").cell == "A2"
+
+
+def test_active_needs_setup_columns(tmp_path):
+    row = good("A")
+    row[2] = None  # Category
+    row[5] = ""  # DefaultUnitOfMeasure
+    rep = validate(write_wb(tmp_path / "a.xlsx", HEAD, [row, good("B")[:6] + ["Setup Required"]]))
+    assert rules(rep) == [("active.required", "C2"), ("active.required", "F2")]
+    assert rep.problems[0].message == "Category is required for an Active product"
+
+
+def test_active_rule_merges_blank_cells_with_the_store(tmp_path):
+    store = make_store(tmp_path, product("A", Category="Pipes", Status="Setup Required"))
+    row = good("A")
+    row[2] = None
+    path = write_wb(tmp_path / "a.xlsx", HEAD, [row])
+    assert validate(path, store=store).problems == []  # blank = unchanged: the store has Category
+    assert rules(validate(path)) == [("active.required", "C2")]  # no store: nothing to merge
+    store.close()
+
+
+def test_active_rule_with_a_base_blank_clears(tmp_path):
+    store = make_store(tmp_path, product("A", Category="Pipes"))
+    base = store.read_products()
+    row = good("A")
+    row[2] = None
+    rep = validate(write_wb(tmp_path / "a.xlsx", HEAD, [row]), store=store, base=base)
+    assert rules(rep) == [("active.required", "C2")]
+    store.close()
+
+
+def test_changing_into_setup_required_is_an_error(tmp_path):
+    store = make_store(tmp_path, product("A"), product("B", Status="Setup Required"))
+    rows = [good("A")[:6] + ["Setup Required"], good("B")[:6] + ["Setup Required"],
+            good("NEW")[:6] + ["Setup Required"]]
+    rep = validate(write_wb(tmp_path / "a.xlsx", HEAD, rows), store=store)
+    p = one(rep, "status.into_setup_required")
+    assert p.cell == "G2" and "Active" in p.message
+    store.close()
+
+
+def test_empty_store_does_not_fail_and_store_opened_lazily(tmp_path):
+    opened = []
+
+    def lazy():
+        opened.append(1)
+        return make_store(tmp_path)
+
+    rows = [good("A")[:6] + ["Setup Required"]]
+    rep = validate(write_wb(tmp_path / "a.xlsx", HEAD, rows), store=lazy)
+    assert rep.valid and opened == [1]
+    rep2 = validate(write_wb(tmp_path / "b.xlsx", ["ProductCode", "PriceTier1"], [["A", 1]]), store=lazy)
+    assert rep2.valid and opened == [1]  # nothing in this file needs the store
+
+
+def test_fixed_asset_type_only_with_fixed_asset(tmp_path):
+    h = HEAD + ["FixedAssetType"]
+    rows = [good("A") + ["Vehicle"], good("B")[:3] + ["Fixed Asset"] + good("B")[4:] + ["Vehicle"]]
+    rep = validate(write_wb(tmp_path / "a.xlsx", h, rows))
+    assert rules(rep) == [("fixed_asset_type.type", "H2")]
+
+
+def test_quantity_to_produce_with_assembly_bom(tmp_path):
+    h = HEAD + ["AssemblyBOM", "QuantityToProduce"]
+    rows = [good("A") + ["Yes", 0], good("B") + ["Yes", None], good("C") + ["Yes", 1], good("D") + ["No", 0]]
+    rep = validate(write_wb(tmp_path / "a.xlsx", h, rows))
+    assert rules(rep) == [("assembly.quantity_to_produce", "I2"), ("assembly.quantity_to_produce", "I3")]
+
+
+@pytest.mark.parametrize("code, ok", [("4006381333931", True), ("4006381333932", False), ("036000291452", True),
+                                      ("036000291453", False), ("96385074", True), ("96385075", False),
+                                      ("ABC123", True), ("12345", True)])
+def test_barcode_check_digits(tmp_path, code, ok):
+    rep = validate(write_wb(tmp_path / "a.xlsx", HEAD + ["Barcode"], [good("A") + [code]]))
+    assert rep.valid
+    if ok:
+        assert rep.problems == []
+    else:
+        p = one(rep, "barcode.check_digit")
+        assert p.severity == "warning" and p.cell == "H2"
+
+
+def test_read_only_edit_is_ignored_with_a_warning(tmp_path):
+    store = make_store(tmp_path, product("A", AverageCost="1.5"), product("B", AverageCost="2"))
+    base = store.read_products()
+    rep = validate(write_wb(tmp_path / "a.xlsx", HEAD + ["AverageCost"], [good("A") + [2], good("B") + ["2.0000"]]),
+                   store=store, base=base)
+    p = one(rep, "read_only.ignored")
+    assert p.cell == "H2" and p.severity == "warning" and rep.valid
+    store.close()
+
+
+def test_leading_zeros_lost_against_the_base(tmp_path):
+    store = make_store(tmp_path, product("00042", Barcode="0012345"), product("B7", Barcode="0099"))
+    base = store.read_products()
+    rep = validate(write_wb(tmp_path / "a.xlsx", HEAD + ["Barcode"], [[42.0] + good("x")[1:] + ["0012345"],
+                                                                     good("B7") + [99]]),
+                   store=store, base=base)
+    assert rules(rep) == [("identifier.leading_zeros", "A2"), ("identifier.leading_zeros", "H3")]
+    assert "'0099'" in rep.problems[1].message
+    store.close()
+
+
+# -- whole files ------------------------------------------------------------------------------
+def test_cin7_sample_has_zero_errors():
+    rep = validate(SAMPLE)
+    assert rep.valid and rep.errors == 0
+    assert {p.rule for p in rep.problems} <= {"barcode.check_digit"}
+    assert len(rep.frame) == 100
+    assert set(rep.frame["Status"]) == {"Active"}
+    assert rep.problems and rep.problems[0].cell.startswith("record ")
+
+
+def test_exported_workbook_round_trips_with_zero_problems(tmp_path):
+    from inventory_tools.exporting import export
+
+    store = make_store(tmp_path, product("00123", Barcode="0012345678905", PriceTier1="12.5",
+                                         Name='=HYPERLINK("http://x")', Description="+SUM(1)\nline 2"),
+                       product("B", Status="Setup Required", Category="", AverageCost="1.5875"),
+                       product("C", Status="Deprecated", SupplierFixedPrice="1.1234567", QuantityToProduce="1"))
+    res = export(store, tmp_path / "inv.xlsx")
+    rep = validate(tmp_path / "inv.xlsx", store=store)
+    assert rep.problems == [] and rep.base_export_id == res.export_id
+    got = rep.frame.set_index("ProductCode")
+    assert got.loc["00123", "Name"] == '=HYPERLINK("http://x")' and got.loc["00123", "Barcode"] == "0012345678905"
+    assert got.loc["C", "SupplierFixedPrice"] == "1.1234567"
+    store.close()
+
+
+def test_to_json_shape(tmp_path):
+    rows = [good("A")[:6] + ["Actvie"]]
+    rep = validate(write_wb(tmp_path / "a.xlsx", HEAD, rows))
+    data = json.loads(json.dumps(rep.to_json()))
+    assert data["valid"] is False and data["errors"] == 1 and data["warnings"] == 0
+    assert data["problems"] == [{"sheet": "Inventory List", "row": 2, "column": "Status", "cell": "G2",
+                                 "value": "Actvie", "rule": "enum.value", "severity": "error",
+                                 "message": "Status 'Actvie' is not one of Active, Setup Required, Deprecated",
+                                 "hint": rep.problems[0].hint}]
+    out = write_json(rep, tmp_path / "r.json")
+    assert json.loads(out.read_text())["problems"][0]["cell"] == "G2"
+
+
+def test_xlsx_report_marks_cells_and_lists_problems(tmp_path, monkeypatch):
+    rows = [good("A")[:6] + ["Actvie"], ['=cmd|" /C calc"!A0'] + good("x")[1:6] + ["nope"],
+            good("C")[:6] + ["bad"]]
+    src = write_wb(tmp_path / "a.xlsx", HEAD + ["Notes"], [r + ["mine"] for r in rows])
+    # the second code cell is a formula without a cached value (openpyxl stores it as a formula)
+    monkeypatch.setattr(validation, "COMMENT_LIMIT", 2)
+    rep = validate(src)
+    out = write_xlsx(rep, tmp_path / "report.xlsx")
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames[0] == "Problems" and "Inventory List" in wb.sheetnames
+    ps = wb["Problems"]
+    assert [c.value for c in ps[1]] == ["Cell", "Column", "Value", "Rule", "Severity", "Message", "Fix"]
+    listed = [(r[0].value, r[3].value) for r in ps.iter_rows(min_row=2)]
+    assert listed == [(f"Inventory List!{p.cell}", p.rule) for p in rep.problems]
+    first = ps["A2"]
+    assert first.hyperlink.location == f"'Inventory List'!{rep.problems[0].cell}"
+    ws = wb["Inventory List"]
+    for p in rep.problems:  # fills never stop
+        assert ws[p.cell].fill.fgColor.rgb.endswith("FFC7CE" if p.severity == "error" else "FFEB9C")
+    assert any(p.rule == "header.unknown" and p.cell == "H1" for p in rep.problems)
+    commented = {p.cell for p in rep.problems if ws[p.cell].comment is not None}
+    assert len(commented) == 2 < len({p.cell for p in rep.problems})  # comments stop at the limit
+    assert ws["H2"].value == "mine"  # the user's other data is kept
+    # no formula was written into the Problems sheet, even for a formula-looking value
+    with zipfile.ZipFile(out) as z:
+        names = {n for n in z.namelist() if n.startswith("xl/worksheets/sheet")}
+        problems_xml = z.read(sorted(names)[0]).decode()
+    assert "cmd|" in problems_xml  # the formula-looking value is there, as text
+    assert "<f>" not in problems_xml and "<f " not in problems_xml
+
+
+def test_xlsx_report_for_csv_input(tmp_path):
+    p = tmp_path / "a.csv"
+    p.write_text("ProductCode,Name,Status\nA,n,Actvie\nB,\"=1+1\",Deprecated\n", encoding="utf-8")
+    rep = validate(p)
+    assert rules(rep) == [("enum.value", "record 1 (line 2)")]
+    out = write_xlsx(rep, tmp_path / "r.xlsx")
+    wb = openpyxl.load_workbook(out)
+    assert wb["Problems"]["A2"].value == "Inventory List!C2"
+    data = wb["Inventory List"]
+    assert data["C2"].fill.fgColor.rgb.endswith("FFC7CE") and data["B3"].value == "=1+1"
+    assert data["B3"].data_type == "s"
+
+
+# -- property: any valid product table written as xlsx validates with zero errors ------------
+_TEXT = st.text(alphabet=string.ascii_letters + string.digits + " -_/.=+@#&'\"", min_size=1, max_size=20) \
+    .map(str.strip).filter(bool)
+_DEC = st.decimals(min_value=0, max_value=10 ** 6, places=4, allow_nan=False, allow_infinity=False)
+_ENUM = {c.name: c.values for c in cols.columns() if c.type in ("enum", "bool")}
+
+
+@st.composite
+def product_tables(draw):
+    n = draw(st.integers(1, 12))
+    codes = draw(st.lists(st.text(alphabet=string.ascii_uppercase + string.digits + "-", min_size=1, max_size=12),
+                          min_size=n, max_size=n, unique_by=lambda s: s.casefold()))
+    rows = []
+    for code in codes:
+        r = {"ProductCode": code, "Name": draw(_TEXT), "Category": draw(_TEXT), "Type": draw(st.sampled_from(
+            ["Stock", "Service"])), "CostingMethod": draw(st.sampled_from(_ENUM["CostingMethod"])),
+            "DefaultUnitOfMeasure": draw(_TEXT), "Status": draw(st.sampled_from(_ENUM["Status"])),
+            "Brand": draw(_TEXT), "Barcode": draw(st.from_regex(r"0[0-9]{3,6}", fullmatch=True)),
+            "PriceTier1": draw(_DEC), "Sellable": draw(st.sampled_from(["Yes", "No"])),
+            "Description": draw(_TEXT)}
+        rows.append(r)
+    return rows
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=product_tables())
+def test_property_valid_tables_validate_with_zero_errors(tmp_path, rows):
+    path = tmp_path / "p.xlsx"
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
+                                         "strings_to_numbers": False})
+    ws = wb.add_worksheet("Inventory List")
+    header = list(rows[0])
+    ws.write_row(0, 0, header)
+    for i, r in enumerate(rows, start=1):
+        for j, name in enumerate(header):
+            v = r[name]
+            if name == "PriceTier1":
+                ws.write_number(i, j, float(v))
+            else:
+                ws.write_string(i, j, v)
+    wb.close()
+    rep = validate(path)
+    assert rep.errors == 0, [(p.rule, p.cell, p.message) for p in rep.problems]
+    assert rep.frame["ProductCode"].tolist() == [r["ProductCode"] for r in rows]
+    assert rep.frame["Barcode"].tolist() == [r["Barcode"] for r in rows]
