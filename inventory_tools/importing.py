@@ -41,8 +41,8 @@ class ImportResult:
     def exit_code(self) -> ExitCode:
         if self.stopped_reason or self.invalid_codes or self.failed:
             return ExitCode.DATA
-        if self.plan and self.plan.conflicts:
-            return ExitCode.DATA
+        if self.plan and self.plan.conflicts and self.plan.policy != "overwrite":
+            return ExitCode.DATA  # conflicting cells were not applied: reported
         return ExitCode.OK
 
     def to_json(self) -> dict:
@@ -288,6 +288,7 @@ class UndoResult:
     undo_id: int | None
     applied: bool
     plan: UndoPlan
+    policy: str = "abort"
 
     def to_json(self) -> dict:
         p = self.plan
@@ -305,7 +306,8 @@ class UndoResult:
 
     @property
     def exit_code(self) -> ExitCode:
-        return ExitCode.DATA if self.plan.conflicts else ExitCode.OK
+        unresolved = self.plan.conflicts and self.policy != "overwrite"
+        return ExitCode.DATA if unresolved else ExitCode.OK
 
 
 def undo(store, op_id: int | None = None, *, on_conflict: str = "abort", dry_run: bool = False) -> UndoResult:
@@ -313,11 +315,11 @@ def undo(store, op_id: int | None = None, *, on_conflict: str = "abort", dry_run
         raise UsageError(f"--on-conflict must be one of {', '.join(POLICIES)}")
     up = plan_undo(store, op_id, on_conflict=on_conflict)
     if dry_run or (up.conflicts and on_conflict == "abort"):
-        return UndoResult(None, False, up)
+        return UndoResult(None, False, up, on_conflict)
     empty = pd.DataFrame({n: pd.Series(dtype=object) for n in cols.names()})
     changes = ChangeSet(creates=empty, updates=up.changes, deletes=up.deletes)
     counts = {"update": len({c.code for c in up.changes}), "delete": len(up.deletes), "conflict": len(up.conflicts)}
     # The store marks the undone operation in the same transaction as the undo itself.
     outcome = store.apply(changes, kind="undo", source=f"undo #{up.op['op_id']}", base_export_id=None,
                           counts=counts, undo_of=up.op["op_id"])
-    return UndoResult(outcome.op_id, True, up)
+    return UndoResult(outcome.op_id, True, up, on_conflict)

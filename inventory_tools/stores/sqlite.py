@@ -40,7 +40,7 @@ class SqliteStore:
         if statuses:
             params = tuple(statuses)
             sql += f" WHERE {qi(cols.STATUS)} IN ({', '.join('?' * len(params))})"
-        return sql + f" ORDER BY {qi(cols.KEY)}", params
+        return sql + " ORDER BY rowid", params  # creation order, as Cin7 lists them
 
     def read_products(self, statuses: Iterable[str] | None = None) -> pd.DataFrame:
         sql, params = self.products_query(statuses)

@@ -1,0 +1,57 @@
+"""Shared fixtures: a fresh store file, the real Cin7 sample, and a CLI runner."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from inventory_tools.cli import cli
+
+DATA = Path(__file__).parent / "data"
+SAMPLE_CSV = DATA / "samples" / "dear_inventorylist_export_live_2026-07-03.csv"
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+@pytest.fixture
+def store_path(tmp_path) -> str:
+    return str(tmp_path / "inventory.db")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch):
+    # Never let a developer's real credentials or store leak into a test.
+    for var in list(os.environ):
+        if var.startswith(("XERO_", "CIN7_", "INVENTORY_TOOLS_")):
+            monkeypatch.delenv(var, raising=False)
+
+
+class Cli:
+    def __init__(self, store: str, cwd: Path):
+        self.store = store
+        self.cwd = cwd
+
+    def __call__(self, *args: str, input: str | None = None, expect: int | None = 0):
+        runner = CliRunner()
+        result = runner.invoke(cli, ["--store", self.store, *map(str, args)], input=input, catch_exceptions=False)
+        if expect is not None:
+            assert result.exit_code == expect, (result.exit_code, result.output)
+        return result
+
+    def json(self, *args: str, expect: int | None = 0) -> dict:
+        result = self(*args, "--json", expect=expect)
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def run(store_path, tmp_path) -> Cli:
+    return Cli(store_path, tmp_path)
+
+
+@pytest.fixture
+def loaded(run) -> Cli:
+    """A store holding the real Cin7 sample (100 products)."""
+    run("import", SAMPLE_CSV, "--yes", "--results", str(Path(run.cwd) / "load-results.xlsx"))
+    return run

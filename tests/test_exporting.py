@@ -1,0 +1,158 @@
+"""Exported workbooks, read back by two independent readers (openpyxl and python-calamine)."""
+import zipfile
+
+import openpyxl
+import pytest
+from python_calamine import CalamineWorkbook
+
+from inventory_tools import columns as cols
+from inventory_tools.exporting import export
+from inventory_tools.stores import open_store
+from conftest import EXAMPLES
+
+FORMULA_LIKE = ['=1+1', '+SUM(A1)', '-2+3', '@cmd', '-', '=HYPERLINK("http://x","click")', "+cmd|' /C calc'!A0"]
+
+
+@pytest.fixture
+def example_store(run):
+    run("import", EXAMPLES / "inventory-list.csv", "--yes", "--results", str(run.cwd / "r.xlsx"))
+    return run
+
+
+def _sheet_rows(path, sheet="Inventory List"):
+    ws = openpyxl.load_workbook(path)[sheet]
+    rows = list(ws.iter_rows())
+    header = [c.value for c in rows[0]]
+    return ws, header, {r[0].value: {h: c for h, c in zip(header, r)} for r in rows[1:]}
+
+
+def test_workbook_layout_and_types(example_store, tmp_path):
+    out = tmp_path / "inv.xlsx"
+    result = example_store("export", out)
+    export_id = result.stdout.strip()
+    assert export_id.startswith("exp-")
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames[:2] == ["Inventory List", "Instructions"]
+    assert wb["_manifest"].sheet_state == "hidden"
+    manifest = {r[0].value: r[1].value for r in wb["_manifest"].iter_rows(min_row=2)}
+    assert manifest["export_id"] == export_id and manifest["row_count"] == "12"
+    assert manifest["schema_version"] == str(cols.SCHEMA_VERSION)
+    ws, header, rows = _sheet_rows(out)
+    assert header == list(cols.names())
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref.startswith("A1:CR")
+    assert ws["A1"].font.b
+    hinge = rows["00123"]
+    assert hinge["ProductCode"].data_type == "s" and hinge["ProductCode"].number_format == "@"
+    assert hinge["Barcode"].value == "0012345678905" and hinge["Barcode"].data_type == "s"
+    assert hinge["PriceTier1"].value == 4.95 and hinge["PriceTier1"].number_format == "0.0000"
+    assert hinge["Description"].value == "Solid brass butt hinge.\r\nSold singly; screws included."
+    assert ws.column_dimensions["AQ"].width > 0  # AverageCost
+    ro_fill = ws["AQ2"].fill.fgColor.rgb
+    assert ro_fill not in (None, "00000000")  # read-only column visibly shaded
+    assert rows["CAFÉ-CRÈME-1KG"]["Name"].value == "Café Crème beans 1 kg — Ñandú blend"
+    assert wb["Instructions"]["A1"].value.startswith("How to edit")
+
+
+def test_dropdowns_on_every_enum_and_bool_column(example_store, tmp_path):
+    out = tmp_path / "inv.xlsx"
+    example_store("export", out)
+    ws = openpyxl.load_workbook(out)["Inventory List"]
+    letters = {c.value: c.column_letter for c in ws[1]}
+    by_col = {}
+    for dv in ws.data_validations.dataValidation:
+        for rng in str(dv.sqref).split():
+            by_col[rng.split(":")[0].rstrip("0123456789")] = dv.formula1
+    assert by_col[letters["Status"]] == '"Active,Setup Required,Deprecated"'
+    for name in ("Type", "CostingMethod", "DropShip", "WeightUnits", "DimensionUnits", "Sellable",
+                 "IsAccountingDimensionEnabled", "DefaultUnitOfMeasure"):
+        assert letters[name] in by_col, name
+    assert by_col[letters["DefaultUnitOfMeasure"]].startswith("_lists!")
+    units = [c.value for c in openpyxl.load_workbook(out)["_lists"]["A"]][1:]
+    assert {"Item", "Pack", "Pair", "Hour", "Bag"} <= set(units)
+
+
+def test_second_reader_sees_the_same_values(example_store, tmp_path):
+    out = tmp_path / "inv.xlsx"
+    example_store("export", out)
+    grid = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Inventory List").to_python()
+    header = grid[0]
+    rows = {r[0]: dict(zip(header, r)) for r in grid[1:]}
+    assert set(rows) >= {"00123", "0456", "CAFÉ-CRÈME-1KG"}
+    assert rows["00123"]["PriceTier1"] == 4.95
+    assert rows["0456"]["Status"] == "Setup Required"
+    assert rows["TEA-ROOIBOS-250"]["Description"] == "Naturally caffeine-free.\r\nBest before: see pack."
+
+
+def test_no_cell_is_ever_a_formula(run, tmp_path, store_path):
+    import csv
+
+    from inventory_tools.csvio import read_records
+    header, records, _ = read_records((EXAMPLES / "inventory-list.csv").read_text(encoding="utf-8"))
+    src = tmp_path / "evil.csv"
+    rows = []
+    for i, text in enumerate(FORMULA_LIKE):
+        rec = list(records[0])
+        rec[0] = f"EVIL-{i}"
+        rec[header.index("Name")] = text
+        rec[header.index("Description")] = text
+        rows.append(rec)
+    with src.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f, lineterminator="\r\n").writerows([header, *rows])
+    run("import", src, "--yes")
+    out = tmp_path / "evil.xlsx"
+    run("export", out)
+    with zipfile.ZipFile(out) as z:
+        for name in z.namelist():
+            if name.startswith("xl/worksheets/"):
+                assert b"<f>" not in z.read(name) and b"<f " not in z.read(name)
+    ws, header, by_code = _sheet_rows(out)
+    for i, text in enumerate(FORMULA_LIKE):
+        cell = by_code[f"EVIL-{i}"]["Name"]
+        assert cell.value == text and cell.data_type == "s"
+    # and importing the file back changes nothing
+    again = run.json("import", out, "--dry-run")
+    assert again["counts"]["update"] == 0 and again["counts"]["create"] == 0
+
+
+def test_status_filter_and_bad_status(example_store, tmp_path):
+    out = tmp_path / "setup.xlsx"
+    example_store("export", out, "--status", "setup required")
+    _, _, rows = _sheet_rows(out)
+    assert set(rows) == {"XERO-GIFTCARD-50", "XERO-WRAP", "0456"}
+    bad = example_store("export", tmp_path / "x.xlsx", "--status", "Pending", expect=2)
+    assert "--status 'Pending' is not a status" in bad.stderr
+
+
+def test_bad_target_names_and_folders(example_store, tmp_path):
+    r = example_store("export", tmp_path / "inv.txt", expect=2)
+    assert "must end in .xlsx or .csv" in r.stderr
+    r = example_store("export", tmp_path / "nope" / "inv.xlsx", expect=2)
+    assert "does not exist" in r.stderr
+
+
+def test_export_is_atomic_under_a_failing_writer(example_store, tmp_path, store_path, monkeypatch):
+    from inventory_tools import exporting
+
+    target = tmp_path / "inv.xlsx"
+    target.write_bytes(b"previous file")
+
+    def boom(*a, **k):  # fault injection: the disk fills up half way through writing
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(exporting, "_write_xlsx", boom)
+    store = open_store(store_path)
+    before = store.state.last_export_id()
+    with pytest.raises(Exception) as err:
+        export(store, target)
+    assert "No space left" in str(err.value)
+    assert target.read_bytes() == b"previous file"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+    assert store.state.last_export_id() == before
+    store.close()
+
+
+def test_exported_file_has_normal_permissions(example_store, tmp_path):
+    out = tmp_path / "inv.xlsx"
+    example_store("export", out)
+    assert out.stat().st_mode & 0o044  # readable by others as any normal file

@@ -1,0 +1,275 @@
+"""import, history and undo through the real CLI on real files and a real SQLite store."""
+import json
+import sqlite3
+
+import openpyxl
+import pytest
+
+from inventory_tools import columns as cols
+from conftest import EXAMPLES, SAMPLE_CSV
+
+
+@pytest.fixture
+def ex(run):
+    run("import", EXAMPLES / "inventory-list.csv", "--yes", "--results", str(run.cwd / "load.xlsx"))
+    return run
+
+
+def export_xlsx(run, name="inv.xlsx", *args):
+    out = run.cwd / name
+    export_id = run("export", out, *args).stdout.strip()
+    return out, export_id
+
+
+def edit(path, changes, out=None, sheet="Inventory List"):
+    """changes: {(code, column): value}; a code not in the sheet is appended as a new row."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb[sheet]
+    header = [c.value for c in ws[1]]
+    rows = {r[0].value: r for r in ws.iter_rows(min_row=2)}
+    for (code, column), value in changes.items():
+        if code not in rows:
+            ws.append([code])
+            rows[code] = next(ws.iter_rows(min_row=ws.max_row, max_row=ws.max_row))
+        cell = rows[code][header.index(column)]
+        cell.value = value
+        if isinstance(value, str):
+            cell.data_type = "s"
+    wb.save(out or path)
+    return out or path
+
+
+def product(run, code):
+    db = sqlite3.connect(run.store)
+    db.row_factory = sqlite3.Row
+    row = db.execute('SELECT * FROM products WHERE "ProductCode"=?', (code,)).fetchone()
+    db.close()
+    return dict(row) if row else None
+
+
+def snapshot(run):
+    """Every product value (bookkeeping columns left out)."""
+    db = sqlite3.connect(run.store)
+    names = ", ".join(f'"{n}"' for n in cols.names())
+    rows = db.execute(f"SELECT {names} FROM products ORDER BY rowid").fetchall()
+    db.close()
+    return rows
+
+
+def test_real_export_round_trip_plans_zero_changes(loaded):
+    out, _ = export_xlsx(loaded)
+    report = loaded.json("import", out, "--dry-run")
+    assert report["counts"] == {"create": 0, "update": 0, "unchanged": 100, "conflict": 0, "invalid": 0,
+                                "skipped": 0, "failed": 0}
+    again = loaded.json("import", SAMPLE_CSV, "--dry-run")
+    assert again["counts"]["unchanged"] == 100 and again["changes"] == []
+
+
+def test_edits_are_applied_exactly_and_twice_is_a_no_op(ex):
+    out, _ = export_xlsx(ex)
+    edit(out, {("XERO-WRAP", "Category"): "Gifts", ("XERO-WRAP", "Type"): "Service",
+               ("XERO-WRAP", "CostingMethod"): "FIFO", ("XERO-WRAP", "DefaultUnitOfMeasure"): "Item",
+               ("XERO-WRAP", "Status"): "Active", ("00123", "PriceTier1"): 5.25})
+    report = ex.json("import", out, "--yes")
+    assert report["applied"] and report["counts"]["update"] == 2
+    changed = {(c["code"], c["column"]): (c["old"], c["new"]) for c in report["changes"]}
+    assert changed == {("XERO-WRAP", "Category"): ("", "Gifts"), ("XERO-WRAP", "Type"): ("", "Service"),
+                       ("XERO-WRAP", "CostingMethod"): ("", "FIFO"),
+                       ("XERO-WRAP", "DefaultUnitOfMeasure"): ("", "Item"),
+                       ("XERO-WRAP", "Status"): ("Setup Required", "Active"),
+                       ("00123", "PriceTier1"): ("4.95", "5.25")}
+    assert product(ex, "XERO-WRAP")["Status"] == "Active"
+    assert product(ex, "00123")["PriceTier1"] == "5.25"
+    second = ex.json("import", out, "--yes")
+    assert second["counts"]["update"] == 0 and second["changes"] == []
+
+
+def test_plan_text_shows_transitions_and_first_changes(ex):
+    out, _ = export_xlsx(ex)
+    edit(out, {("XERO-WRAP", "Category"): "Gifts", ("XERO-WRAP", "Type"): "Service",
+               ("XERO-WRAP", "CostingMethod"): "FIFO", ("XERO-WRAP", "DefaultUnitOfMeasure"): "Item",
+               ("XERO-WRAP", "Status"): "Active"})
+    result = ex("import", out, "--dry-run")
+    assert "1 product Setup Required → Active" in result.stderr
+    assert "XERO-WRAP · Category: (blank) → Gifts" in result.stderr
+    assert "Dry run: nothing was changed." in result.stderr
+    assert product(ex, "XERO-WRAP")["Status"] == "Setup Required"
+
+
+def _concurrent_edit(run, code, column, value):
+    """Someone else changes the store after our export (through their own export/import)."""
+    other, _ = export_xlsx(run, "other.xlsx")
+    edit(other, {(code, column): value})
+    run("import", other, "--yes")
+
+
+def test_conflicts_abort_skip_overwrite(ex):
+    out, _ = export_xlsx(ex)
+    edit(out, {("00123", "PriceTier1"): 5.25, ("00123", "Brand"): "Hafele GmbH", ("00124", "PriceTier1"): 7})
+    _concurrent_edit(ex, "00123", "PriceTier1", 5.5)
+    before = snapshot(ex)
+
+    aborted = ex.json("import", out, "--yes", expect=1)
+    assert not aborted["applied"]
+    assert aborted["conflicts"] == [{"code": "00123", "column": "PriceTier1", "base": "4.95", "file": "5.25",
+                                     "current": "5.5"}]
+    assert snapshot(ex) == before
+
+    skipped = ex.json("import", out, "--yes", "--on-conflict", "skip", expect=1)
+    assert skipped["applied"]
+    assert product(ex, "00123")["PriceTier1"] == "5.5"  # kept the store's value
+    assert product(ex, "00123")["Brand"] == "Hafele GmbH"
+    assert product(ex, "00124")["PriceTier1"] == "7"
+
+    ex.json("import", out, "--yes", "--on-conflict", "overwrite")
+    assert product(ex, "00123")["PriceTier1"] == "5.25"
+
+
+def test_store_change_with_untouched_file_cell_is_not_reverted(ex):
+    out, _ = export_xlsx(ex)
+    edit(out, {("00124", "Brand"): "Other brand"})
+    _concurrent_edit(ex, "00123", "PriceTier1", 5.5)
+    report = ex.json("import", out, "--yes")
+    assert report["conflicts"] == []
+    assert product(ex, "00123")["PriceTier1"] == "5.5"
+
+
+def test_blank_clears_only_with_a_base(ex, tmp_path):
+    out, _ = export_xlsx(ex)
+    edit(out, {("00123", "Brand"): None})
+    ex.json("import", out, "--yes")
+    assert product(ex, "00123")["Brand"] is None
+
+    # Cin7's own CSV (no manifest): a blank cell leaves the value alone...
+    csv_out = tmp_path / "cin7.csv"
+    ex("export", csv_out)
+    text = csv_out.read_text(encoding="utf-8").replace('"Hafele"', '""')
+    hand = tmp_path / "hand.csv"
+    hand.write_text(text, encoding="utf-8", newline="")
+    report = ex.json("import", hand, "--yes")
+    assert product(ex, "00124")["Brand"] == "Hafele" and report["counts"]["update"] == 0
+    # ... unless --blank-clears, or --base names the export it came from
+    report = ex.json("import", hand, "--dry-run", "--blank-clears")
+    assert {(c["code"], c["column"]) for c in report["changes"]} == {("00124", "Brand")}
+    export_id = ex("export", tmp_path / "again.csv").stdout.strip()
+    text = (tmp_path / "again.csv").read_text(encoding="utf-8").replace('"Hafele"', '""')
+    (tmp_path / "based.csv").write_text(text, encoding="utf-8", newline="")
+    report = ex.json("import", tmp_path / "based.csv", "--yes", "--base", export_id)
+    assert report["base_export_id"] == export_id
+    assert product(ex, "00124")["Brand"] is None
+
+
+def test_new_codes_create_and_missing_rows_are_untouched(ex, tmp_path):
+    out, _ = export_xlsx(ex, "setup.xlsx", "--status", "Setup Required")
+    edit(out, {("NEW-1", "Name"): "New widget", ("NEW-1", "Category"): "Hardware", ("NEW-1", "Type"): "Stock",
+               ("NEW-1", "CostingMethod"): "FIFO", ("NEW-1", "DefaultUnitOfMeasure"): "Item",
+               ("NEW-1", "Status"): "Active", ("NEW-1", "PriceTier1"): 3.5})
+    report = ex.json("import", out, "--yes")
+    assert report["counts"]["create"] == 1 and report["creates"] == ["NEW-1"]
+    assert product(ex, "NEW-1")["PriceTier1"] == "3.5"
+    assert product(ex, "00123") is not None  # not in the file, untouched
+
+
+def test_reordered_columns_sorted_rows_and_renamed_sheet_still_match(ex):
+    out, _ = export_xlsx(ex)
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Inventory List"]
+    ws.title = "My edits"
+    data = [list(r) for r in ws.iter_rows(values_only=True)]
+    header, body = data[0], sorted(data[1:], key=lambda r: str(r[1]), reverse=True)
+    order = list(reversed(range(len(header))))
+    ws.delete_rows(1, ws.max_row)
+    for r in [header, *body]:
+        ws.append([r[i] for i in order])
+    for row in ws.iter_rows():
+        for c in row:
+            if isinstance(c.value, str):
+                c.data_type = "s"
+    wb.save(out)
+    report = ex.json("import", out, "--dry-run")
+    assert report["counts"]["unchanged"] == 12 and report["changes"] == []
+
+
+def test_invalid_rows_block_everything_unless_skip_invalid(ex):
+    out, _ = export_xlsx(ex)
+    edit(out, {("00123", "Status"): "Actvie", ("00124", "PriceTier1"): 8})
+    before = snapshot(ex)
+    report = ex.json("import", out, "--yes", expect=1)
+    assert not report["applied"] and report["counts"]["invalid"] == 1
+    assert any(p["rule"] and p["column"] == "Status" for p in report["problems"])
+    assert snapshot(ex) == before
+    report = ex.json("import", out, "--yes", "--skip-invalid", expect=1)
+    assert report["applied"] and report["counts"]["invalid"] == 1
+    assert product(ex, "00124")["PriceTier1"] == "8"
+    assert product(ex, "00123")["Status"] == "Active"
+
+
+def test_read_only_edit_is_ignored_with_a_warning(ex):
+    out, _ = export_xlsx(ex)
+    edit(out, {("00123", "AverageCost"): 99})
+    report = ex.json("import", out, "--yes")
+    assert report["changes"] == []
+    assert report["ignored"][0]["column"] == "AverageCost"
+    assert product(ex, "00123")["AverageCost"] == "2.1375"
+
+
+def test_workbook_from_another_store_is_refused(ex, tmp_path):
+    out, _ = export_xlsx(ex)
+    from conftest import Cli
+
+    other = Cli(str(tmp_path / "other.db"), tmp_path)
+    result = other("import", out, "--yes", expect=1)
+    assert "exported from another store" in result.stderr
+
+
+def test_results_workbook_marks_every_row(ex):
+    out, _ = export_xlsx(ex)
+    edit(out, {("00123", "PriceTier1"): 5.25})
+    ex("import", out, "--yes", "--results", str(ex.cwd / "res.xlsx"))
+    wb = openpyxl.load_workbook(ex.cwd / "res.xlsx")
+    ws = wb["Results"]
+    header = [c.value for c in ws[1]]
+    assert header[:3] == ["Result", "Message", "ProductCode"]
+    results = {r[2].value: r for r in ws.iter_rows(min_row=2)}
+    assert results["00123"][0].value == "updated" and results["00124"][0].value == "unchanged"
+    price = results["00123"][header.index("PriceTier1")]
+    assert price.fill.fgColor.rgb == "FFFFEB9C"
+    changes = [[c.value for c in r] for r in wb["Changes"].iter_rows(min_row=2)]
+    assert changes == [["00123", "PriceTier1", "4.95", "5.25"]]
+
+
+def test_history_and_undo_restore_before_values(ex):
+    out, _ = export_xlsx(ex)
+    edit(out, {("00123", "PriceTier1"): 5.25, ("NEW-2", "Name"): "Temp", ("NEW-2", "Category"): "X",
+               ("NEW-2", "Type"): "Stock", ("NEW-2", "CostingMethod"): "FIFO",
+               ("NEW-2", "DefaultUnitOfMeasure"): "Item"})
+    before = snapshot(ex)
+    imp = ex.json("import", out, "--yes")
+    hist = ex.json("history")
+    assert hist[0]["op_id"] == imp["import_id"] and hist[0]["kind"] == "import"
+    undone = ex.json("undo")
+    assert undone["applied"] and undone["undo_of"] == imp["import_id"] and undone["deletes"] == ["NEW-2"]
+    assert snapshot(ex) == [r for r in before]
+    assert ex.json("history")[1]["state"] == "undone"
+    r = ex("undo", imp["import_id"], expect=2)
+    assert "not applied" in r.stderr
+
+
+def test_undo_refuses_to_clobber_later_edits(ex):
+    out, _ = export_xlsx(ex)
+    edit(out, {("00123", "PriceTier1"): 5.25})
+    imp = ex.json("import", out, "--yes")
+    _concurrent_edit(ex, "00123", "PriceTier1", 6)
+    refused = ex.json("undo", imp["import_id"], expect=1)
+    assert not refused["applied"]
+    assert refused["conflicts"][0]["current"] == "6"
+    assert product(ex, "00123")["PriceTier1"] == "6"
+    ex.json("undo", imp["import_id"], "--on-conflict", "overwrite")
+    assert product(ex, "00123")["PriceTier1"] == "4.95"
+
+
+def test_json_report_has_the_stable_core_keys(ex):
+    out, _ = export_xlsx(ex)
+    report = ex.json("import", out, "--dry-run")
+    assert {"import_id", "applied", "counts", "changes", "conflicts", "problems"} <= set(report)
+    assert set(report["counts"]) == {"create", "update", "unchanged", "conflict", "invalid", "skipped", "failed"}
