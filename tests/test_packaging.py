@@ -1,0 +1,33 @@
+"""An installed wheel (not the checkout) finds its schemas/ and templates/."""
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_installed_wheel_finds_its_data_files(tmp_path):
+    dist = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(ROOT)],
+                   check=True, capture_output=True)
+    wheel = next(dist.glob("*.whl"))
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True, system_site_packages=True).create(env_dir)
+    py = env_dir / "bin" / "python"
+    subprocess.run([str(py), "-m", "pip", "install", "--no-deps", "--force-reinstall", "-q", str(wheel)],
+                   check=True, capture_output=True)
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    code = ("import inventory_tools, inventory_tools.columns as c, inventory_tools.exporting as e;"
+            "print(inventory_tools.__file__); print(len(c.columns())); print(e.instructions_sheet().rows[0][0])")
+    out = subprocess.run([str(py), "-c", code], cwd=work, capture_output=True, text=True, check=True).stdout.split("\n")
+    assert str(env_dir) in out[0] and str(ROOT) not in out[0]
+    assert out[1] == "96" and out[2].startswith("How to edit")
+    cli = subprocess.run([str(env_dir / "bin" / "inventory-tools"), "--store", "s.db", "export", "x.xlsx"],
+                         cwd=work, capture_output=True, text=True)
+    assert cli.returncode == 0, cli.stderr
+    assert (work / "x.xlsx").exists()

@@ -1,0 +1,144 @@
+"""The embedded store: created on first use, refuses what is not ours, all-or-nothing writes."""
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from inventory_tools import columns as cols
+from inventory_tools.errors import StoreError
+from inventory_tools.stores import open_store
+from inventory_tools.stores.base import CellChange, ChangeSet
+from inventory_tools.stores.state import SCHEMA_VERSION
+
+
+def frame(codes, **values):
+    rows = [{n: "" for n in cols.names()} | {cols.KEY: c, "Name": f"Product {c}", "Status": "Active"} | values
+            for c in codes]
+    return pd.DataFrame(rows, columns=list(cols.names())).astype(object)
+
+
+def test_created_on_first_use_with_version_and_identity(store_path):
+    store = open_store(store_path)
+    assert store.read_products().empty
+    ident = store.identity()
+    store.close()
+    db = sqlite3.connect(store_path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    db.close()
+    again = open_store(store_path)
+    assert again.identity() == ident
+    again.close()
+
+
+def test_values_are_kept_exactly(store_path):
+    store = open_store(store_path)
+    store.apply(ChangeSet(creates=frame(["00123"], PriceTier1="0.1", Description="a\r\nb", Barcode="0012")),
+                kind="import", source="t", base_export_id=None, counts={})
+    got = store.read_by_codes(["00123"]).iloc[0]
+    assert (got[cols.KEY], got["PriceTier1"], got["Description"], got["Barcode"]) == ("00123", "0.1", "a\r\nb", "0012")
+    store.close()
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"hello, I am a text file", "not a SQLite file"),
+    (None, "not an inventory-tools store"),
+])
+def test_foreign_files_are_refused_and_left_untouched(tmp_path, content, message):
+    path = tmp_path / "other.db"
+    if content is None:
+        db = sqlite3.connect(path)
+        db.execute("CREATE TABLE t (x)")
+        db.commit()
+        db.close()
+    else:
+        path.write_bytes(content)
+    before = path.read_bytes()
+    with pytest.raises(StoreError) as err:
+        open_store(str(path))
+    assert message in str(err.value)
+    assert path.read_bytes() == before
+
+
+def test_newer_store_version_is_refused(store_path):
+    open_store(store_path).close()
+    db = sqlite3.connect(store_path)
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(StoreError) as err:
+        open_store(store_path)
+    assert "newer inventory-tools" in str(err.value)
+
+
+def test_cli_reports_store_errors_with_exit_3(tmp_path):
+    from conftest import Cli
+
+    bad = tmp_path / "notes.db"
+    bad.write_text("not a database")
+    result = Cli(str(bad), tmp_path)("list", expect=3)
+    assert "not an inventory-tools store" in result.stderr and "Traceback" not in result.output
+
+
+def test_apply_refuses_when_the_store_moved_since_the_plan(store_path):
+    store = open_store(store_path)
+    store.apply(ChangeSet(creates=frame(["A"], PriceTier1="1")), kind="import", source="t", base_export_id=None,
+                counts={})
+    stale = ChangeSet(creates=frame([]), updates=[CellChange("A", "PriceTier1", "2", "3")])
+    with pytest.raises(StoreError):
+        store.apply(stale, kind="import", source="t", base_export_id=None, counts={})
+    assert store.read_by_codes(["A"]).iloc[0]["PriceTier1"] == "1"
+    assert len(store.state.operations()) == 1  # the failed apply left no trace
+    store.close()
+
+
+def test_a_locked_store_waits_then_fails_clearly(store_path, monkeypatch):
+    store = open_store(store_path)
+    blocker = sqlite3.connect(store_path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    store.db.execute("PRAGMA busy_timeout=200")
+    with pytest.raises(StoreError) as err:
+        store.apply(ChangeSet(creates=frame(["A"])), kind="import", source="t", base_export_id=None, counts={})
+    assert "busy" in str(err.value)
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    store.close()
+
+
+KILLER = r"""
+import sys
+from inventory_tools.stores import open_store
+from inventory_tools.stores.base import ChangeSet
+import pandas as pd
+from inventory_tools import columns as cols
+n = int(sys.argv[2])
+rows = [{c: "" for c in cols.names()} | {cols.KEY: f"K{i:06d}", "Name": "x" * 200, "Status": "Active"} for i in range(n)]
+store = open_store(sys.argv[1])
+print("ready", flush=True)
+store.apply(ChangeSet(creates=pd.DataFrame(rows).astype(object)), kind="import", source="kill", base_export_id=None,
+            counts={})
+print("done", flush=True)
+"""
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.15, 0.3, 0.6])
+def test_kill_9_mid_apply_leaves_all_old_or_all_new(tmp_path, delay):
+    path = str(tmp_path / "k.db")
+    store = open_store(path)
+    store.apply(ChangeSet(creates=frame(["SEED"])), kind="import", source="seed", base_export_id=None, counts={})
+    store.close()
+    n = 60_000
+    proc = subprocess.Popen([sys.executable, "-c", KILLER, path, str(n)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(delay)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    count = db.execute("SELECT count(*) FROM products").fetchone()[0]
+    ops = db.execute("SELECT count(*) FROM operations").fetchone()[0]
+    db.close()
+    assert (count, ops) in ((1, 1), (n + 1, 2))
