@@ -291,7 +291,12 @@ def _pull_api(run: _Run, since_dt: dt.datetime | None) -> None:
     report.loaded = [r[cols.KEY] for r in rows]
     known = ss.links(run.store.state, run.tenant_id)
     link_rows = [(code, it.get("ItemID"), False) for code, it in link.items()]
-    report.linked = sorted(code for code, item_id, _ in link_rows if (known.get(code) or {}).get("item_id") != item_id)
+    for code, item_id, _ in sorted(link_rows):
+        before = (known.get(code) or {}).get("item_id")
+        if before and before != item_id:
+            report.relinked.append(code)  # deleted and re-created in Xero: same code, new ItemID
+        elif before != item_id:
+            report.linked.append(code)
     # The cursor covers this answer only when the answer covered everything since the old cursor.
     if first_run and since_dt is None:
         new_cursor = moment

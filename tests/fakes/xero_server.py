@@ -182,6 +182,8 @@ class FakeXero:
         self._idem: dict[str, tuple[str, int, bytes]] = {}
         #: Answer as if summarizeErrors=false were ignored (400 ValidationException for a bad batch).
         self.force_summarize = False
+        #: Calls another app makes on the same organisation after each of ours (shared quota).
+        self.shadow_calls = 0
         self._t0 = time.monotonic()
         self._last_ms = 0
         if seed:
@@ -406,7 +408,10 @@ class FakeXero:
                 return "minute", wait, 0
             self.window_counts[index] += 1
             self.day_count += 1
-            return None, 0.0, self.minute_limit - self.window_counts[index]
+            remaining = self.minute_limit - self.window_counts[index]
+            # Another app on the same organisation, after our answer's headers were computed.
+            self.window_counts[index] += self.shadow_calls
+            return None, 0.0, remaining
 
 
 def _handler(fake: FakeXero):
@@ -552,6 +557,8 @@ def _handler(fake: FakeXero):
                     if cached[0] != digest:
                         return self._json(400, {"ErrorNumber": 10, "Type": "ValidationException",
                                                 "Message": "Idempotency-Key was used with a different request"})
+                    if fault:
+                        return self._fault(fault)
                     return self._send(cached[1], cached[2], headers=headers)
                 try:
                     payload = json.loads(body.decode("utf-8"), parse_float=Decimal)
