@@ -227,7 +227,7 @@ def test_columns_without_a_product_api_field_are_reported_never_dropped(cin7_ser
     assert [c.body["SKU"] for c in cin7_server.writes()] == ["C"]
     assert cin7_server.by_sku("A")["Name"] == "A"  # a product is written whole or not at all
     op = store.state.operation(out.op_id)
-    assert op["state"] == "partial" and set(op["detail"]["failed"]) == {"A", "B", "N"}
+    assert op["state"] == "applied" and set(op["detail"]["failed"]) == {"A", "B", "N"}
     assert op["counts"]["failed"] == 3
 
 
@@ -324,8 +324,11 @@ def test_ctrl_c_leaves_a_journal_and_a_rerun_resumes_to_the_same_state(make_fake
         creates, updates = _big_plan(fake)
         s = Cin7Store.from_env()
 
-        def interrupt(done, total, stop_at=stop_at):
-            if done == stop_at:
+        seen = []
+
+        def interrupt(n, stop_at=stop_at, seen=seen):  # the project's advance(n) progress callable
+            seen.append(n)
+            if len(seen) == stop_at:
                 raise KeyboardInterrupt
 
         with pytest.raises(KeyboardInterrupt):
@@ -458,10 +461,12 @@ def test_a_non_json_200_is_an_error(cin7_server, store):
     assert "INVENTORY_TOOLS_CIN7_API_BASE" in err.value.hint
     cin7_server.inject("html", method="PUT", at=1)
     out = apply(store, updates=[CellChange("H", "Name", "H", "H2")])
-    assert "not JSON" in out.failed["H"]
-    out2 = apply(store, updates=[CellChange("H", "Name", "H", "H2")])  # a re-run settles it
-    assert out2.op_id == out.op_id or out2.updated == ["H"]
-    assert cin7_server.by_sku("H")["Name"] == "H2"
+    assert "not JSON" in out.failed["H"] and "not saved" in out.failed["H"]
+    assert store.state.journal(out.op_id)[0][5] == 0 and cin7_server.by_sku("H")["Name"] == "H"
+    cin7_server.inject("html-after-write", method="PUT", at=1)  # saved, but the answer is a page
+    out2 = apply(store, updates=[CellChange("H", "Name", "H", "H2")])
+    assert out2.updated == ["H"] and not out2.failed and cin7_server.by_sku("H")["Name"] == "H2"
+    assert store.state.journal(out2.op_id)[0][5] == DONE
 
 
 def test_server_errors_on_reads_are_retried(cin7_server, store):

@@ -27,8 +27,10 @@ What the API cannot do, and what we do instead:
   the first supplier, but the API refuses them inline) are read-only here: an edit to them fails
   that product with "change it through Cin7's Inventory List import".
 * Cin7 has no delete: ``ChangeSet.deletes`` deprecates (PUT ``Status: Deprecated``).
-* Applying is journaled product by product in the local state (``journal`` table; ``done`` is 0
-  pending, 2 sent but unconfirmed, 1 applied, -1 failed). Ctrl-C, a crash or a network loss leaves
+* Applying is journaled product by product in the local state (``journal`` table; ``done`` is 1
+  applied, 2 sent but unconfirmed (settled against Cin7 on the next run), 0 pending or failed;
+  reasons in the operation's ``detail["failed"]``). A finished run is ``applied`` (failed products
+  listed in ``counts["failed"]`` / ``detail["failed"]``). Ctrl-C, a crash or a network loss leaves
   the operation ``interrupted``; re-running the same import (same kind and source) adopts that
   operation and resumes. A create whose answer was lost is looked up by SKU before any retry.
 """
@@ -98,7 +100,9 @@ REFERENCE_COLUMNS = {
 }
 
 # journal.done values
-PENDING, SENT, DONE, FAILED = 0, 2, 1, -1
+# (failed is 0 like pending: whatever reads the journal treats only done == 1 as applied; the reason is
+# in the operation's detail["failed"])
+PENDING, SENT, DONE, FAILED = 0, 2, 1, 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -447,11 +451,12 @@ def state_path(account_id: str) -> Path:
     return folder / f"cin7-{account_hash(account_id)}.db"
 
 
-def _call_progress(progress, done: int, total: int) -> None:
+def _call_progress(progress) -> None:
+    """``progress`` is the project's ``advance(n)`` callable (see :mod:`inventory_tools.progress`)."""
     if progress is None:
         return
     if callable(progress):
-        progress(done, total)
+        progress(1)
     elif hasattr(progress, "update"):
         progress.update(1)
 
@@ -544,8 +549,28 @@ class Cin7Store:
         return rows_to_frame([product_to_row(p) for p in self.client.products(modified_since=since)])
 
     def status_counts(self) -> dict[str, int]:
-        df = self.read_products()
-        return {k: int(v) for k, v in df[cols.STATUS].value_counts().items()}
+        """Products per canonical status (one paged read)."""
+        out: dict[str, int] = {}
+        for p in self._read_all().values():
+            st = product_to_row(p)[cols.STATUS]
+            out[st] = out.get(st, 0) + 1
+        return out
+
+    def codes(self) -> list[str]:
+        """Every product code in Cin7 (one paged read)."""
+        return list(self._read_all())
+
+    def last_ops(self, codes: Iterable[str]) -> dict[str, int | None]:
+        """The last operation of ours that wrote each code (from the local journal; Cin7 keeps no such
+        record, so edits made in Cin7 itself are not seen here)."""
+        codes = list(codes)
+        out: dict[str, int | None] = {c: None for c in codes}
+        for i in range(0, len(codes), 500):
+            part = codes[i:i + 500]
+            out.update(self.db.execute(
+                f"SELECT code, max(op_id) FROM journal WHERE done=1 AND code IN ({', '.join('?' * len(part))})"
+                " GROUP BY code", part).fetchall())
+        return out
 
     # -- references -----------------------------------------------------------------------------
     def reference_lists(self) -> dict[str, list[str]]:
@@ -631,8 +656,8 @@ class Cin7Store:
                 if reason:
                     failed[code] = reason
                 done_n += 1
-                _call_progress(progress, done_n, total)
-            state = "partial" if failed else "applied"
+                _call_progress(progress)
+            state = "applied"
         finally:
             self._finish(op_id, state, counts, failed)
         created, updated, deleted = self._done_codes(op_id)
@@ -762,15 +787,27 @@ class Cin7Store:
             self._mark(op_id, code, FAILED)
             return exc.message
         except Cin7NotJson as exc:
-            return exc.message  # stays SENT: the next run checks what Cin7 holds
+            return self._settle_unclear(op_id, code, entries, exc.message)
+
+    def _settle_unclear(self, op_id: int, code: str, entries: list[tuple], reason: str) -> str | None:
+        """A write got an unreadable answer: look the product up once and journal what really happened."""
+        found = self.client.find_sku(code)  # a RemoteError here leaves the entry SENT for the next run
+        applied = found is not None
+        if found is not None:
+            row = product_to_row(found)
+            for _rowid, _c, action, col, _old, new, _d in entries:
+                if action != "create" and not same(cols.column(col), row[col], new or ""):
+                    applied = False
+        if applied:
+            self._products[code] = found
+            self._mark(op_id, code, DONE)
+            return None
+        self._mark(op_id, code, FAILED)
+        return reason + " (checked: the change was not saved)"
 
     def _create(self, op_id: int, code: str, entries: list[tuple], cur: dict | None,
                 index: dict[str, dict]) -> str | None:
-        sent_before = any(e[6] == SENT for e in entries)
-        if cur is not None:
-            if sent_before:  # our earlier create reached Cin7; its answer was lost
-                self._mark(op_id, code, DONE)
-                return None
+        if cur is not None:  # (our own lost creates were settled as done by _reconcile)
             self._mark(op_id, code, FAILED)
             return f"{code} already exists in Cin7 Core (created since the plan); nothing was changed"
         row = self._create_row(op_id, code)
@@ -801,8 +838,10 @@ class Cin7Store:
         try:
             with self.state.transaction() as db:
                 op = self.state.operation(op_id) or {"detail": {}, "counts": {}}
-                det = {**op["detail"], "failed": {**op["detail"].get("failed", {}), **failed}}
-                if state in ("applied", "partial"):
+                done_now = {r[0] for r in self.state.journal(op_id) if r[5] == DONE}
+                earlier = {c: r for c, r in op["detail"].get("failed", {}).items() if c not in done_now}
+                det = {**op["detail"], "failed": {**earlier, **failed}}
+                if state == "applied":
                     det.pop("create_rows", None)
                 new_counts = {**(counts or {})}
                 if det["failed"]:

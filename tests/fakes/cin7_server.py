@@ -100,7 +100,7 @@ class Call:
 
 @dataclass
 class Fault:
-    kind: str  # lost | drop | status | html | error200 | throttle400 | outage
+    kind: str  # lost | drop | status | html | html-after-write | error200 | throttle400 | outage
     method: str | None = None  # match only this method
     path: str | None = None  # match only this path (e.g. "/product")
     at: int = 1  # trigger on the at-th matching call from now
@@ -303,6 +303,9 @@ class FakeCin7:
             except RefusedError as exc:
                 status, payload = self.error(exc.status, exc.message)
             call.status = status
+            if fault and fault.kind == "html-after-write":
+                call.outcome = "fault:html-after-write"
+                return 200, "<html><body>Session expired</body></html>", "html"
             if fault and fault.kind == "lost":
                 call.outcome = "lost"
                 return status, payload, "lost"
