@@ -9,8 +9,8 @@ DEFAULT_STORE = "inventory.db"
 STORE_ENV = "INVENTORY_TOOLS_STORE"
 
 
-def open_store(spec: str | None = None) -> Store:
-    spec = spec or os.environ.get(STORE_ENV) or DEFAULT_STORE
+def open_store(spec: "str | os.PathLike | None" = None) -> Store:
+    spec = str(spec or os.environ.get(STORE_ENV) or DEFAULT_STORE)
     if spec.lower() in ("cin7core", "cin7", "dear"):
         from .cin7 import Cin7Store  # imported lazily: needs credentials
 

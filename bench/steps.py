@@ -1,0 +1,90 @@
+"""One timed step per process (peak RSS never falls within a process). Run by bench/run.py."""
+from __future__ import annotations
+
+import sqlite3
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from inventory_tools import columns as cols
+
+
+def _store_frame(store: str) -> pd.DataFrame:
+    from inventory_tools.stores import open_store
+
+    s = open_store(store)
+    df = s.read_products()
+    s.close()
+    return df
+
+
+def export_baseline(store: str, out: str) -> None:
+    """The obvious way: DataFrame.to_excel with openpyxl (numbers as floats)."""
+    df = _store_frame(store)
+    for c in cols.of_type("decimal"):
+        df[c.name] = pd.to_numeric(df[c.name].replace("", np.nan))
+    df.to_excel(out, engine="openpyxl", index=False, sheet_name="Inventory List")
+
+
+def export_floor(store: str, out: str) -> None:
+    """The floor: the sheet XML built directly (inline strings, no styles) and deflated (level 1)."""
+    from inventory_tools.xlsx_writer import col_letter, xml_text
+
+    df = _store_frame(store)
+    rows = np.arange(2, len(df) + 2).astype(str).astype(object)
+    acc = '<row r="' + rows + '">'
+    for i, name in enumerate(cols.names()):
+        v = df[name].to_numpy(dtype=object)
+        filled = v != ""
+        cell = np.full(len(v), "", dtype=object)
+        esc = pd.Series(v[filled]).map(xml_text).to_numpy(dtype=object)
+        cell[filled] = f'<c r="{col_letter(i)}' + rows[filled] + '" t="inlineStr"><is><t>' + esc + "</t></is></c>"
+        acc = acc + cell
+    xml = "<worksheet><sheetData>" + "".join((acc + "</row>").tolist()) + "</sheetData></worksheet>"
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        z.writestr("xl/worksheets/sheet1.xml", xml)
+
+
+def read_baseline(path: str) -> pd.DataFrame:
+    return pd.read_excel(path, engine="openpyxl", dtype=str, sheet_name="Inventory List").fillna("")
+
+
+def validate_baseline(path: str) -> None:
+    """pandas.read_excel (openpyxl) + the same pandera schema."""
+    from inventory_tools.validation import build_schema
+
+    df = read_baseline(path)
+    try:
+        build_schema().validate(df, lazy=True)
+    except Exception:  # SchemaErrors: the failure cases are the result
+        pass
+
+
+def import_baseline(path: str, store: str) -> None:
+    """read_excel + schema + a pandas merge diff + SQLite updates in one transaction."""
+    from inventory_tools.validation import build_schema
+
+    df = read_baseline(path)
+    try:
+        build_schema().validate(df, lazy=True)
+    except Exception:
+        pass
+    current = _store_frame(store)
+    merged = df.merge(current, on=cols.KEY, how="left", suffixes=("", "__cur"), indicator=True)
+    db = sqlite3.connect(store)
+    with db:
+        for name in cols.names():
+            if name == cols.KEY:
+                continue
+            diff = merged[(merged["_merge"] == "both") & (merged[name] != merged[name + "__cur"])]
+            db.executemany(f'UPDATE products SET "{name}"=? WHERE "{cols.KEY}"=?',
+                           list(zip(diff[name], diff[cols.KEY])))
+    db.close()
+
+
+if __name__ == "__main__":
+    step, *args = sys.argv[1:]
+    globals()[step](*args)
