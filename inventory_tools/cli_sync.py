@@ -26,7 +26,9 @@ def _command_with_store(command: str, store_spec: str | None) -> str:
 
 def render(report, store_spec: str | None = None) -> None:
     r = report
-    would = "would be " if r.dry_run else ""
+    def verb(done: str, planned: str) -> str:
+        return f"would {planned}" if r.dry_run else done
+
     if r.dry_run:
         say(click.style("dry run: nothing was written anywhere", bold=True))
     if r.tenant_name or r.tenant_id:
@@ -34,11 +36,11 @@ def render(report, store_spec: str | None = None) -> None:
     elif r.source != "xero":
         say(f"from file: {r.source}")
     if r.pulled:
-        say(f"{would}loaded {len(r.loaded)} item(s) as Setup Required products" + (f": {_codes(r.loaded)}" if r.loaded else ""))
+        say(f"{verb('loaded', 'load')} {len(r.loaded)} item(s) as Setup Required products" + (f": {_codes(r.loaded)}" if r.loaded else ""))
     if r.linked:
-        say(f"{would}linked {len(r.linked)} item(s) to products with the same code: {_codes(r.linked)}")
+        say(f"{verb('linked', 'link')} {len(r.linked)} item(s) to products with the same code: {_codes(r.linked)}")
     if r.relinked:
-        say(f"{would}re-linked {len(r.relinked)} product(s) whose Xero item was re-created: {_codes(r.relinked)}")
+        say(f"{verb('re-linked', 're-link')} {len(r.relinked)} product(s) whose Xero item was re-created: {_codes(r.relinked)}")
     if r.archived_skipped:
         say(f"archived in Xero, not loaded: {len(r.archived_skipped)}")
     if r.skipped_tracked:
@@ -50,7 +52,7 @@ def render(report, store_spec: str | None = None) -> None:
             say(f"  {r.older_items_count} older untracked item(s) exist in Xero. To load them:")
             say(f"    {_command_with_store(r.next_command, store_spec)}")
     if r.pushed_enabled:
-        say(f"{would}pushed {len(r.pushed)} product(s) to Xero" + (f": {_codes(r.pushed)}" if r.pushed else "")
+        say(f"{verb('pushed', 'push')} {len(r.pushed)} product(s) to Xero" + (f": {_codes(r.pushed)}" if r.pushed else "")
             + (f" ({r.unchanged} unchanged)" if r.unchanged else ""))
     elif r.push_off_reason:
         say(f"push: off ({r.push_off_reason})")
