@@ -81,7 +81,7 @@ def test_reads_every_product_through_paging(cin7_server, store):
     df = store.read_products()
     assert list(df.columns) == list(cols.names())
     assert len(df) == 2347
-    assert df[cols.KEY].is_unique and list(df[cols.KEY]) == sorted(df[cols.KEY])
+    assert df[cols.KEY].is_unique and list(df[cols.KEY]) == cin7_server.skus()  # Cin7's own order
     assert all(isinstance(v, str) for v in df.iloc[5])
     gets = [c for c in cin7_server.calls if c.method == "GET" and c.path == "/product"]
     assert [c.query["page"] for c in gets] == ["1", "2", "3"]
@@ -509,3 +509,78 @@ def test_modified_since_reads_incrementally(cin7_server, store):
     cin7_server.add_product(SKU="OLD", Name="o", LastModifiedOn="2020-01-01T00:00:00.000Z")
     cin7_server.add_product(SKU="NEW", Name="n", LastModifiedOn="2026-11-01T00:00:00.000Z")
     assert list(store.read_modified_since("2026-01-01T00:00:00")[cols.KEY]) == ["NEW"]
+
+
+# -- the commands through --store cin7core ------------------------------------------------------
+def _cli(store_spec: str, *args, expect=0):
+    from click.testing import CliRunner
+
+    from inventory_tools.cli import cli
+
+    res = CliRunner().invoke(cli, ["--store", store_spec, *map(str, args)], catch_exceptions=False)
+    assert res.exit_code == expect, (res.exit_code, res.output)
+    return res
+
+
+def _edit(src: Path, dst: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(src)
+    ws = wb["Inventory List"]
+    hdr = [c.value for c in ws[1]]
+    for row in ws.iter_rows(min_row=2):
+        if row[0].value == "P1":
+            row[hdr.index("Name")].value = "Renamed"
+            row[hdr.index("Category")].value = "Bakery"
+            row[hdr.index("Status")].value = "Active"
+        if row[0].value == "P2":
+            row[hdr.index("PriceTier1")].value = "7.25"
+    new = [None] * len(hdr)
+    for k, v in {"ProductCode": "NEW1", "Name": "New one", "Category": "Hardware", "Type": "Stock",
+                 "CostingMethod": "FIFO", "DefaultUnitOfMeasure": "Box", "Status": "Active"}.items():
+        new[hdr.index(k)] = v
+    ws.append(new)
+    wb.save(dst)
+
+
+def test_export_import_undo_give_the_same_results_as_sqlite(cin7_server, tmp_path):
+    for i in range(4):
+        cin7_server.add_product(SKU=f"P{i}", Name=f"Prod {i}", PriceTier1=Decimal("1.5"), Status="Setup required")
+    cin7 = open_store("cin7core")
+    seed = cin7.read_products()
+    cin7.close()
+    db = str(tmp_path / "inventory.db")
+    sq = open_store(db)
+    sq.apply(ChangeSet(creates=seed), kind="seed", source="seed", base_export_id=None, counts={})
+    sq.close()
+
+    results = {}
+    for spec in ("cin7core", db):
+        out = tmp_path / f"{Path(spec).stem}.xlsx"
+        _cli(spec, "export", out)
+        edited = tmp_path / f"{Path(spec).stem}-edited.xlsx"
+        _edit(out, edited)
+        imported = json.loads(_cli(spec, "import", edited, "--yes", "--json").stdout)
+        s = open_store(spec)
+        after_import = s.read_products().set_index(cols.KEY).sort_index()
+        s.close()
+        _cli(spec, "undo")
+        s = open_store(spec)
+        after_undo = s.read_products().set_index(cols.KEY).sort_index()
+        s.close()
+        results[spec] = (imported, after_import, after_undo)
+
+    (c_json, c_imp, c_undo), (s_json, s_imp, s_undo) = results["cin7core"], results[db]
+    assert c_json["counts"] == s_json["counts"] and c_json["changes"] == s_json["changes"]
+    assert c_json["failed"] == [] and c_json["creates"] == ["NEW1"]
+    pd.testing.assert_frame_equal(c_imp.drop(index="NEW1"), s_imp.drop(index="NEW1"))
+    # a created product: every value the file gave is in Cin7; Cin7 fills its own defaults (0, kg, ...) in the rest
+    given = {k: v for k, v in s_imp.loc["NEW1"].items() if v != ""}
+    assert given and {k: c_imp.loc["NEW1", k] for k in given} == given
+    assert (c_imp.loc["P1", "Status"], c_imp.loc["P1", "Name"], c_imp.loc["P2", "PriceTier1"]) == (
+        "Active", "Renamed", "7.25")
+    assert len(cin7_server.writes("POST")) == 1 and len(cin7_server.writes("PUT")) == 5  # 2 updates, 2 undone, 1 deprecated
+    # undo: the same products back, except that Cin7 cannot delete: the created product is Deprecated
+    assert "NEW1" not in s_undo.index and c_undo.loc["NEW1", "Status"] == "Deprecated"
+    pd.testing.assert_frame_equal(c_undo.drop(index="NEW1"), s_undo)
+    pd.testing.assert_frame_equal(c_undo.drop(index="NEW1"), seed.set_index(cols.KEY).sort_index())

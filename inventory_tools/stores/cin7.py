@@ -387,9 +387,8 @@ def product_to_row(p: dict) -> dict[str, str]:
 def rows_to_frame(rows: list[dict]) -> pd.DataFrame:
     if not rows:
         return empty_frame()
-    df = pd.DataFrame.from_records(rows, columns=list(cols.names()))
-    df = df.sort_values(cols.KEY, kind="stable").reset_index(drop=True)
-    return df.astype(object)
+    # Cin7's own order (as its Inventory List export lists them), like the SQLite store's creation order.
+    return pd.DataFrame.from_records(rows, columns=list(cols.names())).astype(object)
 
 
 def _neutral(column: Column, text: str) -> bool:
