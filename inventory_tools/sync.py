@@ -12,6 +12,7 @@ accepted batch is recorded at once, so a re-run sends only what is still missing
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
@@ -192,6 +193,11 @@ def _tax_names_needed(items: list[dict]) -> bool:
     return any(_path(it, f"{side}.TaxType") for it in items for side in ("SalesDetails", "PurchaseDetails"))
 
 
+@functools.lru_cache(maxsize=65536)
+def _canonical_cached(name: str, raw):
+    return canonical(cols.column(name), raw)
+
+
 def item_to_product(item: dict, tax_names: dict, store_kind: str, warnings: list[str]) -> dict:
     row = {n: "" for n in cols.names()}
     for c in _pull_columns():
@@ -204,7 +210,10 @@ def item_to_product(item: dict, tax_names: dict, store_kind: str, warnings: list
             raw = _path(item, c.xero_field)
         if isinstance(raw, str):
             raw = raw.strip()
-        value, issue = canonical(c, raw)
+        try:
+            value, issue = _canonical_cached(c.name, raw)
+        except TypeError:  # unhashable (a list or dict where a value belongs)
+            value, issue = canonical(c, raw)
         if issue:
             warnings.append(f"{item.get('Code')}: {c.name} {raw!r} from Xero was left blank ({issue.message})")
             value = ""
@@ -308,8 +317,9 @@ def _pull_api(run: _Run, since_dt: dt.datetime | None) -> None:
     if run.dry_run:
         return
     outcome = _begin_op(run, _frame(rows))
+    created = set(outcome.created)
     loaded_links = [(it_code, it.get("ItemID"), False) for it_code, it in
-                    ((str(i.get("Code")).strip(), i) for i in new) if it_code in set(outcome.created)]
+                    ((str(i.get("Code")).strip(), i) for i in new) if it_code in created]
     in_store = set(_store_codes(run.store))
     tracked_links = [(code, _item_id_of(items, code), True) for code in tracked if code in in_store]
     with run.store.state.transaction() as db:
@@ -443,12 +453,14 @@ def _push(run: _Run) -> None:
     from .xero.api import BATCH_SIZE, is_tracked
 
     report, client, store = run.report, run.client, run.store
+    products = store.read_products()
+    if not (products[cols.STATUS] == cols.ACTIVE).any():
+        return  # nothing can be pushed: spare the organisation's call budget
     items = run.full_items if run.full_items is not None else client.get_items(None).items
     by_code: dict[str, dict] = {}
     for it in items:
         by_code.setdefault(str(it.get("Code") or "").strip(), it)
     by_id = {it.get("ItemID"): it for it in items if it.get("ItemID")}
-    products = store.read_products()
     codes = list(products[cols.KEY])
     known = ss.links(store.state, run.tenant_id)
     # 1. Link every Xero item whose Code is a product; note tracked ones; re-link vanished ItemIDs.
@@ -489,7 +501,8 @@ def _push(run: _Run) -> None:
         tax_types.setdefault(fold(name), tax_type)
         tax_types.setdefault(fold(tax_type), tax_type)
     todo: list[tuple[str, dict, str]] = []
-    for product in active.to_dict("records"):
+    wanted = [cols.KEY] + [c.name for c in _push_columns() if c.name != cols.KEY]
+    for product in active[wanted].to_dict("records"):
         code = product[cols.KEY]
         if code in tracked_products:
             continue
