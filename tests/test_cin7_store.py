@@ -419,6 +419,8 @@ def test_pacing_never_exceeds_the_limit(make_fake):
     assert not [c for c in fake.calls if c.outcome == "throttled"]
     assert fake.max_in_window() <= 60
     assert elapsed >= 2.0  # 141 calls at 60 per 1 s window need more than two windows
+    writes = fake.writes()
+    assert (len(writes) - 1) / (writes[-1].t - writes[0].t) * fake.window >= 54  # and keep close to the limit
 
 
 @pytest.mark.parametrize("style", ["429", "503", "400", "cycle"])
