@@ -89,6 +89,7 @@ class _Run:
     tenant_id: str | None = None
     tax_names: dict | None = None  # TaxType -> Name
     full_items: list | None = None  # an unfiltered GET of this run, reused for linking
+    base_counts: tuple = (0, 0, 0)  # the client's counters when this run started
 
 
 # ------------------------------------------------------------------------------------------------
@@ -144,16 +145,19 @@ def sync(store, *, xero_file=None, since=None, pull_only: bool = False, push_onl
             from .xero.api import XeroClient
 
             run.client = XeroClient.from_env()
+        base = (run.client.calls, run.client.rate_limited, run.client.retries)
+        run.base_counts = base
         run.tenant_id, report.tenant_name = run.client.tenant()
         report.tenant_id = run.tenant_id
+        push_off = ("--pull-only" if pull_only else
+                    "the store is Cin7 Core, which pushes products to Xero itself"
+                    if getattr(store, "kind", "") == "cin7core" else None)
         if not push_only:
             _pull_api(run, since_dt)
-        else:
-            _begin_op(run, pd.DataFrame(columns=list(cols.names())))
-        if pull_only:
-            report.push_off_reason = "--pull-only"
-        elif getattr(store, "kind", "") == "cin7core":
-            report.push_off_reason = "the store is Cin7 Core, which pushes products to Xero itself"
+        elif push_off is None:
+            _begin_op(run, _frame([]))
+        if push_off:
+            report.push_off_reason = push_off
         else:
             report.pushed_enabled = True
             _push(run)
@@ -164,10 +168,11 @@ def sync(store, *, xero_file=None, since=None, pull_only: bool = False, push_onl
         exc.report = report
         raise
     finally:
-        if run.client is not None:
-            report.calls = run.client.calls
-            report.rate_limited = run.client.rate_limited
-            report.retries = run.client.retries
+        if run.client is not None:  # this run's share of a client that may be reused
+            calls, limited, retries = run.base_counts
+            report.calls = run.client.calls - calls
+            report.rate_limited = run.client.rate_limited - limited
+            report.retries = run.client.retries - retries
         _finish_op(run)
 
 
@@ -317,6 +322,10 @@ def _pull_api(run: _Run, since_dt: dt.datetime | None) -> None:
     if run.dry_run:
         return
     outcome = _begin_op(run, _frame(rows))
+    if outcome is not None and getattr(outcome, "failed", None):
+        # Some products were refused by the store: keep the cursor, so the next run retries them.
+        new_cursor = cursor if cursor is not None else (moment if since_dt is None else since_dt)
+        report.cursor = _iso(new_cursor)
     created = set(outcome.created)
     loaded_links = [(it_code, it.get("ItemID"), False) for it_code, it in
                     ((str(i.get("Code")).strip(), i) for i in new) if it_code in created]
@@ -381,7 +390,7 @@ def _begin_op(run: _Run, frame: pd.DataFrame):
     failed = getattr(outcome, "failed", None) or {}
     if failed:
         report.loaded = [c for c in report.loaded if c not in failed]
-        report.warnings.extend(f"{c}: not loaded ({why})" for c, why in failed.items())
+        report.rejected.extend({"code": c, "message": f"the store refused it: {why}"} for c, why in failed.items())
     return outcome
 
 

@@ -451,3 +451,42 @@ def test_secrets_never_in_output_logs_or_files(fx, tmp_path):
             assert s not in r.stdout and s not in r.stderr
     for s in secrets:
         assert s.encode() not in files
+
+
+def test_undo_of_a_sync_removes_what_it_loaded(xenv, tmp_path):
+    db = str(tmp_path / "u.db")
+    runner = CliRunner()
+    first = json.loads(runner.invoke(cli, ["--store", db, "sync", "--since", "2019-01-01", "--json"]).stdout)
+    assert sorted(first["loaded"]) == ["123", "abc65591"]
+    history = runner.invoke(cli, ["--store", db, "history"])
+    assert history.exit_code == 0 and "sync" in history.output
+    undone = runner.invoke(cli, ["--store", db, "undo", str(first["sync_id"])])
+    assert undone.exit_code == 0, undone.output
+    s = SqliteStore(db)
+    assert s.codes() == []
+    s.close()
+    # a mistaken --since is cheap to take back: a corrected run loads again, without duplicates
+    again = json.loads(runner.invoke(cli, ["--store", db, "sync", "--since", "2018-01-01", "--json"]).stdout)
+    assert sorted(again["loaded"]) == ["123", "abc65591"]
+
+
+def test_store_refusals_keep_the_cursor_and_are_reported(xenv, store, monkeypatch):
+    from inventory_tools.stores.base import ApplyOutcome
+
+    sync(store)  # first run
+    cursor = ss.get_state(store.state, TENANT)["cursor"]
+    xenv.put_item({"Code": "REFUSED-1", "Name": "no", "IsTrackedAsInventory": False})
+    real_apply = SqliteStore.apply
+
+    def refusing(self, changes, **kw):  # a remote store (Cin7) may refuse single products
+        keep = changes.creates[changes.creates["ProductCode"] != "REFUSED-1"]
+        out = real_apply(self, ChangeSet(creates=keep), **kw)
+        return ApplyOutcome(out.op_id, out.created, out.updated, out.deleted, failed={"REFUSED-1": "invalid name"})
+
+    monkeypatch.setattr(SqliteStore, "apply", refusing)
+    report = sync(store)
+    assert report.rejected == [{"code": "REFUSED-1", "message": "the store refused it: invalid name"}]
+    assert report.loaded == [] and report.exit_code == ExitCode.DATA
+    assert ss.get_state(store.state, TENANT)["cursor"] == cursor
+    monkeypatch.setattr(SqliteStore, "apply", real_apply)
+    assert sync(store).loaded == ["REFUSED-1"]
