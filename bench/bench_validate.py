@@ -108,13 +108,19 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--bad", type=float, default=0.01)
-    ap.add_argument("--file", default="/tmp/inventory-tools-bench-validate.xlsx")
+    ap.add_argument("--file", help="where to write the workbook (default: a private temp file, deleted after)")
     ap.add_argument("--skip-baseline", action="store_true")
     ap.add_argument("--child", choices=["ours", "baseline"])
     args = ap.parse_args()
     if args.child:
         child(args.child, args.file)
         return
+    tmpdir = None
+    if args.file is None:
+        import tempfile
+
+        tmpdir = tempfile.mkdtemp(prefix="itools-bench-validate-")
+        args.file = os.path.join(tmpdir, f"bench-{args.rows}.xlsx")
     path = Path(args.file)
     t0 = time.perf_counter()
     n_bad = make_file(path, args.rows, args.bad)
@@ -133,6 +139,10 @@ def main() -> None:
               f"errors {r['errors']:,}  warnings {r['warnings']:,}  rows {r['rows']:,}")
     if "baseline" in results:
         print(f"speed-up: {results['baseline']['seconds'] / results['ours']['seconds']:.1f}x")
+    if tmpdir:
+        import shutil
+
+        shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import columns as cols
@@ -137,6 +138,18 @@ def col_index(letters: str) -> int:
 
 
 _REF_RE = re.compile(r"^([A-Z]+)(\d+)$")
+
+
+def _cell_kind(v) -> int:
+    """0 a value, 1 blank, 2 an error literal (``#N/A``)."""
+    if type(v) is not str:
+        return 0
+    t = v.strip()
+    if not t:
+        return 1
+    if (t[0] == "#" and t in ERROR_LITERALS) or (t[0] == "E" and _ODS_ERROR_RE.match(t)):
+        return 2
+    return 0
 
 
 def _blank(v) -> bool:
@@ -383,22 +396,39 @@ def _build(path: Path, kind: str, sheet: str | None, rows: list[list],
                                 f"the required column {cols.KEY} is missing from the header row",
                                 f"add a {cols.KEY} column (the product's SKU) as in the exported file"))
 
-    # data rows: drop fully empty rows, keep each row's number
-    keep: list[int] = []
-    for i, r in enumerate(data_rows):
-        if any(not _blank(v) for v in r):
-            keep.append(i)
+    # data rows, a column at a time: blank cells → None, fully blank rows dropped
+    if any(len(r) != width for r in data_rows):
+        data_rows = [list(r) + [None] * (width - len(r)) for r in data_rows]
+    columns_t = list(zip(*data_rows)) if data_rows and width else []
+    nonblank = np.zeros(len(data_rows), dtype=bool)
     ordered = sorted(recognised.items(), key=lambda kv: kv[1])
-    data: dict[str, list] = {}
+    wanted = {ci for _, ci in ordered}
+    parts: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    for ci in range(len(columns_t)):
+        arr = np.array(columns_t[ci], dtype=object)
+        if ci in wanted:
+            codes, uniq = pd.factorize(arr, use_na_sentinel=True)
+            kind_u = np.array([_cell_kind(u) for u in uniq] + [1], dtype=np.int8)[codes]
+            blank, err = kind_u == 1, kind_u == 2
+            parts[ci] = (arr, blank, err)
+        else:
+            blank = (arr == "") | (arr == None)  # noqa: E711 - elementwise
+        nonblank |= ~blank
+    keep = np.flatnonzero(nonblank)
+    data: dict[str, np.ndarray] = {}
+    err_cells: list[tuple[str, np.ndarray]] = []
     for name, ci in ordered:
-        colvals = []
-        for i in keep:
-            r = data_rows[i]
-            v = r[ci] if ci < len(r) else None
-            colvals.append(None if (v is None or v == "") else v)
-        data[name] = colvals
+        if ci in parts:
+            arr, blank, err = parts[ci]
+            col = np.where(blank, None, arr)[keep]
+            if err.any():
+                err_cells.append((name, np.flatnonzero(err[keep])))
+        else:
+            col = np.full(len(keep), None, dtype=object)
+        data[name] = col
     raw = pd.DataFrame({n: pd.Series(v, dtype=object) for n, v in data.items()}) if data else \
         pd.DataFrame(index=pd.RangeIndex(len(keep)))
+    keep = keep.tolist()
     if is_csv:
         row_numbers = [record_numbers[hdr_i + 1 + i] for i in keep] if record_numbers else [i + 1 for i in keep]
         lines = [line_numbers[hdr_i + 1 + i] for i in keep] if line_numbers else None
@@ -430,13 +460,11 @@ def _build(path: Path, kind: str, sheet: str | None, rows: list[list],
         elif flag == "error":
             _error_cell(table, pos, name, ref, cached or "#ERROR")
     # error literals typed or cached as text (ODS, CSV, or t="str" caches)
-    for name in raw.columns:
-        s = raw[name]
-        mask = s.map(lambda v: isinstance(v, str) and (v.strip() in ERROR_LITERALS or bool(_ODS_ERROR_RE.match(v.strip()))))
-        for pos in mask[mask].index:
-            if (pos, name) in table.cell_flags and table.cell_flags[(pos, name)] == "error":
+    for name, positions in err_cells:
+        for pos in positions.tolist():
+            if table.cell_flags.get((pos, name)) == "error":
                 continue
-            _error_cell(table, int(pos), name, table.cell_ref(int(pos), name), raw.iat[pos, raw.columns.get_loc(name)])
+            _error_cell(table, pos, name, table.cell_ref(pos, name), raw.iat[pos, raw.columns.get_loc(name)])
     return table
 
 
@@ -450,7 +478,7 @@ def _error_cell(table: Table, pos: int, name: str, ref: str, text: str) -> None:
 
 
 # -- raw XML scan (xlsx) ------------------------------------------------------------------------
-_NEEDLE_RE = re.compile(rb"<(?:\w+:)?f[\s>/]|\st=\"e\"")
+_NEEDLES = (b"<f>", b"<f ", b"<f/", b":f>", b":f ", b":f/", b't="e"')
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -477,14 +505,15 @@ def _sheet_part(zf: zipfile.ZipFile, sheet: str) -> str | None:
     return None
 
 
-def _has_needle(zf: zipfile.ZipFile, part: str, needle: re.Pattern = _NEEDLE_RE) -> bool:
+def _has_needle(zf: zipfile.ZipFile, part: str, needles: tuple[bytes, ...] = _NEEDLES) -> bool:
     tail = b""
     with zf.open(part) as f:
         while True:
             chunk = f.read(1 << 20)
             if not chunk:
                 return False
-            if needle.search(tail + chunk):
+            buf = tail + chunk
+            if any(n in buf for n in needles):
                 return True
             tail = chunk[-16:]
 
@@ -536,7 +565,7 @@ def _scan_xlsx(path: Path, sheet: str) -> dict[tuple[int, int], tuple[str, str |
 _ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 _ODS_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 _ODS_CALCEXT = "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"
-_ODS_NEEDLE_RE = re.compile(rb'value-type="error"')
+_ODS_NEEDLES = (b'value-type="error"',)
 
 
 def _scan_ods(path: Path, sheet: str) -> dict[tuple[int, int], tuple[str, str | None]]:
@@ -551,7 +580,7 @@ def _scan_ods(path: Path, sheet: str) -> dict[tuple[int, int], tuple[str, str | 
     a_crep, a_vt = f"{{{_ODS_TABLE}}}number-columns-repeated", f"{{{_ODS_CALCEXT}}}value-type"
     try:
         with zipfile.ZipFile(path) as zf:
-            if "content.xml" not in zf.namelist() or not _has_needle(zf, "content.xml", _ODS_NEEDLE_RE):
+            if "content.xml" not in zf.namelist() or not _has_needle(zf, "content.xml", _ODS_NEEDLES):
                 return out
             with zf.open("content.xml") as f:
                 in_sheet = False

@@ -63,7 +63,7 @@ RULES = {
     "manifest.other_store": "the workbook was exported from another store",
 }
 
-_SCI_RE = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$")
+_SCI_RE = re.compile(r"^[+-]?\d(?:[.,]\d+)?[eE][+-]\d{1,3}$")  # how a spreadsheet shows 1.23457E+12
 _WS_RE = re.compile(r"\s+")
 _FIXED_ASSET = "Fixed Asset"
 _REQUIRED_ACTIVE = ("Name", "Category", "Type", "CostingMethod", "DefaultUnitOfMeasure")
@@ -238,13 +238,15 @@ class _Validator:
             col = cols.column(name)
             checks = []
             if col.max_length and col.type in ("text", "account"):
-                checks.append(pa.Check(lambda s, m=col.max_length: s.str.len() <= m, name="text.too_long"))
+                checks.append(pa.Check(_per_unique(lambda u, m=col.max_length: len(u) <= m), name="text.too_long"))
             if col.type == "decimal":
-                checks.append(pa.Check(lambda s: ~s.str.startswith("-"), name="decimal.negative"))
+                checks.append(pa.Check(_per_unique(lambda u: not u.startswith("-")), name="decimal.negative"))
                 if col.decimals is not None:
-                    checks.append(pa.Check(lambda s, d=col.decimals: _places(s) <= d, name="decimal.places"))
+                    checks.append(pa.Check(_per_unique(lambda u, d=col.decimals: _places_one(u) <= d),
+                                           name="decimal.places"))
             if col.type in ("enum", "bool"):
-                checks.append(pa.Check.isin(list(col.values) + [""], name="enum.value"))
+                allowed = frozenset(col.values) | {""}
+                checks.append(pa.Check(_per_unique(lambda u, a=allowed: u in a), name="enum.value"))
             if checks:
                 columns[name] = pa.Column(None, checks, nullable=True, required=False, coerce=False)
         if not columns:
@@ -340,8 +342,8 @@ class _Validator:
                 need |= bool(relevant)
             elif not has_base:
                 need |= (f[c] == "").to_numpy()
-        for c in ro_cols:
-            need |= (f[c] != "").to_numpy()
+        for c in ro_cols:  # read-only edits compare with the base, else with the store
+            need |= (f[c] != "").to_numpy() & ~in_base
         need &= (code != "").to_numpy()
         cur_al = None
         in_store = np.zeros(n, dtype=bool)
@@ -514,9 +516,14 @@ def _align(df: pd.DataFrame | None, code: pd.Series) -> pd.DataFrame:
     return out[names].astype(object).where(out[names].notna(), "")
 
 
-def _places(s: pd.Series) -> pd.Series:
-    parts = s.str.partition(".")[2]
-    return parts.str.len()
+def _per_unique(fn: Callable[[str], bool]) -> Callable[[pd.Series], pd.Series]:
+    """A vectorised pandera check that evaluates ``fn`` once per distinct value."""
+    def check(s: pd.Series) -> pd.Series:
+        codes, uniq = pd.factorize(s, use_na_sentinel=True)
+        ok = np.fromiter((fn(u) for u in uniq), dtype=bool, count=len(uniq))
+        ok = np.append(ok, True)
+        return pd.Series(ok[codes], index=s.index)
+    return check
 
 
 def _places_one(text: str) -> int:

@@ -59,6 +59,12 @@ def parse_decimal(value) -> tuple[str | None, Issue | None]:
     if isinstance(value, float):
         if not math.isfinite(value):
             return None, Issue("type.decimal", f"'{value}' is not a number", "enter a number such as 12.5")
+        text = repr(value)
+        if "e" not in text and len(text.lstrip("-").replace(".", "").lstrip("0")) <= EXCEL_DIGITS:
+            # Fast path (same result as below): the shortest repr is already plain and exact.
+            if text.endswith(".0"):
+                text = text[:-2]
+            return ("0" if text in ("0", "-0") else text), None
         d = Decimal(repr(value))
         if len(d.normalize().as_tuple().digits) > EXCEL_DIGITS:
             # Binary floating point noise (0.1+0.2): round to what a spreadsheet shows.

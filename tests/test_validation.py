@@ -419,3 +419,90 @@ def test_property_valid_tables_validate_with_zero_errors(tmp_path, rows):
     assert rep.errors == 0, [(p.rule, p.cell, p.message) for p in rep.problems]
     assert rep.frame["ProductCode"].tolist() == [r["ProductCode"] for r in rows]
     assert rep.frame["Barcode"].tolist() == [r["Barcode"] for r in rows]
+
+
+@settings(max_examples=300, deadline=None)
+@given(v=st.floats(allow_nan=False, allow_infinity=False))
+def test_decimal_fast_path_matches_the_exact_path(v):
+    from decimal import Decimal
+
+    from inventory_tools.values import EXCEL_DIGITS, decimal_text, parse_decimal
+
+    d = Decimal(repr(v))
+    if len(d.normalize().as_tuple().digits) > EXCEL_DIGITS:
+        d = Decimal(format(v, f".{EXCEL_DIGITS}g"))
+    assert parse_decimal(v) == (decimal_text(d), None)
+
+
+# -- property: any store content, exported by our exporter, validates with zero errors --------
+_PRINTABLE = st.characters(min_codepoint=32, max_codepoint=0x2FFF, blacklist_categories=("Cs", "Cc", "Zl", "Zp"))
+
+
+def _value(draw, c):
+    if c.type == "decimal":
+        places = c.decimals or 4
+        d = draw(st.decimals(min_value=0, max_value=10 ** max(1, 14 - places), places=places,
+                             allow_nan=False, allow_infinity=False))
+        from inventory_tools.values import decimal_text
+
+        return decimal_text(d)
+    if c.type in ("enum", "bool"):
+        return draw(st.sampled_from(("",) + c.values))
+    if c.type == "account":
+        return draw(st.sampled_from(["", "310", "200: Sales", "0420"]))
+    if c.identifier:
+        return draw(st.from_regex(r"(0{0,3}[0-9]{1,12}|[A-Z0-9][A-Z0-9-]{0,10})", fullmatch=True))
+    m = min(c.max_length or 30, 30)
+    return draw(st.text(alphabet=_PRINTABLE, max_size=m).map(lambda s: s.replace("\u00a0", " ").strip()))
+
+
+@st.composite
+def store_products(draw):
+    n = draw(st.integers(1, 6))
+    codes = draw(st.lists(st.from_regex(r"[A-Z0-9][A-Z0-9-]{0,10}", fullmatch=True), min_size=n, max_size=n,
+                          unique_by=lambda s: s.casefold()))
+    out = []
+    for code in codes:
+        r = {c.name: _value(draw, c) for c in cols.columns()}
+        r["ProductCode"] = code
+        r["Status"] = draw(st.sampled_from(cols.statuses()))
+        if r["Status"] == "Active":
+            for name in ("Name", "Category", "Type", "CostingMethod", "DefaultUnitOfMeasure"):
+                if not r[name]:
+                    r[name] = cols.column(name).values[0] if cols.column(name).values else "x"
+        if r["Type"] != "Fixed Asset":
+            r["FixedAssetType"] = ""
+        if r["AssemblyBOM"] == "Yes":
+            r["QuantityToProduce"] = "1"
+        if not r["Name"]:
+            r["Name"] = "n"
+        out.append(r)
+    return out
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(products=store_products())
+def test_property_store_content_exported_validates_with_zero_errors(tmp_path_factory, products):
+    from inventory_tools.exporting import export
+
+    d = tmp_path_factory.mktemp("prop")
+    store = make_store(d, *products)
+    try:
+        export(store, d / "inv.xlsx")
+        rep = validate(d / "inv.xlsx", store=store)
+        assert rep.errors == 0, [(p.rule, p.cell, p.value, p.message) for p in rep.problems]
+        got = rep.frame.set_index("ProductCode")
+        for p in products:  # every value read back exactly (the base makes blank mean blank)
+            for name in ("Name", "Barcode", "PriceTier1", "SupplierFixedPrice", "Status", "HSCode"):
+                assert got.loc[p["ProductCode"], name] == p[name], name
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("code, flagged", [("1.23457E+12", True), ("8.1E+11", True), ("1E5", False),
+                                           ("12E3", False), ("E12", False)])
+def test_scientific_notation_only_as_a_spreadsheet_shows_it(tmp_path, code, flagged):
+    rep = validate(write_wb(tmp_path / "a.xlsx", HEAD, [[code] + good("x")[1:]]))
+    assert ([p.rule for p in rep.problems] == ["identifier.scientific"]) is flagged
+    assert rep.valid is not flagged
