@@ -586,3 +586,44 @@ def test_export_import_undo_give_the_same_results_as_sqlite(cin7_server, tmp_pat
     assert "NEW1" not in s_undo.index and c_undo.loc["NEW1", "Status"] == "Deprecated"
     pd.testing.assert_frame_equal(c_undo.drop(index="NEW1"), s_undo)
     pd.testing.assert_frame_equal(c_undo.drop(index="NEW1"), seed.set_index(cols.KEY).sort_index())
+
+
+def test_an_empty_apply_makes_no_call_but_finishes_an_interrupted_run(cin7_server, store):
+    out = apply(store)
+    assert not cin7_server.calls and store.state.operation(out.op_id)["state"] == "applied"
+    cin7_server.add_product(SKU="Z", Name="Z")
+    cin7_server.inject("lost", method="PUT", at=1)
+    cin7_server.inject("outage", method="GET", at=2, times=10_000)
+    cin7_server.inject("outage", method="PUT", at=2, times=10_000)
+    with pytest.raises(RemoteError):
+        apply(store, updates=[CellChange("Z", "Name", "Z", "Z2")], source="again.xlsx")
+    op = store.state.operations()[0]
+    assert op["state"] == "interrupted" and store.state.journal(op["op_id"])[0][5] == SENT
+    cin7_server.clear_faults()
+    # the re-planned import finds nothing left to change (Cin7 has Z2): the empty apply settles the journal
+    assert store.unfinished_operation("import", "again.xlsx")["op_id"] == op["op_id"]
+    out = apply(store, source="again.xlsx")
+    assert out.op_id == op["op_id"] and out.updated == ["Z"]
+    assert store.state.operation(op["op_id"])["state"] == "applied"
+    assert store.unfinished_operation("import", "again.xlsx") is None
+
+
+def test_credentials_never_reach_logs_errors_or_local_files(make_fake, caplog):
+    import logging
+
+    fake = make_fake(window=0.5, calls=3)
+    fake.add_product(SKU="S1", Name="S1")
+    caplog.set_level(logging.DEBUG)
+    s = Cin7Store.from_env()
+    fake.inject("lost", method="POST", at=1)
+    fake.inject("status", method="GET", at=3, status=500, body="server error")
+    out = apply(s, creates=[{"ProductCode": "S2", "Name": "S2", "Category": "Nope"},
+                            {"ProductCode": "S3", "Name": "S3"}],
+                updates=[CellChange("S1", "Name", "S1", "S1b")])
+    s.close()
+    assert "Category not found" in out.failed["S2"] and fake.by_sku("S1")["Name"] == "S1b"
+    assert "throttled" in {c.outcome for c in fake.calls}  # the logs saw retries and throttles too
+    state_bytes = b"".join(p.read_bytes() for p in Path(s.state_path).parent.iterdir())
+    for secret in (ACCOUNT_ID, APP_KEY):
+        assert secret not in caplog.text and secret.encode() not in state_bytes
+        assert secret not in json.dumps(out.failed) and secret not in s.describe()

@@ -641,8 +641,15 @@ class Cin7Store:
     # -- writes ---------------------------------------------------------------------------------
     def apply(self, changes: ChangeSet, *, kind: str, source: str, base_export_id: str | None,
               counts: dict, progress=None, undo_of: int | None = None, detail: dict | None = None) -> ApplyOutcome:
-        """Write product by product, journaled; resumable. See the module docstring."""
-        index = self._read_all()  # the page read every PUT merges into (no GET per product)
+        """Write product by product, journaled; resumable. See the module docstring.
+
+        An empty change set makes no API call, unless it resumes an interrupted run of the same
+        (kind, source), which it then settles and finishes.
+        """
+        if changes.empty and self.unfinished_operation(kind, source) is None:
+            index: dict[str, dict] = {}
+        else:
+            index = self._read_all()  # the page read every PUT merges into (no GET per product)
         op_id = self._open_operation(changes, index, kind=kind, source=source, base_export_id=base_export_id,
                                      counts=counts, undo_of=undo_of, detail=detail)
         pending = self._pending(op_id)
