@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import sys
+import types
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
@@ -562,3 +564,14 @@ def _apply_links_in_memory(known: dict, rows) -> dict:
         out[code] = {"code": code, "item_id": item_id, "tracked": int(tracked),
                      "pushed_hash": old.get("pushed_hash") if same else None}
     return out
+
+
+class _CallableModule(types.ModuleType):
+    """``from inventory_tools import sync`` may give this module (once imported, the package's
+    attribute ``sync`` *is* the submodule); calling it runs :func:`sync`, so both spellings work."""
+
+    def __call__(self, *args, **kwargs) -> SyncReport:
+        return sync(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

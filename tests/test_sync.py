@@ -490,3 +490,11 @@ def test_store_refusals_keep_the_cursor_and_are_reported(xenv, store, monkeypatc
     assert ss.get_state(store.state, TENANT)["cursor"] == cursor
     monkeypatch.setattr(SqliteStore, "apply", real_apply)
     assert sync(store).loaded == ["REFUSED-1"]
+
+
+def test_library_entry_point_is_callable_both_ways(xenv, store):
+    import inventory_tools
+    import inventory_tools.sync  # noqa: F401  (the package attribute is now the submodule)
+
+    report = inventory_tools.sync(store, since="2019-01-01", pull_only=True)
+    assert sorted(report.loaded) == ["123", "abc65591"] and report.to_dict()["calls"] >= 1
