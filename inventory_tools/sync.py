@@ -332,18 +332,12 @@ def _pull_api(run: _Run, since_dt: dt.datetime | None) -> None:
     loaded_links = [(it_code, it.get("ItemID"), False) for it_code, it in
                     ((str(i.get("Code")).strip(), i) for i in new) if it_code in created]
     in_store = set(_store_codes(run.store))
-    tracked_links = [(code, _item_id_of(items, code), True) for code in tracked if code in in_store]
+    ids = {str(i.get("Code") or "").strip(): i.get("ItemID") for i in items}
+    tracked_links = [(code, ids.get(code), True) for code in tracked if code in in_store]
     with run.store.state.transaction() as db:
         ss.upsert_links(db, run.tenant_id, link_rows + loaded_links + tracked_links)
         ss.save_state(db, run.tenant_id, enabled_at=enabled_at, cursor=_iso(new_cursor),
                       detail={"last_sync_id": run.report.sync_id})
-
-
-def _item_id_of(items: list[dict], code: str) -> str | None:
-    for it in items:
-        if str(it.get("Code") or "").strip() == code:
-            return it.get("ItemID")
-    return None
 
 
 def _safe_date(text):

@@ -359,7 +359,8 @@ def test_daily_limit_stops_with_exit_3_and_the_reset_time(fx, monkeypatch, store
     fx.day_limit = fx.day_count
     result = CliRunner().invoke(cli, ["--store", str(tmp_path / "cli.db"), "sync", "--json"])
     assert result.exit_code == 3 and "resets at" in result.stderr
-    assert json.loads(result.stdout)["resume_at"]
+    data = json.loads(result.stdout)
+    assert data["resume_at"] and data["rate_limited"] == 1 and data["error"]
 
 
 def test_401_refreshes_the_token_once(xenv, store):

@@ -300,6 +300,7 @@ class XeroClient:
             problem = (resp.headers.get("X-Rate-Limit-Problem") or "").strip().lower()
             wait = _retry_after(resp)
             if problem.startswith("day"):
+                self.api.stats.rate_limited += 1  # a 429 seen, even though it ends the run
                 reset = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=wait or 0)
                 resume = reset.strftime("%Y-%m-%d %H:%M UTC")
                 err = DailyLimitError(
@@ -433,8 +434,8 @@ class XeroClient:
         POST matches by ItemID (when sent) or Code, and the Idempotency-Key is derived from the
         body, so re-sending the same batch after a dropped answer never creates duplicates.
         """
-        if len(items) > BATCH_SIZE * 10:
-            raise ValueError("batch too large")
+        if len(items) > 500:  # Xero's maximum per request
+            raise ValueError(f"{len(items)} items in one request; Xero takes at most 500")
         body = json.dumps({"Items": items}, ensure_ascii=False, separators=(",", ":"), default=_json_default)
         key = hashlib.sha256(body.encode("utf-8")).hexdigest()[:64]
         try:
@@ -454,11 +455,11 @@ class XeroClient:
         by_code = {str(e.get("Code") or "").strip(): e for e in elements if isinstance(e, dict)}
         out = []
         for it in items:
-            e = by_code.get(it["Code"])
-            msgs = [str(v.get("Message")) for v in (e or {}).get("ValidationErrors") or [] if isinstance(v, dict)]
+            e = by_code.get(it["Code"]) or {}
+            msgs = [str(v.get("Message")) for v in e.get("ValidationErrors") or [] if isinstance(v, dict)]
             # Items without a message of their own may or may not have been written: not recorded as
             # pushed, so the next run sends them again (POST by Code updates, never duplicates).
-            out.append(ItemResult(it["Code"], None, msgs or [], None) if msgs else ItemResult(it["Code"], None, [], None))
+            out.append(ItemResult(it["Code"], None, msgs, None))
         return out
 
 
