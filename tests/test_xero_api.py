@@ -175,3 +175,9 @@ def test_concurrency_never_above_five(fx):
     for t in threads:
         t.join()
     assert 1 < fx.max_inflight <= 5
+
+
+def test_base_urls_must_be_urls():
+    with pytest.raises(UsageError) as err:
+        XeroClient(client_id="a", client_secret="b", api_base="api.xero.com")
+    assert "INVENTORY_TOOLS_XERO_API_BASE" in str(err.value) and err.value.exit_code == ExitCode.USAGE

@@ -176,6 +176,10 @@ class XeroClient:
                 "or XERO_ACCESS_TOKEN and XERO_TENANT_ID",
                 "put them in the environment (never on the command line); or load from a Xero export "
                 "with --xero-file ItemsExport.csv")
+        for name, url in ((API_BASE_ENV, api_base), (IDENTITY_BASE_ENV, identity_base)):
+            if url and not re.match(r"^https?://[^/\s]+", url):
+                raise UsageError(f"{name}={url!r} is not a URL", f"set {name} to e.g. "
+                                 f"{DEFAULT_API_BASE if name == API_BASE_ENV else DEFAULT_IDENTITY_BASE}, or unset it")
         self._client_id, self._client_secret = client_id, client_secret
         self._ready_token = access_token if not (client_id and client_secret) else None
         self._token: str | None = self._ready_token
