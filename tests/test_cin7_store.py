@@ -61,6 +61,8 @@ def make_fake(monkeypatch, tmp_path):
     yield make
     for f in started:
         f.stop()
+    for f in started:
+        assert not f.errors, f.errors[0]
 
 
 @pytest.fixture
@@ -99,6 +101,31 @@ def test_reads_every_product_through_paging(cin7_server, store):
 
     deprecated = store.read_products(["Deprecated"])
     assert len(deprecated) == 24 and set(deprecated["Status"]) == {"Deprecated"}
+
+
+def test_paging_follows_total_when_the_server_serves_smaller_pages(make_fake):
+    fake = make_fake(max_limit=250)
+    for i in range(1100):
+        fake.add_product(SKU=f"S{i:04d}", Name=str(i))
+    s = Cin7Store.from_env()
+    try:
+        assert len(s.read_products()) == 1100
+    finally:
+        s.close()
+    assert len([c for c in fake.calls if c.path == "/product"]) == 5
+
+
+def test_supplier_columns_come_from_the_first_supplier(cin7_server, store):
+    suppliers = sample("dear_api_v2_product_post_request_apiary_example.json")["Suppliers"]
+    cin7_server.add_product(SKU="SUP", Name="With supplier", Suppliers=suppliers + [
+        {"SupplierName": "Second", "SupplierInventoryCode": "2", "FixedCost": 9}])
+    row = store.read_products().iloc[0]
+    assert (row["LastSuppliedBy"], row["SupplierProductCode"], row["SupplierProductName"],
+            row["SupplierFixedPrice"]) == ("ABPA", "Test", "Test Name", "1")
+    assert all(c.query.get("includesuppliers") == "true" for c in cin7_server.calls)
+    out = apply(store, updates=[CellChange("SUP", "Name", "With supplier", "Renamed")])
+    assert out.updated == ["SUP"] and "Suppliers" not in cin7_server.writes("PUT")[0].body
+    assert [x["SupplierName"] for x in cin7_server.by_sku("SUP")["Suppliers"]] == ["ABPA", "Second"]
 
 
 def test_read_by_codes_matches_exactly(cin7_server, store):

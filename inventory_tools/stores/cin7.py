@@ -240,17 +240,21 @@ class Cin7Client:
 
     def pages(self, path: str, list_key: str, params: dict | None = None, limit: int = PAGE_LIMIT):
         """Every item of a paged list (``{Total, Page, <list_key>: [...]}``)."""
-        page = 1
+        page, seen = 1, 0
         while True:
             data = self.get(path, {**(params or {}), "Page": page, "Limit": limit})
             if not isinstance(data, dict):
                 raise RemoteError(f"Cin7 Core answered {path} with an unexpected body", f"check {BASE_ENV}")
             items = data.get(list_key) or []
             yield from items
+            seen += len(items)
             total = int(data.get("Total") or 0)
-            if page >= math.ceil(total / limit) or len(items) < limit:
+            # Page by Total, not by the page length: a server that caps Limit lower must not cut the list short.
+            if not items or seen >= total:
                 return
             page += 1
+            if limit and page * limit > total + limit * 1000:  # pragma: no cover - a server that never ends
+                raise RemoteError(f"Cin7 Core kept paging {path} past its Total ({total})", "re-run later")
 
     def products(self, *, sku: str | None = None, modified_since: str | None = None) -> list[dict]:
         params = {"IncludeDeprecated": "true", "IncludeSuppliers": "true"}

@@ -117,9 +117,11 @@ class RefusedError(Exception):
 
 class FakeCin7:
     def __init__(self, *, window: float = 2.0, calls: int = 60, throttle_style: str = "429",
-                 error_shape: str = "object", account_id: str = ACCOUNT_ID, app_key: str = APP_KEY):
+                 error_shape: str = "object", account_id: str = ACCOUNT_ID, app_key: str = APP_KEY,
+                 max_limit: int = 1000):
         self.window, self.limit = window, calls
         self.throttle_style, self.error_shape = throttle_style, error_shape
+        self.max_limit = max_limit  # a server that serves fewer per page than asked
         self.account_id, self.app_key = account_id, app_key
         self.products: dict[str, dict] = {}  # ID -> product, in creation order
         self.refs = {
@@ -133,6 +135,7 @@ class FakeCin7:
                          ("500", "Cost of Goods Sold"), ("400", "Purchases")]
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
+        self.errors: list[str] = []  # tracebacks of the fake's own bugs (tests can assert it stays empty)
         self._accepted: collections.deque[float] = collections.deque()
         self._throttle_n = 0
         self.lock = threading.RLock()
@@ -327,8 +330,7 @@ class FakeCin7:
         raise RefusedError(404, "Endpoint does not exist")
 
     # -- /product -------------------------------------------------------------------------------
-    @staticmethod
-    def _page(q: dict) -> tuple[int, int]:
+    def _page(self, q: dict) -> tuple[int, int]:
         try:
             page = int(q.get("page") or 1)
             limit = int(q.get("limit") or 100)
@@ -336,7 +338,7 @@ class FakeCin7:
             raise RefusedError(400, "Page and Limit must be numbers") from None
         if page < 1 or not 1 <= limit <= 1000:
             raise RefusedError(400, "Limit must be between 1 and 1000")
-        return page, limit
+        return page, min(limit, self.max_limit)
 
     def _list_products(self, q: dict) -> dict:
         page, limit = self._page(q)
@@ -465,7 +467,13 @@ def _handler(fake: FakeCin7):
             length = int(self.headers.get("Content-Length") or 0)
             data = self.rfile.read(length) if length else b""
             hdrs = {k.lower(): v for k, v in self.headers.items()}
-            status, payload, action = fake.handle(method, self.path, hdrs, data)
+            try:
+                status, payload, action = fake.handle(method, self.path, hdrs, data)
+            except Exception as exc:  # a bug in the fake: say so instead of dropping the connection
+                import traceback
+
+                fake.errors.append(traceback.format_exc())
+                status, payload, action = 500, f"fake Cin7 crashed: {type(exc).__name__}: {exc}", "text"
             if action in ("drop", "lost"):
                 # The write (if any) happened; the answer never arrives.
                 self.close_connection = True
@@ -512,3 +520,4 @@ def cin7_server(monkeypatch, tmp_path):
         yield fake
     finally:
         fake.stop()
+    assert not fake.errors, fake.errors[0]
