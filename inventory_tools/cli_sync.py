@@ -44,7 +44,8 @@ def render(report, store_spec: str | None = None) -> None:
     if r.archived_skipped:
         say(f"archived in Xero, not loaded: {len(r.archived_skipped)}")
     if r.skipped_tracked:
-        say(click.style(f"not loaded: tracked in Xero ({len(r.skipped_tracked)})", fg="yellow") + f": {_codes(r.skipped_tracked)}")
+        say(click.style(f"not loaded: tracked in Xero ({len(r.skipped_tracked)})", fg="yellow")
+            + f": {_codes(r.skipped_tracked)} (never written by sync)")
         say(f"  {r.tracked_guidance}")
     if r.first_run and r.pulled and r.since is None:
         say(f"first sync with this organisation: items created or changed from {r.enabled_at} on will load.")
@@ -57,7 +58,7 @@ def render(report, store_spec: str | None = None) -> None:
     elif r.push_off_reason:
         say(f"push: off ({r.push_off_reason})")
     if r.rejected:
-        say(click.style(f"refused ({len(r.rejected)}):", fg="red"))
+        say(click.style(f"not pushed ({len(r.rejected)}), fix these and re-run:", fg="red"))
         for rej in r.rejected[:50]:
             say(f"  {rej['code']}: {rej['message']}")
         if len(r.rejected) > 50:

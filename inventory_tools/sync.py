@@ -446,7 +446,7 @@ def product_payload(product: dict, tax_types: dict) -> tuple[dict, list[str]]:
         if isinstance(text, str) and len(text) > limit:
             what = {"Code": "ProductCode", "Name": "Name", "Description": "Description"}[key]
             problems.append(f"{what} is {len(text)} characters; Xero allows at most {limit} "
-                            f"(shorten it in the store: it is not truncated)")
+                            f"(it is not truncated: shorten it in the store to push it)")
     return body, problems
 
 
