@@ -31,6 +31,14 @@ SEED_UNTRACKED = ["123", "Merino-2011-LG", "UnTrackedThing", "abc65591"]
 TENANT = "fe79f7dd-b6d4-4a92-ba7b-538af6289c58"
 
 
+@pytest.fixture(autouse=True)
+def _no_real_credentials(monkeypatch):
+    """Never reach a real Xero from a developer's environment."""
+    for var in list(os.environ):
+        if var.startswith(("XERO_", "INVENTORY_TOOLS_")):
+            monkeypatch.delenv(var, raising=False)
+
+
 @pytest.fixture
 def fx():
     server = FakeXero(hang_seconds=0.6).start()
@@ -274,6 +282,7 @@ def test_fault_storm_converges_without_duplicates_or_losses(xenv, store):
     for i in range(130):
         assert xenv.by_code(f"S{i:03d}")["SalesDetails"]["UnitPrice"] == Decimal(f"{i}.5")
     assert any(c["status"] in (500, 503, "timeout", "drop") for c in xenv.calls)
+    assert xenv.max_calls_in_any_window(accepted_only=False) <= xenv.minute_limit
 
 
 def test_interrupted_runs_resume(xenv, store, monkeypatch):
