@@ -415,6 +415,7 @@ class XeroClient:
         items = body.get("Items") if isinstance(body, dict) else None
         if not isinstance(items, list):
             raise RemoteError("Xero's Items answer has no Items list", "try again later")
+        items = [it for it in items if isinstance(it, dict) and str(it.get("Code") or "").strip()]
         server_time = None
         if isinstance(body, dict) and body.get("DateTimeUTC"):
             try:
