@@ -386,6 +386,7 @@ def test_network_loss_keeps_the_journal_and_a_replanned_rerun_resumes(make_fake)
         apply(s, creates=creates, updates=updates)
     assert err.value.exit_code == ExitCode.FAILED
     op = s.state.operations()[0]
+    assert f"operation #{op['op_id']}" in err.value.hint and "re-run the same command" in err.value.hint
     assert op["state"] == "interrupted"
     states = [r[5] for r in s.state.journal(op["op_id"])]
     assert DONE in states and (SENT in states or 0 in states)

@@ -668,6 +668,10 @@ class Cin7Store:
                 done_n += 1
                 _call_progress(progress)
             state = "applied"
+        except RemoteError as exc:  # network, auth, a rate limit that ends the day: the journal is kept
+            exc.hint = (f"{done_n} of {total} products were handled before it stopped (operation #{op_id}); "
+                        "re-run the same command to resume: nothing is written twice")
+            raise
         finally:
             self._finish(op_id, state, counts, failed)
         created, updated, deleted = self._done_codes(op_id)
