@@ -77,17 +77,24 @@ class ImportPlan:
         return self.creates.empty and not self.changes
 
 
-def _comparable(column: cols.Column, arr: np.ndarray) -> np.ndarray:
-    """What counts as "the same value": account codes by code, text regardless of CRLF vs LF."""
+def _normal(column: cols.Column, text: str) -> str:
+    """What counts as "the same value": account codes by code, text regardless of CRLF vs LF
+    (spreadsheet apps and libraries save CRLF inside a cell as LF; that is not an edit)."""
     if column.type == "account":
-        return pd.Series(arr, dtype=object).str.split(":", n=1).str[0].str.strip().to_numpy(dtype=object)
+        return text.split(":", 1)[0].strip()
     if column.type == "text":
-        s = pd.Series(arr, dtype=object)
-        has_cr = s.str.contains("\r", regex=False)
-        if has_cr.any():
-            # Spreadsheet apps and libraries save CRLF inside a cell as LF; that is not an edit.
-            return s.str.replace("\r\n", "\n", regex=False).to_numpy(dtype=object)
-    return arr
+        return text.replace("\r\n", "\n")
+    return text
+
+
+def _same(column: cols.Column, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Element-wise equality under :func:`_normal`; only the few unequal cells are normalised."""
+    eq = a == b
+    if column.type in ("account", "text"):
+        idx = np.flatnonzero(~eq)
+        if len(idx):
+            eq[idx] = [_normal(column, x) == _normal(column, y) for x, y in zip(a[idx], b[idx])]
+    return eq
 
 
 def make_plan(file: pd.DataFrame, current: pd.DataFrame, base: pd.DataFrame | None, *,
@@ -145,24 +152,24 @@ def make_plan(file: pd.DataFrame, current: pd.DataFrame, base: pd.DataFrame | No
         column = cols.column(name)
         fv = old[name].to_numpy(dtype=object)
         cv = curr[name].to_numpy(dtype=object)
-        fc, cc = _comparable(column, fv), _comparable(column, cv)
+        file_is_current = _same(column, fv, cv)
         if b is not None:
-            bv = b[name].to_numpy(dtype=object)
-            bv = np.where(has_base, bv, "")  # rows without base: value unused below
-            bc = _comparable(column, bv)
-            edited_vs_base = has_base & (fc != bc)
+            bv = np.where(has_base, b[name].to_numpy(dtype=object), "")  # no base row: unused below
+            current_is_base = _same(column, cv, bv)
+            edited_vs_base = has_base & ~_same(column, fv, bv)
         else:
-            bv = bc = np.full(len(fv), "", dtype=object)
+            bv = np.full(len(fv), "", dtype=object)
+            current_is_base = np.ones(len(fv), dtype=bool)
             edited_vs_base = np.zeros(len(fv), dtype=bool)
-        no_base_edit = ~has_base & (fc != cc) & ((fv != "") | blank_clears)
+        no_base_edit = ~has_base & ~file_is_current & ((fv != "") | blank_clears)
         edited = edited_vs_base | no_base_edit
-        differs = edited & (fc != cc)
+        differs = edited & ~file_is_current
         if column.read_only:
             for i in np.flatnonzero(differs):
                 ignored.append(Ignored(ocodes[i], name, fv[i], cv[i],
                                        f"{name} is read-only (computed by Cin7); the edit was ignored"))
             continue
-        conflict = edited_vs_base & (cc != bc) & (cc != fc)
+        conflict = edited_vs_base & ~current_is_base & ~file_is_current
         for i in np.flatnonzero(conflict):
             conflicts.append(Conflict(ocodes[i], name, bv[i], fv[i], cv[i]))
             conflict_rows.add(ocodes[i])

@@ -150,6 +150,15 @@ class PlainSheet:
 class SharedStrings:
     def __init__(self):
         self.index: dict[str, int] = {}
+        self._texts = np.empty(0, dtype=object)  # "0", "1", ... cached: index → its <v> text
+
+    def code_texts(self, values: np.ndarray) -> np.ndarray:
+        """``codes(values)`` as the decimal text that goes inside ``<v>``."""
+        codes = self.codes(values)
+        if len(self.index) > len(self._texts):
+            size = max(len(self.index), 2 * len(self._texts), 1024)
+            self._texts = np.arange(size).astype(str).astype(object)
+        return self._texts[codes]
 
     def codes(self, values: np.ndarray) -> np.ndarray:
         """Shared-string index per value (as str), factorising instead of looping in Python."""
@@ -192,16 +201,17 @@ def _render_column(values: np.ndarray, letter: str, rows: np.ndarray, spec: Colu
     refs = f'<c r="{letter}' + rows[filled]
     if spec.kind == "number":
         vals = values[filled]
-        numeric = np.fromiter((_is_plain_number(v) for v in vals), dtype=bool, count=len(vals))
+        codes, uniques = pd.factorize(vals)
+        numeric = np.array([_is_plain_number(u) for u in uniques], dtype=bool)[codes]
         cells = np.empty(len(vals), dtype=object)
         if numeric.any():
             cells[numeric] = refs[numeric] + f'" s="{spec.style}"><v>' + vals[numeric] + "</v></c>"
         if (~numeric).any():  # a value that would change as a float stays exact as text
-            codes = sst.codes(vals[~numeric]).astype(str).astype(object)
+            codes = sst.code_texts(vals[~numeric])
             cells[~numeric] = refs[~numeric] + f'" s="{CellStyle.TEXT}" t="s"><v>' + codes + "</v></c>"
         out[filled] = cells
     else:
-        codes = sst.codes(values[filled]).astype(str).astype(object)
+        codes = sst.code_texts(values[filled])
         out[filled] = refs + f'" s="{spec.style}" t="s"><v>' + codes + "</v></c>"
     if highlight is not None and highlight.any():
         marked = highlight & filled
@@ -289,14 +299,17 @@ class XlsxWriter:
         for start in range(0, n, CHUNK_ROWS):
             chunk = frame.iloc[start:start + CHUNK_ROWS]
             rows = np.arange(start + 2, start + 2 + len(chunk)).astype(str).astype(object)
-            acc = '<row r="' + rows + '">'
-            for name, letter, spec in zip(names, letters, specs):
+            # A (rows x columns+2) grid of XML pieces joined once in row-major order: no string
+            # grows cell by cell, so the cost is linear in the output size.
+            grid = np.empty((len(chunk), len(specs) + 2), dtype=object)
+            grid[:, 0] = '<row r="' + rows + '">'
+            for j, (name, letter, spec) in enumerate(zip(names, letters, specs), start=1):
                 values = chunk[name].to_numpy(dtype=object)
                 marks = highlight.get(name)
                 marks = marks[start:start + len(chunk)] if marks is not None else None
-                acc = acc + _render_column(values, letter, rows, spec, self.sst, marks)
-            acc = acc + "</row>"
-            yield "".join(acc.tolist())
+                grid[:, j] = _render_column(values, letter, rows, spec, self.sst, marks)
+            grid[:, -1] = "</row>"
+            yield "".join(grid.ravel().tolist())
             if progress:
                 progress(len(chunk))
         yield "</sheetData>"

@@ -30,3 +30,10 @@ def test_usage_errors_exit_2(run):
     result = run("import", "/no/such/file.xlsx", expect=2)
     assert "does not exist" in result.output
     run("frobnicate", expect=2)
+
+
+def test_every_command_is_a_library_function():
+    import inventory_tools
+
+    for name in inventory_tools.__all__:
+        assert callable(getattr(inventory_tools, name)), name

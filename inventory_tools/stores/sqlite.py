@@ -10,7 +10,7 @@ import pandas as pd
 
 from .. import columns as cols
 from .base import ApplyOutcome, ChangeSet
-from .state import LocalState, connect, frame_from_rows, now_iso, qi
+from .state import LocalState, connect, frame_from_rows, now_iso, qi, select_list
 
 _CHUNK = 500  # codes per IN (...) query, under SQLite's variable limit
 
@@ -44,11 +44,16 @@ class SqliteStore:
 
     def read_products(self, statuses: Iterable[str] | None = None) -> pd.DataFrame:
         sql, params = self.products_query(statuses)
+        sql = sql.replace(", ".join(qi(n) for n in cols.names()), select_list(), 1)
         return frame_from_rows(self.db.execute(sql, params).fetchall())
 
     def read_by_codes(self, codes: Iterable[str]) -> pd.DataFrame:
         codes = list(dict.fromkeys(codes))
-        sel = ", ".join(qi(n) for n in cols.names())
+        if len(codes) > 5 * _CHUNK:
+            # Most of the catalogue: one scan beats hundreds of IN (...) lookups.
+            everything = self.read_products()
+            return everything[everything[cols.KEY].isin(codes)].reset_index(drop=True)
+        sel = select_list()
         rows = []
         for i in range(0, len(codes), _CHUNK):
             part = codes[i:i + _CHUNK]

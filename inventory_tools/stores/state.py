@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
+import numpy as np
 import pandas as pd
 
 from .. import columns as cols
@@ -237,9 +238,8 @@ class LocalState:
         return info
 
     def export_snapshot(self, export_id: str, codes: Iterable[str] | None = None) -> pd.DataFrame:
-        names = list(cols.names())
-        sel = ", ".join(qi(n) for n in names)
-        rows = self.db.execute(f"SELECT {sel} FROM export_rows WHERE export_id=?", (export_id,)).fetchall()
+        rows = self.db.execute(f"SELECT {select_list()} FROM export_rows WHERE export_id=? ORDER BY rowid",
+                               (export_id,)).fetchall()
         return frame_from_rows(rows)
 
     def last_export_id(self) -> str | None:
@@ -304,10 +304,19 @@ class LocalState:
 
 
 def frame_from_rows(rows: list) -> pd.DataFrame:
-    """Rows of the column table (SQL NULL = blank) → canonical product frame."""
+    """Rows of the column table (SQL NULL = blank) → canonical product frame (object dtype)."""
     names = list(cols.names())
-    df = pd.DataFrame.from_records(rows, columns=names) if rows else pd.DataFrame(columns=names)
-    return df.astype(object).where(df.notna(), "")
+    if not rows:
+        return empty_frame()
+    grid = np.array(rows, dtype=object)
+    if not isinstance(rows[0][0], str) or None in rows[0]:  # not selected with select_list()
+        grid[pd.isna(grid)] = ""
+    return pd.DataFrame(grid, columns=names, dtype=object)
+
+
+def select_list() -> str:
+    """Every product column, NULL read as "" by SQLite itself (cheaper than fixing it in pandas)."""
+    return ", ".join(f"coalesce({qi(n)}, '')" for n in cols.names())
 
 
 def empty_frame() -> pd.DataFrame:
