@@ -508,3 +508,21 @@ def test_library_entry_point_is_callable_both_ways(xenv, store):
 
     report = inventory_tools.sync(store, since="2019-01-01", pull_only=True)
     assert sorted(report.loaded) == ["123", "abc65591"] and report.to_dict()["calls"] >= 1
+
+
+def test_push_only_and_pull_only(xenv, store):
+    add_products(store, [active(f"PO{i:03d}") for i in range(60)] + [{"ProductCode": "123", "Name": "Mine",
+                                                                    "Status": "Setup Required"}])
+    seen = []
+    report = sync(store, push_only=True, progress=lambda stage, done, total: seen.append((stage, done, total)))
+    assert report.loaded == [] and not report.pulled and len(report.pushed) == 60
+    assert report.linked == ["123"] and report.sync_id is not None
+    assert seen == [("push", 50, 60), ("push", 60, 60)]
+    assert ss.get_state(store.state, TENANT) is None  # no pull: sync is not "enabled" yet
+    assert not [c for c in xenv.calls if c["if_modified_since"]]
+    n_posts = len(posts(xenv))
+    store.apply(ChangeSet(creates=pd.DataFrame(columns=list(cols.names())),
+                          updates=[CellChange("PO001", "Name", "Product PO001", "Renamed")]),
+                kind="import", source="test", base_export_id=None, counts={})
+    pulled = sync(store, pull_only=True)
+    assert pulled.pushed == [] and pulled.push_off_reason == "--pull-only" and len(posts(xenv)) == n_posts
