@@ -190,3 +190,39 @@ def test_base_urls_must_be_urls():
     with pytest.raises(UsageError) as err:
         XeroClient(client_id="a", client_secret="b", api_base="api.xero.com")
     assert "INVENTORY_TOOLS_XERO_API_BASE" in str(err.value) and err.value.exit_code == ExitCode.USAGE
+
+
+def test_the_fake_follows_the_documented_contract(fx):
+    """The fake itself: PUT is create-only, errors summarised unless asked not to, XML without Accept."""
+    import json
+
+    import requests
+
+    fx.window = 600.0  # one window for the whole test: the limit check below cannot straddle two
+    token = fx.issue_token()
+    h = {"Authorization": f"Bearer {token}", "Accept": "application/json", "Content-Type": "application/json"}
+    url = fx.url + "/api.xro/2.0/Items"
+    body = json.dumps({"Items": [{"Code": "123"}, {"Code": "FRESH-1"}]})
+    per_item = requests.put(url + "?summarizeErrors=false", data=body, headers=h, timeout=5)
+    assert per_item.status_code == 200
+    got = per_item.json()["Items"]
+    assert got[0]["ValidationErrors"] == [{"Message": "Price List Item with Code '123' already exists"}]
+    assert got[1]["ValidationErrors"] == [] and got[1]["ItemID"]
+    summarised = requests.put(url, data=json.dumps({"Items": [{"Code": "Y" * 31}, {"Code": "FRESH-2"}]}),
+                              headers=h, timeout=5)
+    assert summarised.status_code == 400
+    err = summarised.json()
+    assert err["Type"] == "ValidationException" and err["ErrorNumber"] == 10
+    assert err["Elements"][0]["ValidationErrors"][0]["Message"].startswith("Item Code must not be more than 30")
+    assert fx.by_code("FRESH-2") is not None  # as observed on the real API: valid elements still written
+    xml = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    assert xml.headers["Content-Type"].startswith("text/xml")
+    raw = requests.get(url + "?unitdp=4", headers=h, timeout=5)
+    assert '"\\/Date(' in raw.text and "5000.0000" in raw.text
+    assert "5000.00," in requests.get(url, headers=h, timeout=5).text  # 2 places without unitdp=4
+    assert requests.get(url, headers={**h, "Authorization": "Bearer nope"}, timeout=5).status_code == 401
+    for _ in range(fx.minute_limit):
+        requests.get(fx.url + "/api.xro/2.0/TaxRates", headers=h, timeout=5)
+    limited = requests.get(fx.url + "/api.xro/2.0/TaxRates", headers=h, timeout=5)  # one over the limit
+    assert limited.status_code == 429 and limited.headers["X-Rate-Limit-Problem"] == "minute"
+    assert float(limited.headers["Retry-After"]) > 0 and limited.headers["X-MinLimit-Remaining"] == "0"
