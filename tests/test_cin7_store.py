@@ -655,3 +655,54 @@ def test_credentials_never_reach_logs_errors_or_local_files(make_fake, caplog):
     for secret in (ACCOUNT_ID, APP_KEY):
         assert secret not in caplog.text and secret.encode() not in state_bytes
         assert secret not in json.dumps(out.failed) and secret not in s.describe()
+
+
+_CHILD = r"""
+import json, sys
+import pandas as pd
+from inventory_tools import columns as cols
+from inventory_tools.stores.base import CellChange, ChangeSet
+from inventory_tools.stores.cin7 import Cin7Store
+plan = json.load(open(sys.argv[1]))
+creates = pd.DataFrame([{n: r.get(n, "") for n in cols.names()} for r in plan["creates"]],
+                       columns=list(cols.names())).astype(object)
+s = Cin7Store.from_env()
+s.apply(ChangeSet(creates=creates, updates=[CellChange(*u) for u in plan["updates"]]), kind="import",
+        source="inventory.xlsx", base_export_id=None, counts={})
+"""
+
+
+@pytest.mark.parametrize("kill_after", [3, 11])
+def test_a_killed_process_leaves_a_journal_the_next_run_resumes(make_fake, tmp_path, kill_after):
+    import signal
+    import subprocess
+
+    reference = make_fake()
+    creates, updates = _big_plan(reference)
+    s = Cin7Store.from_env()
+    apply(s, creates=creates, updates=updates)
+    s.close()
+
+    fake = make_fake()
+    creates, updates = _big_plan(fake)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"creates": creates, "updates": [[u.code, u.column, u.old, u.new] for u in updates]}))
+    root = Path(__file__).resolve().parent.parent
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(plan)], cwd=root,
+                             env={**os.environ, "PYTHONPATH": str(root)})
+    deadline = time.monotonic() + 30
+    while len(fake.writes()) < kill_after and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert child.returncode == -signal.SIGKILL, "the child finished before it could be killed"
+    written = len(fake.writes())
+    assert kill_after <= written < 18
+
+    s = Cin7Store.from_env()
+    out = apply(s, creates=creates, updates=updates)
+    s.close()
+    assert not out.failed and len(out.created) == 6 and len(out.updated) == 12
+    assert comparable_products(fake) == comparable_products(reference)
+    assert len(fake.writes("POST")) == 6  # never a duplicate create
+    assert len(fake.writes()) == 18  # a write in flight at the kill is settled against Cin7, not sent again
