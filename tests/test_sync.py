@@ -526,3 +526,14 @@ def test_push_only_and_pull_only(xenv, store):
                 kind="import", source="test", base_export_id=None, counts={})
     pulled = sync(store, pull_only=True)
     assert pulled.pushed == [] and pulled.push_off_reason == "--pull-only" and len(posts(xenv)) == n_posts
+
+
+def test_a_value_changed_back_is_pushed_again(xenv, store):
+    add_products(store, [active("AB-1", PriceTier1="1")])
+    for old, new in ((None, None), ("1", "2"), ("2", "1")):  # A, then B, then A again
+        if old:
+            store.apply(ChangeSet(creates=pd.DataFrame(columns=list(cols.names())),
+                                  updates=[CellChange("AB-1", "PriceTier1", old, new)]),
+                        kind="import", source="test", base_export_id=None, counts={})
+        assert sync(store).pushed == ["AB-1"]
+        assert xenv.by_code("AB-1")["SalesDetails"]["UnitPrice"] == Decimal(new or "1")

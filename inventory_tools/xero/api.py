@@ -23,6 +23,7 @@ import os
 import re
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -186,6 +187,7 @@ class XeroClient:
         self._token_expires = math.inf if self._ready_token else 0.0
         self._token_scopes: set[str] | None = _jwt_scopes(self._ready_token) if self._ready_token else None
         self._token_lock = threading.Lock()
+        self._run_nonce = uuid.uuid4().hex
         self.tenant_id = tenant_id or None
         self.tenant_name: str | None = None
         policy = policy or RatePolicy.from_env()
@@ -436,13 +438,15 @@ class XeroClient:
     def post_items(self, items: list[dict]) -> list[ItemResult]:
         """Create or update up to 50 items; each item's own ValidationErrors come back with it.
 
-        POST matches by ItemID (when sent) or Code, and the Idempotency-Key is derived from the
-        body, so re-sending the same batch after a dropped answer never creates duplicates.
+        POST matches by ItemID (when sent) or Code, and retries carry the same Idempotency-Key, so
+        re-sending a batch after a dropped answer never creates duplicates.
         """
         if len(items) > 500:  # Xero's maximum per request
             raise ValueError(f"{len(items)} items in one request; Xero takes at most 500")
         body = json.dumps({"Items": items}, ensure_ascii=False, separators=(",", ":"), default=_json_default)
-        key = hashlib.sha256(body.encode("utf-8")).hexdigest()[:64]
+        # Same key for every retry of this request (a lost answer is replayed, not re-applied), and a
+        # new one in another run: the same body sent later (A → B → A) must really be applied again.
+        key = hashlib.sha256(f"{self._run_nonce}:{body}".encode("utf-8")).hexdigest()[:64]
         try:
             resp = self.request("POST", ITEMS, params={"summarizeErrors": "false", "unitdp": 4},
                                 data=body.encode("utf-8"),
