@@ -530,7 +530,7 @@ def test_push_only_and_pull_only(xenv, store):
 
 def test_a_value_changed_back_is_pushed_again(xenv, store):
     add_products(store, [active("AB-1", PriceTier1="1")])
-    for old, new in ((None, None), ("1", "2"), ("2", "1")):  # A, then B, then A again
+    for old, new in ((None, None), ("1", "2"), ("2", "1"), ("1", "2")):  # A, B, A, B: bodies repeat
         if old:
             store.apply(ChangeSet(creates=pd.DataFrame(columns=list(cols.names())),
                                   updates=[CellChange("AB-1", "PriceTier1", old, new)]),
