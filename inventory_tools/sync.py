@@ -230,6 +230,9 @@ def item_to_product(item: dict, tax_names: dict, store_kind: str, warnings: list
         for name, value in CIN7_CREATE_DEFAULTS.items():
             if name in row and not row[name]:
                 row[name] = value
+        if not row["Name"]:  # Cin7 refuses a product without a name; Xero's Name is optional
+            row["Name"] = row[cols.KEY]
+            warnings.append(f"{row[cols.KEY]}: no Name in Xero; the code was used as its name in Cin7")
     return row
 
 

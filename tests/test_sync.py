@@ -537,3 +537,39 @@ def test_a_value_changed_back_is_pushed_again(xenv, store):
                         kind="import", source="test", base_export_id=None, counts={})
         assert sync(store).pushed == ["AB-1"]
         assert xenv.by_code("AB-1")["SalesDetails"]["UnitPrice"] == Decimal(new or "1")
+
+
+def test_sync_into_the_cin7_store(xenv, monkeypatch, tmp_path):
+    """With --store cin7core the pull creates products on (fake) Cin7 Core, with Cin7's defaults; no push."""
+    from fakes.cin7_server import FakeCin7
+
+    from inventory_tools.stores import open_store
+
+    cin7 = FakeCin7(window=2.0).start()
+    try:
+        for k, v in cin7.env().items():
+            monkeypatch.setenv(k, v)
+        monkeypatch.setenv("INVENTORY_TOOLS_STATE_DIR", str(tmp_path / "state"))
+        store = open_store("cin7core")
+        try:
+            xenv.put_item({"Code": "NONAME-1", "IsTrackedAsInventory": False})  # Xero's Name is optional
+            report = sync(store, since="2010-01-01")
+            # The fake Cin7 org has no tax rule "No GST" and no account 300: those two are refused and
+            # reported per product (exit 1); the rest load with Cin7's defaults for required fields.
+            assert sorted(report.loaded) == ["123", "NONAME-1", "abc65591"], report.rejected
+            refused = {r["code"]: r["message"] for r in report.rejected}
+            assert set(refused) == {"Merino-2011-LG", "UnTrackedThing"} and "No GST" in refused["UnTrackedThing"]
+            assert report.exit_code == ExitCode.DATA
+            assert report.pushed == [] and "Cin7" in report.push_off_reason and posts(xenv) == []
+            made = {p["SKU"]: p for p in cin7.products.values()}
+            assert set(made) == {"123", "NONAME-1", "abc65591"}
+            assert made["123"]["Category"] == "Other" and made["123"]["CostingMethod"] == "FIFO"
+            assert made["NONAME-1"]["Name"] == "NONAME-1"  # Cin7 requires a name: the code stands in
+            assert ss.get_state(store.state, TENANT)["cursor"]  # kept where it was: refusals are retried
+            again = sync(store, since="2010-01-01")  # linked now, never duplicated; the refusals again
+            assert again.loaded == [] and sorted(again.linked) == [] and set(r["code"] for r in again.rejected) == set(refused)
+            assert len(cin7.products) == 3
+        finally:
+            store.close()
+    finally:
+        cin7.stop()
