@@ -33,6 +33,9 @@ def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool) -> 
     if report_path is not None and Path(report_path).resolve() == Path(file).resolve():
         raise UsageError("--report would overwrite the file being checked",
                          "choose another name, for example --report problems.xlsx")
+    if report_path is not None and not Path(report_path).resolve().parent.is_dir():
+        raise UsageError(f"the folder for --report does not exist: {Path(report_path).parent}",
+                         "create it first or choose another path")
     report = validate(file, store=_lazy_store(ctx_obj))
     if as_json:
         emit_json(report.to_json())
@@ -45,11 +48,13 @@ def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool) -> 
                 write_json(report, out)
             else:
                 write_xlsx(report, out)
-        except PermissionError:
+        except OSError as exc:
             from .errors import FileReadError
 
-            raise FileReadError(f"cannot write the report {out}: permission denied (is it open in Excel?)",
-                                "close the file or choose another name", file=str(out)) from None
+            reason = "permission denied (is it open in Excel?)" if isinstance(exc, PermissionError) \
+                else (exc.strerror or str(exc))
+            raise FileReadError(f"cannot write the report {out}: {reason}",
+                                "close the file or choose another name or folder") from None
         say(f"report written to {out}")
     if report.valid:
         say(click.style("valid", fg="green") + (": warnings do not block import" if report.warnings else ""))

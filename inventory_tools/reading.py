@@ -101,6 +101,9 @@ class Table:
     sheet_names: list[str] = field(default_factory=list)
     extra_columns: dict[str, str] = field(default_factory=dict)  # header text -> letter (ignored)
     encoding: str | None = None
+    # column → (codes, uniques) as pandas.factorize gives them for ``raw`` (blank = -1); lets
+    # validation work once per distinct value. Kept in step with ``raw`` by this module.
+    factors: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
 
     def cell_ref(self, index: int, column: str) -> str:
         """Where row ``index`` / ``column`` is in the file: ``G17`` or ``record 5 (line 6)``."""
@@ -403,24 +406,26 @@ def _build(path: Path, kind: str, sheet: str | None, rows: list[list],
     nonblank = np.zeros(len(data_rows), dtype=bool)
     ordered = sorted(recognised.items(), key=lambda kv: kv[1])
     wanted = {ci for _, ci in ordered}
-    parts: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    parts: dict[int, tuple] = {}
     for ci in range(len(columns_t)):
         arr = np.array(columns_t[ci], dtype=object)
         if ci in wanted:
             codes, uniq = pd.factorize(arr, use_na_sentinel=True)
             kind_u = np.array([_cell_kind(u) for u in uniq] + [1], dtype=np.int8)[codes]
             blank, err = kind_u == 1, kind_u == 2
-            parts[ci] = (arr, blank, err)
+            parts[ci] = (arr, blank, err, codes, uniq)
         else:
             blank = (arr == "") | (arr == None)  # noqa: E711 - elementwise
         nonblank |= ~blank
     keep = np.flatnonzero(nonblank)
     data: dict[str, np.ndarray] = {}
+    factors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     err_cells: list[tuple[str, np.ndarray]] = []
     for name, ci in ordered:
         if ci in parts:
-            arr, blank, err = parts[ci]
+            arr, blank, err, codes, uniq = parts[ci]
             col = np.where(blank, None, arr)[keep]
+            factors[name] = (np.where(blank, -1, codes)[keep], uniq)
             if err.any():
                 err_cells.append((name, np.flatnonzero(err[keep])))
         else:
@@ -437,7 +442,8 @@ def _build(path: Path, kind: str, sheet: str | None, rows: list[list],
         lines = None
     letters = {name: col_letter(ci) for name, ci in ordered}
     table = Table(path=path, kind=kind, sheet=sheet, raw=raw, row_numbers=row_numbers, column_letters=letters,
-                  problems=problems, line_numbers=lines, header_row=header_row, extra_columns=extras)
+                  problems=problems, line_numbers=lines, header_row=header_row, extra_columns=extras,
+                  factors=factors)
 
     # error cells and formulas: from the XML scan (xlsx) and error literals (any kind)
     by_row = {rn: pos for pos, rn in enumerate(row_numbers)} if flags else {}
@@ -452,25 +458,35 @@ def _build(path: Path, kind: str, sheet: str | None, rows: list[list],
             table.cell_flags[(pos, name)] = "formula"
         elif flag == "formula_no_value":
             table.cell_flags[(pos, name)] = "formula_no_value"
-            raw.iat[pos, raw.columns.get_loc(name)] = None
+            _blank_cell(table, pos, name)
             problems.append(Problem(sheet, rn, name, ref, f"={cached}" if cached else None, "cell.formula_no_value",
                                     "error", f"{name} is a formula with no saved value",
                                     "open the file in Excel or LibreOffice, let it calculate, and save it; or "
                                     "replace the formula with the value itself", pos))
         elif flag == "error":
             _error_cell(table, pos, name, ref, cached or "#ERROR")
-    # error literals typed or cached as text (ODS, CSV, or t="str" caches)
-    for name, positions in err_cells:
+    # CSV has no error cells: a spreadsheet that saved one as CSV wrote its text (#N/A). Such text
+    # is kept (it may be real) but warned about. (Workbooks mark real error cells; see the scans.)
+    for name, positions in err_cells if is_csv else ():
         for pos in positions.tolist():
-            if table.cell_flags.get((pos, name)) == "error":
-                continue
-            _error_cell(table, pos, name, table.cell_ref(pos, name), raw.iat[pos, raw.columns.get_loc(name)])
+            v = raw.iat[pos, raw.columns.get_loc(name)]
+            ref = table.cell_ref(pos, name)
+            problems.append(Problem(sheet, row_numbers[pos], name, ref, v, "cell.error_text", "warning",
+                                    f"{name} '{str(v).strip()}' looks like a spreadsheet error value; it is read "
+                                    "as text", "if a formula failed before the CSV was saved, fix it in the "
+                                    "workbook and save the CSV again", pos))
     return table
+
+
+def _blank_cell(table: Table, pos: int, name: str) -> None:
+    table.raw.iat[pos, table.raw.columns.get_loc(name)] = None
+    if name in table.factors:
+        table.factors[name][0][pos] = -1
 
 
 def _error_cell(table: Table, pos: int, name: str, ref: str, text: str) -> None:
     table.cell_flags[(pos, name)] = "error"
-    table.raw.iat[pos, table.raw.columns.get_loc(name)] = None
+    _blank_cell(table, pos, name)
     table.problems.append(Problem(table.sheet, table.row_numbers[pos], name, ref, str(text).strip(), "cell.error",
                                   "error", f"{name} is an error cell ({str(text).strip()})",
                                   "fix the formula that produced the error (often a VLOOKUP that found nothing) "

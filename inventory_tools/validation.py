@@ -29,7 +29,7 @@ import pandas as pd
 
 from . import columns as cols
 from .reading import Problem, Table, col_index, read_table
-from .values import canonicalize
+from .values import canonical
 
 RULES = {
     # reading
@@ -40,6 +40,7 @@ RULES = {
     "header.blank": "values under an empty header (ignored)",
     "cell.error": "an error cell such as #N/A or #REF!",
     "cell.formula_no_value": "a formula with no saved value",
+    "cell.error_text": "CSV text that looks like a spreadsheet error (#N/A), kept as text",
     "encoding.windows_1252": "CSV read as Windows-1252",
     # cells
     "type.decimal": "not a number", "type.text": "not text",
@@ -176,57 +177,58 @@ class _Validator:
 
     # -- step 2: cells ------------------------------------------------------------------------
     def canonical_column(self, name: str) -> pd.Series:
+        """Detectors + :func:`values.canonical`, once per distinct raw value of the column."""
         col = cols.column(name)
         raw = self.t.raw[name]
+        raw_arr = raw.to_numpy(dtype=object)
         bad = self.bad[name]
-        work = raw.copy()
-        # detectors on raw text before canonicalisation
-        if col.type in ("text", "account"):
-            codes, uniques = pd.factorize(raw, use_na_sentinel=True)
-            if len(uniques):
-                norm = []
-                spaced = np.zeros(len(uniques), dtype=bool)
-                sci = np.zeros(len(uniques), dtype=bool)
-                for i, u in enumerate(uniques):
-                    if isinstance(u, str):
-                        nu = u.replace("\u00a0", " ").strip()
-                        if nu != u:
-                            spaced[i] = True
-                        if col.identifier and _SCI_RE.match(nu):
-                            sci[i] = True
-                        norm.append(nu if nu else None)
-                    else:
-                        norm.append(u)
-                ok = codes >= 0
-                sel = np.where(ok, codes, 0)
-                sci_cells = ok & sci[sel] & ~bad
-                space_cells = ok & spaced[sel] & ~bad & ~sci_cells
-                for pos in np.flatnonzero(sci_cells):
-                    v = raw.iat[pos]
-                    self.add(pos, name, v, "identifier.scientific",
-                             f"{name} '{v}' is in scientific notation: the digits of the code were lost",
-                             f"format the {name} column as Text and re-enter the full code")
-                    bad[pos] = True
-                for pos in np.flatnonzero(space_cells):
-                    v = raw.iat[pos]
-                    self.add(pos, name, v, "text.spaces",
-                             f"{name} {v!r} has non-breaking or leading/trailing spaces; they were removed",
-                             "nothing to do (the value is read without them); retype it to silence this warning",
-                             severity="warning")
-                if spaced.any():
-                    mapped = np.array(norm, dtype=object)[sel]
-                    work = pd.Series(np.where(ok, mapped, None), index=raw.index, dtype=object)
-        vals, issues = canonicalize(col, work)
-        vals = vals.astype(object)
-        has_issue = issues.notna().to_numpy()
-        if has_issue.any():
-            for pos in np.flatnonzero(has_issue & ~bad):
-                issue = issues.iat[pos]
-                self.add(pos, name, raw.iat[pos], issue.rule, issue.message, issue.hint, issue.severity)
-            bad |= has_issue
+        codes, uniq = self.t.factors.get(name, (None, None))
+        if codes is None or len(codes) != len(raw_arr):
+            codes, uniq = pd.factorize(raw_arr, use_na_sentinel=True)
+        nu = len(uniq)
+        vals_u = np.empty(nu + 1, dtype=object)
+        vals_u[nu] = ""  # blank (code -1)
+        issue_u: list = [None] * (nu + 1)
+        spaced_u = np.zeros(nu + 1, dtype=bool)
+        sci_u = np.zeros(nu + 1, dtype=bool)
+        text_like = col.type in ("text", "account")
+        for i, u in enumerate(uniq):
+            if text_like and type(u) is str:
+                t = u.replace("\u00a0", " ").strip()
+                if col.identifier and _SCI_RE.match(t):
+                    sci_u[i] = True
+                    vals_u[i] = ""
+                    continue
+                if t != u:
+                    spaced_u[i] = True
+                    u = t
+            v, issue = canonical(col, u)
+            vals_u[i] = "" if v is None else v
+            issue_u[i] = issue
+        has_u = np.fromiter((x is not None for x in issue_u), dtype=bool, count=nu + 1)
+        c = np.where(codes < 0, nu, codes)
+        sci_cells = sci_u[c] & ~bad
+        issue_cells = has_u[c]
+        space_cells = spaced_u[c] & ~bad & ~issue_cells
+        for pos in np.flatnonzero(sci_cells).tolist():
+            v = raw_arr[pos]
+            self.add(pos, name, v, "identifier.scientific",
+                     f"{name} '{v}' is in scientific notation: the digits of the code were lost",
+                     f"format the {name} column as Text and re-enter the full code")
+        for pos in np.flatnonzero(space_cells).tolist():
+            v = raw_arr[pos]
+            self.add(pos, name, v, "text.spaces",
+                     f"{name} {v!r} has non-breaking or leading/trailing spaces; they were removed",
+                     "nothing to do (the value is read without them); retype it to silence this warning",
+                     severity="warning")
+        for pos in np.flatnonzero(issue_cells & ~bad).tolist():
+            issue = issue_u[c[pos]]
+            self.add(pos, name, raw_arr[pos], issue.rule, issue.message, issue.hint, issue.severity)
+        bad |= sci_cells | issue_cells
+        vals = vals_u[c]
         if bad.any():
-            vals = vals.where(~bad, "")
-        return vals
+            vals[bad] = ""
+        return pd.Series(vals, index=raw.index, dtype=object)
 
     # -- step 3: pandera ----------------------------------------------------------------------
     def schema_checks(self) -> None:

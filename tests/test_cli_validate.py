@@ -137,3 +137,9 @@ def test_real_process_exit_codes_and_no_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "inventory_tools", "validate", str(tmp_path / "z.xlsx")],
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
     assert proc.returncode == 3 and "Traceback" not in proc.stderr and "hint:" in proc.stderr
+
+
+def test_report_into_a_missing_folder_is_a_usage_error(tmp_path):
+    p = write_wb(tmp_path / "ok.xlsx", [good("A")])
+    res = run(p, "--report", tmp_path / "nope" / "r.xlsx")
+    assert res.exit_code == 2 and "does not exist" in res.stderr

@@ -200,10 +200,25 @@ def test_formula_with_cached_value_reads_the_value_and_error_cells_are_found(tmp
     assert problems_of(t, "cell.formula_no_value") == []
 
 
-def test_typed_error_text_is_an_error_cell(tmp_path):
+def test_typed_error_text_is_text_in_a_workbook_and_warned_in_csv(tmp_path):
     p = write_wb(tmp_path / "a.xlsx", ["ProductCode", "Category"], [["A1", "#REF!"]])
-    [e] = problems_of(read_table(p), "cell.error")
-    assert e.cell == "B2"
+    [e] = read_table(p).problems  # openpyxl stores "#REF!" as a real error cell (t="e")
+    assert (e.rule, e.cell) == ("cell.error", "B2")
+    path = tmp_path / "b.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Inventory List")
+    ws.write_row(0, 0, ["ProductCode", "Category"])
+    ws.write_string(1, 0, "A1")
+    ws.write_string(1, 1, "#REF!")  # a text cell that happens to read #REF!
+    wb.close()
+    t = read_table(path)
+    assert t.problems == [] and t.raw["Category"].tolist() == ["#REF!"]
+    c = tmp_path / "a.csv"
+    c.write_text("ProductCode,Category\nA1,#N/A\n", encoding="utf-8")
+    t = read_table(c)
+    [w] = t.problems
+    assert (w.rule, w.severity, w.cell) == ("cell.error_text", "warning", "record 1 (line 2)")
+    assert t.raw["Category"].tolist() == ["#N/A"]
 
 
 def _ods(path: Path, rows_xml: str, sheet: str = "Inventory List") -> Path:
