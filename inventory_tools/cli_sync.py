@@ -1,6 +1,7 @@
 """``inventory-tools sync``: render a :class:`~inventory_tools.sync.SyncReport`, pick the exit code."""
 from __future__ import annotations
 
+import contextlib
 import shlex
 import sys
 
@@ -104,10 +105,11 @@ def sync_command(obj: Context, xero_file: str | None, since: str | None, pull_on
     from .sync import sync
 
     store = obj.store()
-    progress = _progress() if sys.stderr.isatty() and not as_json else None
     try:
-        report = sync(store, xero_file=xero_file, since=since, pull_only=pull_only, push_only=push_only,
-                      dry_run=dry_run, progress=progress)
+        with contextlib.ExitStack() as stack:
+            progress = _Progress(stack) if sys.stderr.isatty() and not as_json else None
+            report = sync(store, xero_file=xero_file, since=since, pull_only=pull_only, push_only=push_only,
+                          dry_run=dry_run, progress=progress)
     except ToolError as exc:
         partial = getattr(exc, "report", None)
         if partial is not None:
@@ -123,16 +125,21 @@ def sync_command(obj: Context, xero_file: str | None, since: str | None, pull_on
         sys.exit(report.exit_code)
 
 
-def _progress():
-    state = {}
+class _Progress:
+    """sync's ``progress(stage, done, total)`` → the shared terminal bar (shown after ~2 s, tty only)."""
 
-    def progress(stage: str, done: int, total: int) -> None:
-        bar = state.get(stage)
-        if bar is None:
-            bar = state[stage] = click.progressbar(length=total, label=f"{stage}ing", file=sys.stderr)
-            bar.__enter__()
-        bar.update(done - bar.pos)
-        if done >= total:
-            bar.__exit__(None, None, None)
+    def __init__(self, stack: contextlib.ExitStack):
+        self.stack = stack
+        self.bars: dict[str, tuple] = {}
 
-    return progress
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from .progress import progress_bar
+
+        if stage not in self.bars:
+            advance = self.stack.enter_context(progress_bar(total, f"{stage}ing to Xero" if stage == "push"
+                                                            else stage))
+            self.bars[stage] = (advance, [0])
+        advance, last = self.bars[stage]
+        if advance is not None and done > last[0]:
+            advance(done - last[0])
+        last[0] = done
