@@ -187,6 +187,7 @@ class XeroClient:
         self._token_expires = math.inf if self._ready_token else 0.0
         self._token_scopes: set[str] | None = _jwt_scopes(self._ready_token) if self._ready_token else None
         self._token_lock = threading.Lock()
+        self._seen_tokens: list[str] = []  # every token this client held: redacted from any message
         self._run_nonce = uuid.uuid4().hex
         self.tenant_id = tenant_id or None
         self.tenant_name: str | None = None
@@ -238,7 +239,7 @@ class XeroClient:
         return self.api.stats.retries + self.identity.stats.retries
 
     def _secrets(self) -> list[str]:
-        return [s for s in (self._client_secret, self._token, self._ready_token, self._client_id) if s]
+        return [s for s in (self._client_secret, self._ready_token, self._client_id, *self._seen_tokens) if s]
 
     def _headers(self) -> dict:
         headers = {"Authorization": f"Bearer {self.token()}", "Accept": "application/json"}
@@ -267,6 +268,7 @@ class XeroClient:
                                 "check INVENTORY_TOOLS_XERO_IDENTITY_BASE and the custom connection")
         lifetime = float(body.get("expires_in") or 1800)
         self._token = token
+        self._seen_tokens.append(token)
         self._token_expires = time.monotonic() + max(lifetime - min(60.0, lifetime / 10), 1.0)
         scope = body.get("scope")
         self._token_scopes = set(str(scope).split()) if scope else _jwt_scopes(token)
