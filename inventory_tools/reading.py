@@ -402,13 +402,15 @@ def _build(path: Path, kind: str, sheet: str | None, rows: list[list],
     # data rows, a column at a time: blank cells → None, fully blank rows dropped
     if any(len(r) != width for r in data_rows):
         data_rows = [list(r) + [None] * (width - len(r)) for r in data_rows]
-    columns_t = list(zip(*data_rows)) if data_rows and width else []
+    grid = np.empty((len(data_rows), width), dtype=object)
+    if data_rows and width:
+        grid[:, :] = data_rows  # one C-level copy; columns are then views
     nonblank = np.zeros(len(data_rows), dtype=bool)
     ordered = sorted(recognised.items(), key=lambda kv: kv[1])
     wanted = {ci for _, ci in ordered}
     parts: dict[int, tuple] = {}
-    for ci in range(len(columns_t)):
-        arr = np.array(columns_t[ci], dtype=object)
+    for ci in range(width if data_rows else 0):
+        arr = grid[:, ci]
         if ci in wanted:
             codes, uniq = pd.factorize(arr, use_na_sentinel=True)
             kind_u = np.array([_cell_kind(u) for u in uniq] + [1], dtype=np.int8)[codes]
@@ -494,7 +496,8 @@ def _error_cell(table: Table, pos: int, name: str, ref: str, text: str) -> None:
 
 
 # -- raw XML scan (xlsx) ------------------------------------------------------------------------
-_NEEDLES = (b"<f>", b"<f ", b"<f/", b":f>", b":f ", b":f/", b't="e"')
+_NEEDLES = (b"<f", b't="e"')  # a formula or an error cell (unprefixed XML, as every writer we know)
+_PREFIXED_NEEDLES = (b":f>", b":f ", b":f/", b't="e"')
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -523,11 +526,15 @@ def _sheet_part(zf: zipfile.ZipFile, sheet: str) -> str | None:
 
 def _has_needle(zf: zipfile.ZipFile, part: str, needles: tuple[bytes, ...] = _NEEDLES) -> bool:
     tail = b""
+    first = True
     with zf.open(part) as f:
         while True:
             chunk = f.read(1 << 20)
             if not chunk:
                 return False
+            if first and needles is _NEEDLES and re.search(rb"<\w+:worksheet[\s>]", chunk[:4096]):
+                needles = _NEEDLES + _PREFIXED_NEEDLES  # namespace-prefixed sheet XML (<x:c>, <x:f>)
+            first = False
             buf = tail + chunk
             if any(n in buf for n in needles):
                 return True
