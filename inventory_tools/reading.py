@@ -393,7 +393,7 @@ def _build(path: Path, kind: str, sheet: str | None, rows: list[list],
             problems.append(Problem(sheet, header_row, suggestion, where(ci), text, "header.near_miss", "error",
                                     f"column '{text}' is not a known column; did you mean {suggestion}?",
                                     f"rename the header to {suggestion} exactly"))
-    if cols.KEY not in recognised:
+    if cols.KEY not in recognised and not any(sug == cols.KEY for _, _, sug in near):
         problems.append(Problem(sheet, header_row, cols.KEY, f"{'A' if not is_csv else 'header'}{header_row if not is_csv else ''}",
                                 None, "header.missing", "error",
                                 f"the required column {cols.KEY} is missing from the header row",

@@ -62,6 +62,7 @@ RULES = {
     "barcode.check_digit": "a barcode with a wrong check digit",
     "read_only.ignored": "an edit to a read-only column (ignored)",
     "manifest.other_store": "the workbook was exported from another store",
+    "manifest.schema_version": "the workbook was written by a newer version",
 }
 
 _SCI_RE = re.compile(r"^[+-]?\d(?:[.,]\d+)?[eE][+-]\d{1,3}$")  # how a spreadsheet shows 1.23457E+12
@@ -283,6 +284,12 @@ class _Validator:
     # -- step 4: rows -------------------------------------------------------------------------
     def load_base(self) -> None:
         man = self.t.manifest or {}
+        version = str(man.get("schema_version") or "")
+        if version.isdigit() and int(version) > cols.SCHEMA_VERSION:
+            self.add(None, None, version, "manifest.schema_version",
+                     f"the workbook was written by a newer inventory-tools (column schema {version}, this one "
+                     f"knows {cols.SCHEMA_VERSION}); unknown columns are ignored",
+                     "upgrade inventory-tools before importing this file", severity="warning")
         if self.base is not None or not man.get("export_id") or self._store_arg is None:
             return
         store = self.store()
@@ -680,7 +687,8 @@ def _all_rows(t: Table) -> list[list]:
 def summary_lines(report: ValidationReport, first: int = 20) -> list[str]:
     t = report.table
     where = f"{t.path.name}" + (f" › {t.sheet}" if t.sheet else "")
-    lines = [f"{where}: {len(report.frame):,} rows checked — "
+    n = len(report.frame)
+    lines = [f"{where}: {n:,} row{'s' * (n != 1)} checked — "
              f"{report.errors:,} error{'s' * (report.errors != 1)}, "
              f"{report.warnings:,} warning{'s' * (report.warnings != 1)}"]
     if report.base_export_id:

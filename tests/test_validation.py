@@ -552,3 +552,21 @@ def test_xlsx_report_for_ods_input(tmp_path):
     assert [r[0].value for r in wb["Problems"].iter_rows(min_row=2)] == ["Inventory List!B2", "Inventory List!C3"]
     data = wb["Inventory List"]
     assert data["B3"].value == 1.5 and data["C3"].comment is not None
+
+
+def test_manifest_from_a_newer_schema_is_warned(tmp_path):
+    path = write_wb(tmp_path / "a.xlsx", HEAD, [good("A")])
+    wb = openpyxl.load_workbook(path)
+    m = wb.create_sheet("_manifest")
+    m.append(["schema_version", "99"])
+    wb.save(path)
+    rep = validate(path)
+    assert [(p.rule, p.severity) for p in rep.problems] == [("manifest.schema_version", "warning")] and rep.valid
+
+
+def test_file_level_problems_in_the_summary(tmp_path):
+    rep = validate(write_wb(tmp_path / "a.xlsx", ["Product Code", "Catgory"], [["A", "x"]]))
+    text = "\n".join(validation.summary_lines(rep))
+    assert "Inventory List!A1: column 'Product Code' is not a known column; did you mean ProductCode?" in text
+    assert "Inventory List!B1: column 'Catgory' is not a known column; did you mean Category?" in text
+    assert not rep.valid
