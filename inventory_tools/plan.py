@@ -78,12 +78,13 @@ class ImportPlan:
 
 
 def _normal(column: cols.Column, text: str) -> str:
-    """What counts as "the same value": account codes by code, text regardless of CRLF vs LF
-    (spreadsheet apps and libraries save CRLF inside a cell as LF; that is not an edit)."""
+    """What counts as "the same value": account codes by code; text regardless of CRLF vs LF
+    (spreadsheet apps save CRLF inside a cell as LF) and of the space normalisation readers apply
+    (non-breaking and edge spaces): none of that is an edit a person made."""
     if column.type == "account":
         return text.split(":", 1)[0].strip()
     if column.type == "text":
-        return text.replace("\r\n", "\n")
+        return text.replace("\r\n", "\n").replace("\u00a0", " ").strip()
     return text
 
 
