@@ -85,10 +85,13 @@ def _status_option(fn):
 @cli.command("export")
 @click.argument("out", type=click.Path(dir_okay=False, writable=True))
 @_status_option
+@click.option("--changes-only", is_flag=True,
+              help="Only the products the latest 'import --dry-run' would change, as it would leave them "
+                   "(for Cin7's own Inventory List import screen).")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result on stdout.")
 @click.pass_obj
 @handle_errors
-def export_command(obj: Context, out: str, statuses: tuple[str, ...], as_json: bool) -> None:
+def export_command(obj: Context, out: str, statuses: tuple[str, ...], changes_only: bool, as_json: bool) -> None:
     """Write the inventory list to OUT.xlsx (formatted workbook) or OUT.csv (Cin7's own format).
 
     Prints the export id: the base a later import compares against.
@@ -96,14 +99,16 @@ def export_command(obj: Context, out: str, statuses: tuple[str, ...], as_json: b
     \b
     Example:
       inventory-tools export inventory.xlsx --status "Setup Required"
+      inventory-tools import big-edit.xlsx --dry-run && inventory-tools export --changes-only upload.csv
     """
     from .exporting import export
     from .progress import progress_bar
 
     store = obj.store()
-    with progress_bar(sum(store.status_counts().values()) if hasattr(store, "status_counts") else 0,
-                      "Exporting") as advance:
-        result = export(store, out, statuses=statuses, progress=advance)
+    # Only the embedded store can count for free; a remote one would pay a full read for it.
+    total = sum(store.status_counts().values()) if store.kind == "sqlite" else 0
+    with progress_bar(total, "Exporting") as advance:
+        result = export(store, out, statuses=statuses, changes_only=changes_only, progress=advance)
     for w in result.warnings[:20]:
         say(click.style("warning: ", fg="yellow") + w)
     if len(result.warnings) > 20:
@@ -193,6 +198,8 @@ def import_command(obj: Context, file: str, dry_run: bool, yes: bool, results: s
 
     def confirm(plan) -> bool:
         say(render_import.plan_text(plan))
+        if hasattr(store, "estimate_text"):  # a remote store writes at its API's pace
+            say("  " + store.estimate_text(len(plan.creates) + len({c.code for c in plan.changes})))
         return not interactive or click.confirm("Apply these changes?", default=False, err=True)
 
     result = import_file(store, file, dry_run=dry_run, on_conflict=on_conflict, skip_invalid=skip_invalid,

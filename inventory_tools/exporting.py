@@ -60,10 +60,12 @@ def output_format(path: Path) -> str:
 
 
 def export(store, out: str | os.PathLike, *, statuses: Iterable[str] | None = None,
-           codes: Iterable[str] | None = None, progress=None) -> ExportResult:
+           changes_only: bool = False, progress=None) -> ExportResult:
     """Write the inventory list and keep its snapshot as the base for a later import.
 
-    ``codes`` limits the export to those products (``export --changes-only``).
+    ``changes_only`` writes just the products the latest ``import --dry-run`` would change, as
+    that plan would leave them: a file for Cin7's own Inventory List import screen (one upload
+    instead of thousands of API calls). It is not a base for our import, so no snapshot is kept.
     """
     path = Path(out)
     fmt = output_format(path)
@@ -72,10 +74,10 @@ def export(store, out: str | os.PathLike, *, statuses: Iterable[str] | None = No
         raise UsageError(f"folder {path.parent} does not exist", "create it first or choose another path")
     export_id = store.state.new_export_id()
     with store.state.transaction() as db:
-        frame = store.read_products(wanted or None)
-        if codes is not None:
-            keep = set(codes)
-            frame = frame[frame[cols.KEY].isin(keep)].reset_index(drop=True)
+        if changes_only:
+            frame = _planned_frame(store, wanted)
+        else:
+            frame = store.read_products(wanted or None)
         manifest = {
             "export_id": export_id, "store_id": store.identity(), "store": store.describe(),
             "exported_at": now_iso(), "schema_version": cols.SCHEMA_VERSION, "tool_version": __version__,
@@ -89,11 +91,12 @@ def export(store, out: str | os.PathLike, *, statuses: Iterable[str] | None = No
             else:
                 with open(tmp, "wb") as fh:
                     csvio.write_csv(frame, fh, progress=progress)
-            snapshot_sql = None
-            if hasattr(store, "products_query") and codes is None:
-                snapshot_sql = store.products_query(wanted or None)
-            store.state.record_export(db, manifest, snapshot=frame if snapshot_sql is None else None,
-                                      snapshot_sql=snapshot_sql)
+            if changes_only:
+                store.state.record_export(db, manifest, keep_snapshot=False)
+            elif hasattr(store, "products_query"):  # copy inside SQLite: no rows through Python
+                store.state.record_export(db, manifest, snapshot_sql=store.products_query(wanted or None))
+            else:
+                store.state.record_export(db, manifest, snapshot=frame)
             os.replace(tmp, path)
         except OSError as exc:
             _remove(tmp)
@@ -108,6 +111,18 @@ def export(store, out: str | os.PathLike, *, statuses: Iterable[str] | None = No
                     for w in csvio.formula_warnings(frame)]
     counts = frame[cols.STATUS].value_counts().to_dict() if len(frame) else {}
     return ExportResult(export_id, str(path), fmt, len(frame), wanted, counts, warnings)
+
+
+def _planned_frame(store, wanted: list[str]) -> pd.DataFrame:
+    from .importing import planned_rows
+
+    frame, source = planned_rows(store)
+    if frame.empty:
+        raise UsageError("there are no planned changes to export",
+                         "run inventory-tools import FILE --dry-run first, then export --changes-only OUT.csv")
+    if wanted:
+        frame = frame[frame[cols.STATUS].isin(wanted)].reset_index(drop=True)
+    return frame
 
 
 def _temp_beside(path: Path) -> str:

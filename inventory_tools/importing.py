@@ -28,6 +28,7 @@ class ImportResult:
     invalid_codes: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     stopped_reason: str | None = None  # why nothing was applied
+    estimate: str | None = None  # a remote store: how long its API will take
 
     @property
     def counts(self) -> dict[str, int]:
@@ -65,6 +66,7 @@ class ImportResult:
             "problems": [p.to_json() if hasattr(p, "to_json") else p for p in getattr(self.report, "problems", [])],
             "results": self.results_path,
             "stopped": self.stopped_reason,
+            "estimate": self.estimate,
         }
 
 
@@ -110,9 +112,49 @@ def plan_import(store, path: str, *, base_export_id: str | None = None, blank_cl
     codes = list(frame[cols.KEY])
     current = store.read_by_codes(codes)
     plan = make_plan(frame, current, base, blank_clears=blank_clears, policy=on_conflict)
+    unknown = _unknown_references(store, plan, report)
+    if unknown:
+        report.problems.extend(unknown)
+        report.errors += len(unknown)
+        report.valid = False
+        bad = {p.code for p in unknown}
+        invalid_codes = list(dict.fromkeys(invalid_codes + sorted(bad)))
+        if not skip_invalid:
+            return report, None, base_id, invalid_codes
+        plan = make_plan(frame[~frame[cols.KEY].isin(bad)], current, base, blank_clears=blank_clears,
+                         policy=on_conflict)
     for code in invalid_codes:
         plan.outcome[code] = "invalid"
     return report, plan, base_id, invalid_codes
+
+
+def _unknown_references(store, plan: ImportPlan, report) -> list:
+    """A remote store checks names (Category, UOM, tax rules...) against its own lists up front,
+    so a typo fails in seconds, not forty minutes into a run of API calls."""
+    check = getattr(store, "check_references", None)
+    if not callable(check) or plan.empty:
+        return []
+    touched = {c.code for c in plan.changes}
+    after = pd.concat([plan.creates, store.read_by_codes(sorted(touched))], ignore_index=True)
+    for ch in plan.changes:  # the products as they will be
+        after.loc[after[cols.KEY] == ch.code, ch.column] = ch.new
+    from .reading import Problem
+
+    table = report.table
+    position = {code: i for i, code in enumerate(report.frame[cols.KEY])}
+    problems = []
+    for item in check(after):
+        i = position.get(item["code"])
+        row = int(table.row_numbers[i]) if i is not None else None
+        letter = table.column_letters.get(item["column"], "")
+        cell = f"{letter}{row}" if (row and letter and table.kind != "csv") else (
+            f"record {row}" if row else item["code"])
+        problem = Problem(sheet=table.sheet, row=row, column=item["column"], cell=cell, value=item["value"],
+                          rule=item.get("rule", "reference.unknown"), severity=item.get("severity", "error"),
+                          message=item["message"], hint=item.get("hint", ""), index=i)
+        problem.code = item["code"]
+        problems.append(problem)
+    return problems
 
 
 def import_file(store, path: str, *, dry_run: bool = False, on_conflict: str = "abort",
@@ -124,16 +166,21 @@ def import_file(store, path: str, *, dry_run: bool = False, on_conflict: str = "
                                                   blank_clears=blank_clears, on_conflict=on_conflict,
                                                   skip_invalid=skip_invalid)
     result = ImportResult(None, False, plan, report, source, base_id, dry_run=dry_run, invalid_codes=invalid)
+    if plan is not None and hasattr(store, "estimate_text") and not plan.empty:
+        result.estimate = store.estimate_text(len(plan.creates) + len({c.code for c in plan.changes}))
     if plan is None:
         result.stopped_reason = "the file has invalid cells: nothing was applied"
     elif plan.blocked:
         result.stopped_reason = (f"{len(plan.conflicts)} conflicting cell(s): nothing was applied "
                                  "(--on-conflict skip or overwrite to go on)")
+    if plan is not None and dry_run:
+        save_planned_rows(store, plan, source)
     if dry_run or result.stopped_reason:
         if results and plan is not None:
             result.results_path = write_results(results, report, plan, applied=False)
         return result
-    if plan.empty:
+    resuming = getattr(store, "unfinished_operation", lambda *a: None)("import", source)
+    if plan.empty and not resuming:
         result.results_path = write_results(results or default_results_path(path), report, plan, applied=True) \
             if results else None
         return result
@@ -146,12 +193,38 @@ def import_file(store, path: str, *, dry_run: bool = False, on_conflict: str = "
                           counts=counts, progress=progress)
     result.import_id = outcome.op_id
     result.applied = True
+    save_planned_rows(store, None, source)  # an applied import makes any earlier dry-run plan stale
     result.failed = dict(outcome.failed)
     for code in result.failed:
         plan.outcome[code] = "failed"
         plan.messages[code] = result.failed[code]
     result.results_path = write_results(results or default_results_path(path), report, plan, applied=True)
     return result
+
+
+PLANNED = "__planned__"
+
+
+def save_planned_rows(store, plan: ImportPlan | None, source: str) -> None:
+    """Keep the products as the latest dry-run plan would leave them, for ``export --changes-only``
+    (``plan=None`` forgets them)."""
+    if plan is None:
+        with store.state.transaction() as db:
+            db.execute("DELETE FROM export_rows WHERE export_id=?", (PLANNED,))
+        return
+    touched = sorted({c.code for c in plan.changes})
+    after = store.read_by_codes(touched) if touched else plan.creates.iloc[0:0]
+    for ch in plan.changes:
+        after.loc[after[cols.KEY] == ch.code, ch.column] = ch.new
+    rows = pd.concat([after, plan.creates], ignore_index=True)
+    with store.state.transaction() as db:
+        db.execute("DELETE FROM export_rows WHERE export_id=?", (PLANNED,))
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('planned_source', ?)", (source,))
+        store.state.insert_rows(db, PLANNED, rows)
+
+
+def planned_rows(store) -> tuple[pd.DataFrame, str | None]:
+    return store.state.export_snapshot(PLANNED), store.state.meta("planned_source")
 
 
 def default_results_path(path: str) -> str:

@@ -542,47 +542,95 @@ def _has_needle(zf: zipfile.ZipFile, part: str, needles: tuple[bytes, ...] = _NE
 
 
 def _scan_xlsx(path: Path, sheet: str) -> dict[tuple[int, int], tuple[str, str | None]]:
-    """(row, col idx) → ("formula" | "formula_no_value" | "error", formula or error text)."""
-    from defusedxml import ElementTree as ET
+    """(row, col idx) → ("formula" | "formula_no_value" | "error", formula or error text).
 
+    One streaming pass over the sheet XML that looks only at cells holding a formula (``<f>``) or
+    an error (``t="e"``): each such cell's own bytes are read (reference, type, formula, cached
+    value). No XML parser runs over the sheet, so nothing in it can expand; a sheet without
+    formulas or errors costs one decompression and a byte search.
+    """
     out: dict[tuple[int, int], tuple[str, str | None]] = {}
     try:
         with zipfile.ZipFile(path) as zf:
             part = _sheet_part(zf, sheet)
-            if part is None or part not in zf.namelist() or not _has_needle(zf, part):
+            if part is None or part not in zf.namelist():
                 return out
             with zf.open(part) as f:
-                for _event, el in ET.iterparse(f, events=("end",)):
-                    tag = el.tag.rsplit("}", 1)[-1]
-                    if tag == "c":
-                        t = el.get("t")
-                        f_el = v_el = None
-                        for child in el:
-                            ctag = child.tag.rsplit("}", 1)[-1]
-                            if ctag == "f":
-                                f_el = child
-                            elif ctag == "v":
-                                v_el = child
-                        ref = el.get("r")
-                        m = _REF_RE.match(ref or "")
-                        if m and (f_el is not None or t == "e"):
-                            key = (int(m.group(2)), col_index(m.group(1)))
-                            if t == "e":
-                                out[key] = ("error", v_el.text if v_el is not None else None)
-                            elif v_el is None or (v_el.text in (None, "") and t != "str"):
-                                out[key] = ("formula_no_value", f_el.text)
-                            else:
-                                out[key] = ("formula", f_el.text)
-                        el.clear()
-                    elif tag == "row":
-                        el.clear()
-    except (zipfile.BadZipFile, EOFError, KeyError) as exc:
+                _scan_cells(f, out)
+    except (zipfile.BadZipFile, EOFError, KeyError, OSError) as exc:
         raise _damaged(path, str(exc)[:120]) from None
-    except Exception as exc:  # defusedxml refusals and XML syntax errors
+    except Exception as exc:  # defusedxml refusals and XML syntax errors (workbook.xml, rels)
         if exc.__class__.__name__ in ("ParseError", "DTDForbidden", "EntitiesForbidden", "ExternalReferenceForbidden"):
-            raise _damaged(path, f"the sheet XML is not valid: {exc}") from None
+            raise _damaged(path, f"the workbook XML is not valid: {exc}") from None
         raise
     return out
+
+
+def _xml_text(raw: bytes | None) -> str | None:
+    if raw is None:
+        return None
+    from xml.sax.saxutils import unescape
+
+    return unescape(raw.decode("utf-8", "replace"), {"&quot;": '"', "&apos;": "'"})
+
+
+def _scan_cells(f, out: dict) -> None:
+    head = f.read(1 << 16)
+    m = re.search(rb"<(\w+:)?worksheet[\s>]", head)
+    pfx = m.group(1) if m and m.group(1) else b""
+    q = re.escape(pfx)
+    needle = re.compile(rb"<" + q + rb"f[\s>/]|\st=\"e\"")
+    cell_open, cell_close, row_close = b"<" + pfx + b"c ", b"</" + pfx + b"c>", b"</" + pfx + b"row>"
+    f_re = re.compile(rb"<" + q + rb"f(?:\s[^>]*?)?(?:/>|>(.*?)</" + q + rb"f>)", re.S)
+    v_re = re.compile(rb"<" + q + rb"v(?:\s[^>]*?)?(?:/>|>(.*?)</" + q + rb"v>)", re.S)
+    ref_re = re.compile(rb'\sr="([A-Z]+)(\d+)"')
+    t_re = re.compile(rb'\st="(\w+)"')
+    carry = head
+    done = False
+    while not done:
+        chunk = f.read(4 << 20)
+        buf = carry + chunk
+        if chunk:
+            cut = buf.rfind(row_close)
+            if cut < 0:
+                carry = buf
+                continue
+            cut += len(row_close)
+            work, carry = buf[:cut], buf[cut:]
+        else:
+            work, carry, done = buf, b"", True
+        end_data = work.find(b"</" + pfx + b"sheetData>")
+        if end_data >= 0:
+            work, done = work[:end_data], True
+        seen = -1
+        for hit in needle.finditer(work):
+            start = work.rfind(cell_open, 0, hit.start() + 1)
+            if start < 0 or start <= seen:
+                continue
+            seen = start
+            tag_end = work.find(b">", start)
+            tag = work[start:tag_end + 1]
+            if tag.endswith(b"/>"):
+                body = b""
+            else:
+                close = work.find(cell_close, tag_end)
+                body = work[tag_end + 1:close if close >= 0 else len(work)]
+            rm = ref_re.search(tag)
+            if not rm:
+                continue
+            key = (int(rm.group(2)), col_index(rm.group(1).decode()))
+            tm = t_re.search(tag)
+            t = tm.group(1).decode() if tm else None
+            fm = f_re.search(body)
+            vm = v_re.search(body)
+            v = None if vm is None else (vm.group(1) or b"")
+            if t == "e":
+                out[key] = ("error", _xml_text(v))
+            elif fm is not None:
+                if v is None or (v == b"" and t != "str"):
+                    out[key] = ("formula_no_value", _xml_text(fm.group(1)))
+                else:
+                    out[key] = ("formula", _xml_text(fm.group(1)))
 
 
 _ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"

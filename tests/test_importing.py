@@ -273,3 +273,23 @@ def test_json_report_has_the_stable_core_keys(ex):
     report = ex.json("import", out, "--dry-run")
     assert {"import_id", "applied", "counts", "changes", "conflicts", "problems"} <= set(report)
     assert set(report["counts"]) == {"create", "update", "unchanged", "conflict", "invalid", "skipped", "failed"}
+
+
+def test_changes_only_export_holds_just_the_planned_products_as_planned(ex, tmp_path):
+    r = ex("export", tmp_path / "none.csv", "--changes-only", expect=2)
+    assert "import FILE --dry-run first" in r.stderr
+    out, _ = export_xlsx(ex)
+    edit(out, {("00123", "PriceTier1"): 5.25, ("NEW-9", "Name"): "Brand new", ("NEW-9", "Category"): "X",
+               ("NEW-9", "Type"): "Stock", ("NEW-9", "CostingMethod"): "FIFO",
+               ("NEW-9", "DefaultUnitOfMeasure"): "Item"})
+    ex("import", out, "--dry-run")
+    upload = tmp_path / "upload.csv"
+    ex("export", upload, "--changes-only")
+    from inventory_tools.csvio import read_records
+
+    header, records, _ = read_records(upload.read_text(encoding="utf-8"))
+    by_code = {r[0]: dict(zip(header, r)) for r in records}
+    assert set(by_code) == {"00123", "NEW-9"}
+    assert by_code["00123"]["PriceTier1"] == "5.2500" and by_code["00123"]["Name"] == "Brass Hinge 75mm"
+    assert by_code["NEW-9"]["Status"] == "ACTIVE"
+    assert product(ex, "00123")["PriceTier1"] == "4.95"  # nothing was applied

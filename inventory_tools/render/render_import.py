@@ -58,6 +58,8 @@ def summary(result, say: Callable[[str], None]) -> None:
     if result.plan is not None and (result.dry_run or result.stopped_reason or not result.applied):
         if not result.applied:
             say(plan_text(result.plan))
+            if result.estimate:
+                say(f"  {result.estimate} (for large edits, see export --changes-only)")
     if result.invalid_codes:
         say(f"{len(result.invalid_codes)} invalid row(s)" +
             (" skipped" if result.plan is not None else ""))

@@ -861,6 +861,8 @@ class Cin7Store:
                 if det["failed"]:
                     new_counts["failed"] = len(det["failed"])
                 self.state.finish_operation(db, op_id, state=state, counts=new_counts, detail=det)
+                if state == "applied" and op.get("undo_of"):
+                    self.state.finish_operation(db, op["undo_of"], state="undone")
         except StoreError:
             log.warning("could not record the end of operation %s", op_id)
 

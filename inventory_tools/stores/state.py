@@ -193,29 +193,33 @@ class LocalState:
         return f"exp-{stamp}-{secrets.token_hex(2)}"
 
     def record_export(self, db: sqlite3.Connection, manifest: dict, snapshot: pd.DataFrame | None = None,
-                      snapshot_sql: tuple[str, tuple] | None = None) -> None:
+                      snapshot_sql: tuple[str, tuple] | None = None, keep_snapshot: bool = True) -> None:
         """Keep the export's manifest and its rows (the base a later import diffs against).
 
         Call inside :meth:`transaction`. ``snapshot_sql`` copies rows inside SQLite (fast path for
         the embedded store); otherwise ``snapshot`` rows are inserted.
         """
         db.execute(
-            "INSERT INTO exports (export_id, created_at, store_id, schema_version, statuses, row_count, path, format)"
-            " VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT INTO exports (export_id, created_at, store_id, schema_version, statuses, row_count, path, format,"
+            " snapshot) VALUES (?,?,?,?,?,?,?,?,?)",
             (manifest["export_id"], manifest["exported_at"], manifest["store_id"], manifest["schema_version"],
              json.dumps(manifest.get("statuses") or []), manifest["row_count"], manifest.get("path"),
-             manifest.get("format")))
+             manifest.get("format"), 1 if keep_snapshot else 0))
         names = ", ".join(qi(n) for n in cols.names())
         if snapshot_sql is not None:
             sql, params = snapshot_sql
             db.execute(f"INSERT INTO export_rows (export_id, {names}) SELECT ?, {names} FROM ({sql})",
                        (manifest["export_id"], *params))
         elif snapshot is not None:
-            marks = ", ".join("?" * (len(cols.names()) + 1))
-            eid = manifest["export_id"]
-            rows = ((eid, *r) for r in snapshot[list(cols.names())].itertuples(index=False, name=None))
-            db.executemany(f"INSERT INTO export_rows (export_id, {names}) VALUES ({marks})", rows)
+            self.insert_rows(db, manifest["export_id"], snapshot)
         self._prune_snapshots(db)
+
+    @staticmethod
+    def insert_rows(db: sqlite3.Connection, export_id: str, frame: pd.DataFrame) -> None:
+        names = ", ".join(qi(n) for n in cols.names())
+        marks = ", ".join("?" * (len(cols.names()) + 1))
+        rows = ((export_id, *r) for r in frame[list(cols.names())].itertuples(index=False, name=None))
+        db.executemany(f"INSERT INTO export_rows (export_id, {names}) VALUES ({marks})", rows)
 
     def _prune_snapshots(self, db: sqlite3.Connection) -> None:
         old = [r[0] for r in db.execute(
