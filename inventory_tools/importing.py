@@ -257,12 +257,17 @@ def write_results(out: str, report, plan: ImportPlan, *, applied: bool) -> str:
     out_frame = pd.DataFrame({"Result": words.to_numpy(dtype=object), "Message": messages})
     for c in present:
         out_frame[c] = frame[c].to_numpy(dtype=object)
-    highlight = {}
-    changed = {(ch.code, ch.column) for ch in plan.changes} | {(c.code, c.column) for c in plan.conflicts}
+    highlight: dict[str, np.ndarray] = {}
+    comments: list[tuple[int, int, str]] = []
     row_of = {code: i for i, code in enumerate(frame[cols.KEY])}
-    for code, column in changed:
-        if column in present and code in row_of:
+    col_of = {c: j + 2 for j, c in enumerate(present)}  # after Result and Message
+    notes = [(ch.code, ch.column, f"{_note(ch.old)} → {_note(ch.new)}") for ch in plan.changes] + \
+        [(c.code, c.column, f"conflict: exported {_note(c.base)}, your file {_note(c.file)}, "
+                            f"store now {_note(c.current)}") for c in plan.conflicts]
+    for code, column, text in notes:
+        if column in col_of and code in row_of:
             highlight.setdefault(column, np.zeros(len(frame), dtype=bool))[row_of[code]] = True
+            comments.append((row_of[code], col_of[column], text))
     specs = [ColumnSpec("Result", "text", width=14), ColumnSpec("Message", "text", width=50)]
     for c in present:
         col = cols.column(c)
@@ -277,9 +282,13 @@ def write_results(out: str, report, plan: ImportPlan, *, applied: bool) -> str:
     writer.add_sheet(PlainSheet("Conflicts", conflict_rows, widths=[20, 20, 30, 30, 30]))
     tmp = out + ".part"
     writer.path = tmp
-    writer.write(out_frame, highlight=highlight)
+    writer.write(out_frame, highlight=highlight, comments=comments)
     os.replace(tmp, out)
     return out
+
+
+def _note(value: str) -> str:
+    return "(blank)" if value == "" else (value if len(value) <= 200 else value[:199] + "…")
 
 
 def _row_messages(report) -> dict[int, list[str]]:

@@ -247,7 +247,9 @@ class XlsxWriter:
     def add_sheet(self, sheet: PlainSheet) -> None:
         self.extra.append(sheet)
 
-    def write(self, frame: pd.DataFrame, progress=None, highlight: dict[str, np.ndarray] | None = None) -> int:
+    def write(self, frame: pd.DataFrame, progress=None, highlight: dict[str, np.ndarray] | None = None,
+              comments: list[tuple[int, int, str]] | None = None) -> int:
+        """``comments``: (0-based data row, 0-based column, text) notes on data-sheet cells."""
         n = len(frame)
         if n + 1 > MAX_ROWS:
             from .errors import UsageError
@@ -257,9 +259,14 @@ class XlsxWriter:
         sheets = [self.data_sheet] + [s.name for s in self.extra]
         with zipfile.ZipFile(self.path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=self.compresslevel,
                              allowZip64=True) as zf:
+            comments = (comments or [])[:MAX_COMMENTS]
             with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as fh:
-                for piece in self._data_sheet_chunks(frame, progress, highlight or {}):
+                for piece in self._data_sheet_chunks(frame, progress, highlight or {}, bool(comments)):
                     fh.write(piece.encode("utf-8"))
+            if comments:
+                zf.writestr("xl/comments1.xml", _comments_xml(comments))
+                zf.writestr("xl/drawings/vmlDrawing1.vml", _vml_xml(comments))
+                zf.writestr("xl/worksheets/_rels/sheet1.xml.rels", _SHEET_COMMENT_RELS)
             for i, sheet in enumerate(self.extra, start=2):
                 zf.writestr(f"xl/worksheets/sheet{i}.xml", self._plain_sheet_xml(sheet))
             with zf.open("xl/sharedStrings.xml", "w", force_zip64=True) as fh:
@@ -268,13 +275,14 @@ class XlsxWriter:
             zf.writestr("xl/styles.xml", _styles_xml())
             zf.writestr("xl/workbook.xml", self._workbook_xml(n))
             zf.writestr("xl/_rels/workbook.xml.rels", self._workbook_rels(len(sheets)))
-            zf.writestr("[Content_Types].xml", self._content_types(len(sheets)))
+            zf.writestr("[Content_Types].xml", self._content_types(len(sheets), bool(comments)))
             zf.writestr("_rels/.rels", _ROOT_RELS)
             zf.writestr("docProps/app.xml", _APP_XML)
         return n
 
     # -- data sheet --
-    def _data_sheet_chunks(self, frame: pd.DataFrame, progress, highlight: dict) -> Iterable[str]:
+    def _data_sheet_chunks(self, frame: pd.DataFrame, progress, highlight: dict,
+                           has_comments: bool = False) -> Iterable[str]:
         specs = self.specs
         n = len(frame)
         last_col = col_letter(len(specs) - 1)
@@ -316,7 +324,8 @@ class XlsxWriter:
         yield f'<autoFilter ref="A1:{last_col}{max(n + 1, 2)}"/>'
         yield self._validations_xml()
         yield ('<pageMargins left="0.5" right="0.5" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
-               '<pageSetup orientation="landscape" fitToWidth="0"/></worksheet>')
+               '<pageSetup orientation="landscape" fitToWidth="0"/>'
+               + ('<legacyDrawing r:id="rIdVml"/>' if has_comments else "") + '</worksheet>')
 
     def _validations_xml(self) -> str:
         items = []
@@ -383,7 +392,7 @@ class XlsxWriter:
                 + "".join(rels) + "</Relationships>")
 
     @staticmethod
-    def _content_types(n_sheets: int) -> str:
+    def _content_types(n_sheets: int, comments: bool = False) -> str:
         sheets = "".join(
             f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/'
             'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' for i in range(1, n_sheets + 1))
@@ -391,6 +400,9 @@ class XlsxWriter:
                 '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
                 '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
                 '<Default Extension="xml" ContentType="application/xml"/>'
+                + ('<Default Extension="vml" ContentType="application/vnd.openxmlformats-officedocument.vmlDrawing"/>'
+                   '<Override PartName="/xl/comments1.xml" ContentType="application/'
+                   'vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"/>' if comments else "") +
                 '<Override PartName="/xl/workbook.xml" ContentType="application/'
                 'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
                 + sheets +
@@ -401,6 +413,43 @@ class XlsxWriter:
                 '<Override PartName="/docProps/app.xml" ContentType="application/'
                 'vnd.openxmlformats-officedocument.extended-properties+xml"/>'
                 '</Types>')
+
+
+MAX_COMMENTS = 10_000  # notes beyond this slow spreadsheet apps down; fills and lists still mark every cell
+_SHEET_COMMENT_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rIdComments" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    'comments" Target="../comments1.xml"/>'
+    '<Relationship Id="rIdVml" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    'vmlDrawing" Target="../drawings/vmlDrawing1.vml"/></Relationships>')
+
+
+def _comments_xml(comments: list[tuple[int, int, str]]) -> str:
+    items = "".join(
+        f'<comment ref="{col_letter(c)}{r + 2}" authorId="0"><text><r><t xml:space="preserve">{xml_text(t)}</t>'
+        f'</r></text></comment>' for r, c, t in comments)
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<comments xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            f'<authors><author>inventory-tools</author></authors><commentList>{items}</commentList></comments>')
+
+
+def _vml_xml(comments: list[tuple[int, int, str]]) -> str:
+    """The legacy drawing spreadsheet apps need to show notes (hidden until hovered)."""
+    shapes = "".join(
+        f'<v:shape id="_x0000_s{1025 + i}" type="#_x0000_t202" style="position:absolute;margin-left:60pt;'
+        'margin-top:2pt;width:160pt;height:60pt;z-index:1;visibility:hidden" fillcolor="#ffffe1" '
+        'o:insetmode="auto"><v:fill color2="#ffffe1"/><v:shadow on="t" color="black" obscured="t"/>'
+        '<v:path o:connecttype="none"/><v:textbox style="mso-direction-alt:auto"><div style="text-align:left"/>'
+        '</v:textbox><x:ClientData ObjectType="Note"><x:MoveWithCells/><x:SizeWithCells/>'
+        f'<x:Anchor>{c + 1}, 15, {r + 1}, 2, {c + 3}, 15, {r + 5}, 16</x:Anchor><x:AutoFill>False</x:AutoFill>'
+        f'<x:Row>{r + 1}</x:Row><x:Column>{c}</x:Column></x:ClientData></v:shape>'
+        for i, (r, c, _t) in enumerate(comments))
+    return ('<xml xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
+            'xmlns:x="urn:schemas-microsoft-com:office:excel"><o:shapelayout v:ext="edit">'
+            '<o:idmap v:ext="edit" data="1"/></o:shapelayout><v:shapetype id="_x0000_t202" coordsize="21600,21600" '
+            'o:spt="202" path="m,l,21600r21600,l21600,xe"><v:stroke joinstyle="miter"/>'
+            '<v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype>' + shapes + '</xml>')
 
 
 _ROOT_RELS = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'

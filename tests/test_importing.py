@@ -234,6 +234,7 @@ def test_results_workbook_marks_every_row(ex):
     assert results["00123"][0].value == "updated" and results["00124"][0].value == "unchanged"
     price = results["00123"][header.index("PriceTier1")]
     assert price.fill.fgColor.rgb == "FFFFEB9C"
+    assert price.comment is not None and price.comment.text == "4.95 → 5.25"
     changes = [[c.value for c in r] for r in wb["Changes"].iter_rows(min_row=2)]
     assert changes == [["00123", "PriceTier1", "4.95", "5.25"]]
 
