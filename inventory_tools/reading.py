@@ -426,8 +426,10 @@ def _build(path: Path, kind: str, sheet: str | None, rows: list[list],
     for name, ci in ordered:
         if ci in parts:
             arr, blank, err, codes, uniq = parts[ci]
-            col = np.where(blank, None, arr)[keep]
-            factors[name] = (np.where(blank, -1, codes)[keep], uniq)
+            kept = np.where(blank, -1, codes)[keep].astype(np.int32 if len(uniq) < 2 ** 31 - 1 else np.int64)
+            # each cell points at its column's one copy of the value: a million "0.0000" cost one object
+            col = np.append(np.asarray(uniq, dtype=object), None)[kept]
+            factors[name] = (kept, uniq)
             if err.any():
                 err_cells.append((name, np.flatnonzero(err[keep])))
         else:

@@ -260,11 +260,13 @@ class _Validator:
         except pa.errors.SchemaErrors as exc:
             fc = exc.failure_cases
             fc = fc[fc["index"].notna()]
+            arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
             for name, rule, pos in zip(fc["column"], fc["check"], fc["index"]):
                 pos = int(pos)
                 col = cols.column(name)
-                text = frame[name].iat[pos]
-                raw = self.t.raw[name].iat[pos]
+                if name not in arrays:
+                    arrays[name] = (frame[name].to_numpy(dtype=object), self.t.raw[name].to_numpy(dtype=object))
+                text, raw = arrays[name][0][pos], arrays[name][1][pos]
                 if rule == "text.too_long":
                     self.add(pos, name, raw, rule,
                              f"{name} is {len(text)} characters long; at most {col.max_length} are allowed",
@@ -307,7 +309,9 @@ class _Validator:
             return
         if info.get("snapshot") in (0, "0", False):
             return
-        self.base = state.export_snapshot(man["export_id"])
+        snapshot = state.export_snapshot(man["export_id"])
+        self.base = snapshot[[n for n in _rule_columns() if n in snapshot.columns]]  # only what the rules read
+        del snapshot
         self.base_export_id = man["export_id"]
 
     def rows(self) -> None:
@@ -361,6 +365,7 @@ class _Validator:
             if store is not None:
                 current = store.read_by_codes(list(dict.fromkeys(code[need])))
                 cur_al = _align(current, code)
+                del current
                 in_store = cur_al[cols.KEY].ne("").to_numpy()
 
         def after(c: str) -> pd.Series:
@@ -453,10 +458,11 @@ class _Validator:
             badcd = np.array([not _gtin_ok(u) for u in uniq], dtype=bool)
             if badcd.any():
                 cells = (codes_ >= 0) & badcd[np.where(codes_ >= 0, codes_, 0)] & not_bad("Barcode")
-                for pos in np.flatnonzero(cells):
-                    v = bc.iat[pos]
+                bc_arr, raw_arr = bc.to_numpy(dtype=object), self.t.raw["Barcode"].to_numpy(dtype=object)
+                for pos in np.flatnonzero(cells).tolist():
+                    v = bc_arr[pos]
                     kind = {8: "EAN-8", 12: "UPC-A", 13: "EAN-13"}[len(v)]
-                    self.add(pos, "Barcode", self.t.raw["Barcode"].iat[pos], "barcode.check_digit",
+                    self.add(pos, "Barcode", raw_arr[pos], "barcode.check_digit",
                              f"Barcode {v} looks like an {kind} code but its check digit is wrong "
                              f"(expected {_gtin_digit(v[:-1])})",
                              "check the barcode for a typing error", severity="warning")
@@ -469,9 +475,10 @@ class _Validator:
             if has_base:
                 ref = ref.where(~in_base, base_al[c])
             ch = (f[c] != "").to_numpy() & ref.notna().to_numpy() & (f[c] != ref).to_numpy() & not_bad(c)
-            for pos in np.flatnonzero(ch):
-                self.add(pos, c, self.t.raw[c].iat[pos], "read_only.ignored",
-                         f"{c} is read-only; the change from {ref.iat[pos] or 'blank'} to {f[c].iat[pos]} is ignored",
+            fa, ra, rawa = f[c].to_numpy(dtype=object), ref.to_numpy(dtype=object), self.t.raw[c].to_numpy(dtype=object)
+            for pos in np.flatnonzero(ch).tolist():
+                self.add(pos, c, rawa[pos], "read_only.ignored",
+                         f"{c} is read-only; the change from {ra[pos] or 'blank'} to {fa[pos]} is ignored",
                          f"{c} is calculated by Cin7 Core; undo the edit to silence this warning",
                          severity="warning")
 
@@ -514,15 +521,27 @@ def _code_key(code: pd.Series) -> pd.Series:
     return code.astype(str).str.replace(_WS_RE, "", regex=True).str.casefold()
 
 
+def _rule_columns() -> list[str]:
+    """The store/base columns the row rules read (others are never loaded into the merge)."""
+    wanted = {cols.KEY, "Status", *_REQUIRED_ACTIVE, "Type", "FixedAssetType", "AssemblyBOM", "QuantityToProduce"}
+    wanted |= {c.name for c in cols.columns() if c.read_only or c.identifier}
+    return [n for n in cols.names() if n in wanted]
+
+
 def _align(df: pd.DataFrame | None, code: pd.Series) -> pd.DataFrame:
-    """Rows of ``df`` (canonical, all columns) matched to the file's codes; missing → ""."""
-    names = list(cols.names())
+    """The rule columns of ``df`` (canonical) matched to the file's codes; missing rows → ""."""
+    names = _rule_columns()
     if df is None or len(df) == 0:
         return pd.DataFrame({n: pd.Series("", index=code.index, dtype=object) for n in names})
-    d = df.drop_duplicates(cols.KEY).set_index(cols.KEY, drop=False)
+    have = [n for n in names if n in df.columns]
+    d = df[have].drop_duplicates(cols.KEY).set_index(cols.KEY, drop=False)
     out = d.reindex(code.to_numpy())
     out.index = code.index
-    return out[names].astype(object).where(out[names].notna(), "")
+    out = out.astype(object).where(out.notna(), "")
+    for n in names:
+        if n not in out.columns:
+            out[n] = ""
+    return out[names]
 
 
 def _per_unique(fn: Callable[[str], bool]) -> Callable[[pd.Series], pd.Series]:
