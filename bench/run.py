@@ -76,7 +76,8 @@ def make_edited(work: Path, store_path: Path, exported: Path) -> tuple[Path, int
     manifest = {r[0]: r[1] for r in manifest_rows[1:]}
     edited, n = edit_frame(frame)
     out = work / "edited.xlsx"
-    exporting._write_xlsx(str(out), edited, manifest, exporting._dropdown_lists(None, edited), None)
+    rows = exporting.FrameSource(edited)
+    exporting._write_xlsx(str(out), rows, manifest, exporting._dropdown_lists(None, rows), None)
     return out, n
 
 

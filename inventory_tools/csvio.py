@@ -72,12 +72,16 @@ def header_line() -> str:
     return ",".join(cols.names()) + CRLF
 
 
-def write_csv(frame: pd.DataFrame, fh, chunk_rows: int = 50_000, progress=None) -> None:
-    """Write a canonical product frame to a binary file handle in Cin7's format."""
+def write_csv(rows, fh, chunk_rows: int = 20_000, progress=None, on_chunk=None) -> None:
+    """Write canonical products (a DataFrame, or ``n`` + ``chunks(size)``) in Cin7's format."""
+    from .xlsx_writer import FrameChunks
+
+    source = rows if hasattr(rows, "chunks") else FrameChunks(rows)
     fh.write(header_line().encode("utf-8"))
-    for start in range(0, len(frame), chunk_rows):
-        chunk = frame.iloc[start:start + chunk_rows]
+    for chunk in source.chunks(chunk_rows):
         fh.write(render_rows(chunk).encode("utf-8"))
+        if on_chunk:
+            on_chunk(chunk)
         if progress:
             progress(len(chunk))
 

@@ -75,28 +75,32 @@ def export(store, out: str | os.PathLike, *, statuses: Iterable[str] | None = No
     export_id = store.state.new_export_id()
     with store.state.transaction() as db:
         if changes_only:
-            frame = _planned_frame(store, wanted)
+            rows = FrameSource(_planned_frame(store, wanted))
+        elif hasattr(store, "stream"):
+            rows = store.stream(wanted)  # streamed: memory stays flat at any size
         else:
-            frame = store.read_products(wanted or None)
+            rows = FrameSource(store.read_products(wanted or None))
         manifest = {
             "export_id": export_id, "store_id": store.identity(), "store": store.describe(),
             "exported_at": now_iso(), "schema_version": cols.SCHEMA_VERSION, "tool_version": __version__,
-            "sheet": DATA_SHEET, "row_count": len(frame), "statuses": wanted, "format": fmt,
+            "sheet": DATA_SHEET, "row_count": rows.n, "statuses": wanted, "format": fmt,
             "path": str(path.resolve()),
         }
         tmp = _temp_beside(path)
+        warned: list = []
         try:
             if fmt == "xlsx":
-                _write_xlsx(tmp, frame, manifest, _dropdown_lists(store, frame), progress)
+                _write_xlsx(tmp, rows, manifest, _dropdown_lists(store, rows), progress)
             else:
                 with open(tmp, "wb") as fh:
-                    csvio.write_csv(frame, fh, progress=progress)
+                    csvio.write_csv(rows, fh, progress=progress,
+                                    on_chunk=lambda chunk: warned.extend(csvio.formula_warnings(chunk)))
             if changes_only:
                 store.state.record_export(db, manifest, keep_snapshot=False)
             elif hasattr(store, "products_query"):  # copy inside SQLite: no rows through Python
                 store.state.record_export(db, manifest, snapshot_sql=store.products_query(wanted or None))
             else:
-                store.state.record_export(db, manifest, snapshot=frame)
+                store.state.record_export(db, manifest, snapshot=rows.frame)
             os.replace(tmp, path)
         except OSError as exc:
             _remove(tmp)
@@ -105,12 +109,28 @@ def export(store, out: str | os.PathLike, *, statuses: Iterable[str] | None = No
         except BaseException:
             _remove(tmp)
             raise
-    warnings = []
-    if fmt == "csv":
-        warnings = [f"{w.code} · {w.column} starts like a formula ({w.value!r}); a spreadsheet opening this CSV may run it"
-                    for w in csvio.formula_warnings(frame)]
-    counts = frame[cols.STATUS].value_counts().to_dict() if len(frame) else {}
-    return ExportResult(export_id, str(path), fmt, len(frame), wanted, counts, warnings)
+        counts = rows.status_counts()
+    warnings = [f"{w.code} · {w.column} starts like a formula ({w.value!r}); a spreadsheet opening this CSV may run it"
+                for w in warned]
+    return ExportResult(export_id, str(path), fmt, rows.n, wanted, counts, warnings)
+
+
+class FrameSource:
+    """Products already in memory, shaped like a store's stream (``n``, ``chunks``, ``distinct``)."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self.n = len(frame)
+
+    def chunks(self, size: int):
+        for start in range(0, self.n, size):
+            yield self.frame.iloc[start:start + size]
+
+    def distinct(self, column: str) -> list[str]:
+        return [v for v in pd.unique(self.frame[column]) if v] if self.n else []
+
+    def status_counts(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.frame[cols.STATUS].value_counts().items()} if self.n else {}
 
 
 def _planned_frame(store, wanted: list[str]) -> pd.DataFrame:
@@ -142,12 +162,11 @@ def _remove(path: str) -> None:
         pass
 
 
-def _dropdown_lists(store, frame: pd.DataFrame) -> dict[str, list[str]]:
+def _dropdown_lists(store, rows) -> dict[str, list[str]]:
     """Values for the open dropdowns (units in use), or a remote store's reference lists."""
     lists: dict[str, list[str]] = {}
     for name in OPEN_LISTS:
-        used = set(frame[name]) - {""} if len(frame) else set()
-        lists[name] = sorted(used | set(DEFAULT_UNITS), key=str.casefold)
+        lists[name] = sorted(set(rows.distinct(name)) | set(DEFAULT_UNITS), key=str.casefold)
     reference = getattr(store, "reference_lists", None)
     if callable(reference):
         for name, items in (reference() or {}).items():
@@ -171,7 +190,7 @@ def column_specs(lists_ranges: dict[str, str]) -> list[ColumnSpec]:
     return specs
 
 
-def _write_xlsx(tmp: str, frame: pd.DataFrame, manifest: dict, lists: dict[str, list[str]], progress) -> None:
+def _write_xlsx(tmp: str, rows, manifest: dict, lists: dict[str, list[str]], progress) -> None:
     list_names = list(lists)
     ranges = {}
     for i, name in enumerate(list_names):
@@ -185,7 +204,7 @@ def _write_xlsx(tmp: str, frame: pd.DataFrame, manifest: dict, lists: dict[str, 
     depth = max((len(v) for v in lists.values()), default=0)
     grid = [list_names] + [[lists[n][r] if r < len(lists[n]) else "" for n in list_names] for r in range(depth)]
     writer.add_sheet(PlainSheet(LISTS_SHEET, grid, hidden=True))
-    writer.write(frame, progress=progress)
+    writer.write(rows, progress=progress)
 
 
 def manifest_rows(manifest: dict) -> list[list[str]]:

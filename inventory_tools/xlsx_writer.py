@@ -233,6 +233,18 @@ def _is_plain_number(text: str) -> bool:
     return len(digits) <= 15
 
 
+class FrameChunks:
+    """Rows to write, in chunks: a whole DataFrame, or (see exporting) a stream from a store."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self.n = len(frame)
+
+    def chunks(self, size: int) -> Iterable[pd.DataFrame]:
+        for start in range(0, self.n, size):
+            yield self.frame.iloc[start:start + size]
+
+
 class XlsxWriter:
     """Write one data sheet (from a DataFrame of canonical strings) plus small plain sheets."""
 
@@ -247,10 +259,12 @@ class XlsxWriter:
     def add_sheet(self, sheet: PlainSheet) -> None:
         self.extra.append(sheet)
 
-    def write(self, frame: pd.DataFrame, progress=None, highlight: dict[str, np.ndarray] | None = None,
+    def write(self, rows, progress=None, highlight: dict[str, np.ndarray] | None = None,
               comments: list[tuple[int, int, str]] | None = None) -> int:
-        """``comments``: (0-based data row, 0-based column, text) notes on data-sheet cells."""
-        n = len(frame)
+        """``rows``: a DataFrame, or anything with ``n`` and ``chunks(size)`` (streamed, so memory
+        stays flat). ``comments``: (0-based data row, 0-based column, text) notes on cells."""
+        source = rows if hasattr(rows, "chunks") else FrameChunks(rows)
+        n = source.n
         if n + 1 > MAX_ROWS:
             from .errors import UsageError
 
@@ -261,7 +275,7 @@ class XlsxWriter:
                              allowZip64=True) as zf:
             comments = (comments or [])[:MAX_COMMENTS]
             with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as fh:
-                for piece in self._data_sheet_chunks(frame, progress, highlight or {}, bool(comments)):
+                for piece in self._data_sheet_chunks(source, progress, highlight or {}, bool(comments)):
                     fh.write(piece.encode("utf-8"))
             if comments:
                 zf.writestr("xl/comments1.xml", _comments_xml(comments))
@@ -281,10 +295,10 @@ class XlsxWriter:
         return n
 
     # -- data sheet --
-    def _data_sheet_chunks(self, frame: pd.DataFrame, progress, highlight: dict,
+    def _data_sheet_chunks(self, source, progress, highlight: dict,
                            has_comments: bool = False) -> Iterable[str]:
         specs = self.specs
-        n = len(frame)
+        n = source.n
         last_col = col_letter(len(specs) - 1)
         cols_xml = "".join(
             f'<col min="{i + 1}" max="{i + 1}" width="{s.width:.2f}" style="{s.style}" customWidth="1"/>'
@@ -304,8 +318,8 @@ class XlsxWriter:
         yield f'<row r="1">{header}</row>'
         letters = [col_letter(i) for i in range(len(specs))]
         names = [s.name for s in specs]
-        for start in range(0, n, CHUNK_ROWS):
-            chunk = frame.iloc[start:start + CHUNK_ROWS]
+        start = 0
+        for chunk in source.chunks(CHUNK_ROWS):
             rows = np.arange(start + 2, start + 2 + len(chunk)).astype(str).astype(object)
             # A (rows x columns+2) grid of XML pieces joined once in row-major order: no string
             # grows cell by cell, so the cost is linear in the output size.
@@ -318,6 +332,7 @@ class XlsxWriter:
                 grid[:, j] = _render_column(values, letter, rows, spec, self.sst, marks)
             grid[:, -1] = "</row>"
             yield "".join(grid.ravel().tolist())
+            start += len(chunk)
             if progress:
                 progress(len(chunk))
         yield "</sheetData>"

@@ -47,6 +47,10 @@ class SqliteStore:
         sql = sql.replace(", ".join(qi(n) for n in cols.names()), select_list(), 1)
         return frame_from_rows(self.db.execute(sql, params).fetchall())
 
+    def stream(self, statuses: Iterable[str] | None = None) -> "ProductStream":
+        """The products (optionally some statuses) read in chunks: for exports of any size."""
+        return ProductStream(self, list(statuses or []))
+
     def read_by_codes(self, codes: Iterable[str]) -> pd.DataFrame:
         codes = list(dict.fromkeys(codes))
         if len(codes) > 5 * _CHUNK:
@@ -163,3 +167,33 @@ class SqliteStore:
         db.executemany(f"DELETE FROM products WHERE {qi(cols.KEY)}=?", ((c,) for c in codes))
         self.state.journal_add(db, op_id, ((c, "delete", None, None, None) for c in codes))
         return list(codes)
+
+
+class ProductStream:
+    """``n`` products, read ``chunks(size)`` at a time with one cursor (call inside a transaction
+    so the rows match the export snapshot taken in the same transaction)."""
+
+    def __init__(self, store: SqliteStore, statuses: list[str]):
+        self.store, self.statuses = store, statuses
+        where, params = "", ()
+        if statuses:
+            params = tuple(statuses)
+            where = f" WHERE {qi(cols.STATUS)} IN ({', '.join('?' * len(params))})"
+        self._where, self._params = where, params
+        self.n = store.db.execute(f"SELECT count(*) FROM products{where}", params).fetchone()[0]
+
+    def chunks(self, size: int):
+        cur = self.store.db.execute(f"SELECT {select_list()} FROM products{self._where} ORDER BY rowid", self._params)
+        while True:
+            rows = cur.fetchmany(size)
+            if not rows:
+                return
+            yield frame_from_rows(rows)
+
+    def distinct(self, column: str) -> list[str]:
+        sql = f"SELECT DISTINCT {qi(column)} FROM products{self._where}"
+        return [r[0] for r in self.store.db.execute(sql, self._params) if r[0]]
+
+    def status_counts(self) -> dict[str, int]:
+        sql = f"SELECT {qi(cols.STATUS)}, count(*) FROM products{self._where} GROUP BY 1 ORDER BY 2 DESC"
+        return dict(self.store.db.execute(sql, self._params).fetchall())
