@@ -347,16 +347,22 @@ class _Validator:
         relevant = [c for c in ("Status", *_REQUIRED_ACTIVE, "Type", "FixedAssetType", "AssemblyBOM",
                                 "QuantityToProduce") if c in present]
         ro_cols = [c.name for c in cols.columns() if c.read_only and c.name in present]
+        # Rows whose earlier state must come from the store: with an export base, only rows the
+        # export did not hold (the base says what the file changed); without one, rows whose
+        # blank cells mean "unchanged", and status changes.
+        fresh = ~in_base
         need = np.zeros(n, dtype=bool)
         if "Status" in present:
-            need |= (f["Status"] == cols.SETUP_REQUIRED).to_numpy()
+            need |= (f["Status"] == cols.SETUP_REQUIRED).to_numpy() & fresh
+        if "Name" in present:
+            need |= (f["Name"] == "").to_numpy() & fresh
         for c in set(_REQUIRED_ACTIVE + ("Status", "Type", "FixedAssetType", "AssemblyBOM", "QuantityToProduce")):
             if c not in present:
-                need |= bool(relevant)
+                need |= bool(relevant) & fresh
             elif not has_base:
                 need |= (f[c] == "").to_numpy()
         for c in ro_cols:  # read-only edits compare with the base, else with the store
-            need |= (f[c] != "").to_numpy() & ~in_base
+            need |= (f[c] != "").to_numpy() & fresh
         need &= (code != "").to_numpy()
         cur_al = None
         in_store = np.zeros(n, dtype=bool)
@@ -374,11 +380,12 @@ class _Validator:
                 if not has_base and cur_al is not None:
                     v = v.where(v != "", cur_al[c])
                 return v
-            if cur_al is not None:
-                return cur_al[c]
+            v = pd.Series("", index=f.index, dtype=object)  # a column not in the file is unchanged
             if has_base:
-                return base_al[c]
-            return pd.Series("", index=f.index, dtype=object)
+                v = v.where(~in_base, base_al[c])
+            if cur_al is not None:
+                v = v.where(~in_store, cur_al[c])
+            return v
 
         def not_bad(c: str) -> np.ndarray:
             return ~self.bad[c] if c in self.bad else np.ones(n, dtype=bool)
@@ -389,11 +396,12 @@ class _Validator:
         # Status transitions: into Setup Required (only sync creates it)
         status_after = after("Status")
         if "Status" in present:
+            # before the file: the export's status (the file changes it only if it differs), else the store's
             prior = pd.Series("", index=f.index, dtype=object)
-            if has_base:
-                prior = prior.where(~in_base, base_al["Status"])
             if cur_al is not None:
                 prior = prior.where(~in_store, cur_al["Status"])
+            if has_base:
+                prior = prior.where(~in_base, base_al["Status"])
             into = (f["Status"] == cols.SETUP_REQUIRED).to_numpy() & (prior != "").to_numpy() \
                 & (prior != cols.SETUP_REQUIRED).to_numpy() & rows_ok
             for pos in np.flatnonzero(into):

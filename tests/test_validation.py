@@ -570,3 +570,13 @@ def test_file_level_problems_in_the_summary(tmp_path):
     assert "Inventory List!A1: column 'Product Code' is not a known column; did you mean ProductCode?" in text
     assert "Inventory List!B1: column 'Catgory' is not a known column; did you mean Category?" in text
     assert not rep.valid
+
+
+def test_columns_left_out_of_the_file_come_from_base_and_store(tmp_path):
+    store = make_store(tmp_path, product("A", Status="Setup Required"), product("S", Status="Setup Required"))
+    base = store.read_products().iloc[:1]  # the export held A only; S was added to the store later
+    rows = [["A", "Active"], ["S", "Active"], ["NEW", "Active"]]
+    rep = validate(write_wb(tmp_path / "a.xlsx", ["ProductCode", "Status"], rows), store=store, base=base)
+    assert {(p.rule, p.cell, p.column) for p in rep.problems} == {
+        ("active.required", "B4", c) for c in ("Name", "Category", "Type", "CostingMethod", "DefaultUnitOfMeasure")}
+    store.close()
