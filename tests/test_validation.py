@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import string
 import zipfile
 from pathlib import Path
@@ -17,7 +16,6 @@ from hypothesis import strategies as st
 
 from inventory_tools import columns as cols
 from inventory_tools import validation
-from inventory_tools.reading import read_table
 from inventory_tools.stores.base import ChangeSet
 from inventory_tools.stores.sqlite import SqliteStore
 from inventory_tools.validation import validate, write_json, write_xlsx
