@@ -379,3 +379,22 @@ def test_dates_and_numbers_come_back_as_the_reader_gave_them(tmp_path):
     t = read_table(p)
     row = t.raw.iloc[0].tolist()
     assert row[0] == 123.0 and isinstance(row[1], (dt.date, dt.datetime)) and row[2] == "12.50" and row[3] is True
+
+
+def test_formula_scan_handles_namespace_prefixed_sheet_xml(tmp_path):
+    # Some generators (.NET Open XML SDK) write <x:c><x:f>…; the scan must still find the cell.
+    import re
+
+    src = write_wb(tmp_path / "p0.xlsx", ["ProductCode", "Name"], [["A", "=1+1"], ["B", "ok"]])
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(tmp_path / "p1.xlsx", "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b'<worksheet xmlns="', b'<x:worksheet xmlns:x="')
+                data = re.sub(rb"<(/?)(?!x:worksheet)([a-zA-Z]+)([\s>/])", rb"<\1x:\2\3", data)
+                assert b"<x:f>" in data
+            zout.writestr(item, data)
+    t = read_table(tmp_path / "p1.xlsx")
+    [p] = t.problems
+    assert (p.rule, p.cell, p.value) == ("cell.formula_no_value", "B2", "=1+1")
+    assert t.raw["Name"].tolist() == [None, "ok"]
