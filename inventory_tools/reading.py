@@ -237,9 +237,35 @@ def _damaged(path: Path, detail: str = "") -> FileReadError:
                          "(which may offer to repair it) and save it again", file=str(path))
 
 
+#: A genuine workbook at Excel's row limit inflates to a few GB at ratios below ~100:1; a zip bomb
+#: declares far more, or far higher ratios. Readers never inflate past an entry's declared size.
+MAX_INFLATED_BYTES = 8 * 1024**3
+MAX_ENTRY_RATIO = 1000
+MAX_ENTRIES = 10_000
+
+
+def _check_zip_safety(zf: zipfile.ZipFile, path: Path) -> None:
+    """Refuse a zip bomb before anything is inflated (from the central directory alone)."""
+    infos = zf.infolist()
+    hint = "this is not a normal workbook; if you expected one, export it again from its source"
+    if len(infos) > MAX_ENTRIES:
+        raise FileReadError(f"the workbook holds {len(infos):,} parts, far more than any spreadsheet", hint,
+                            file=str(path))
+    total = sum(i.file_size for i in infos)
+    if total > MAX_INFLATED_BYTES:
+        raise FileReadError(f"the workbook would inflate to {total / 1024**3:,.1f} GB (refused: over "
+                            f"{MAX_INFLATED_BYTES // 1024**3} GB, beyond any real inventory list)", hint, file=str(path))
+    for i in infos:
+        if i.file_size > 10 * 1024**2 and i.file_size > MAX_ENTRY_RATIO * max(i.compress_size, 1):
+            ratio = i.file_size / max(i.compress_size, 1)
+            raise FileReadError(f"part {i.filename} would expand {ratio:,.0f} times (a zip bomb?), so it was not "
+                                "opened", hint, file=str(path))
+
+
 def _zip_kind(path: Path) -> str:
     try:
         with zipfile.ZipFile(path) as zf:
+            _check_zip_safety(zf, path)
             names = set(zf.namelist())
             if "mimetype" in names and zf.read("mimetype").strip().startswith(_ODS_MIME):
                 return "ods"
@@ -732,6 +758,27 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str, li
     return text, "cp1252", problems
 
 
+def _csv_records(text: str):
+    """(non-empty record, its first physical line) for each record; a quoted cell may span lines."""
+    sample = text[:65536]
+    dialect = None
+    if "," not in sample.split("\n", 1)[0]:
+        try:
+            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+        except csv.Error:
+            dialect = None
+    reader = csv.reader(io.StringIO(text, newline=""), dialect or "excel")
+    prev_end = 0
+    try:
+        for r in reader:
+            start = prev_end + 1
+            prev_end = reader.line_num
+            if r:
+                yield r, start
+    except csv.Error as exc:
+        raise csv.Error(f"near line {reader.line_num}: {exc}") from None
+
+
 def _read_csv(path: Path, encoding: str | None) -> Table:
     data = path.read_bytes()
     text, used, problems = _decode(path, data, encoding)
@@ -739,29 +786,16 @@ def _read_csv(path: Path, encoding: str | None) -> Table:
         raise FileReadError("the file is empty (no header row)",
                             "export the inventory list again, or check that the file finished saving",
                             file=str(path))
-    try:
-        sample = text[:65536]
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t") if "," not in sample.split("\n", 1)[0] else None
-    except csv.Error:
-        dialect = None
-    reader = csv.reader(io.StringIO(text, newline=""), dialect or "excel")
     rows: list[list] = []
     starts: list[int] = []
     records: list[int] = []
-    prev_end = 0
-    rec = 0
     try:
-        for r in reader:
-            start = prev_end + 1
-            prev_end = reader.line_num
-            if not r:
-                continue
+        for rec, (r, start) in enumerate(_csv_records(text)):
             rows.append(r)
             starts.append(start)
             records.append(rec)
-            rec += 1
     except csv.Error as exc:
-        raise FileReadError(f"the CSV is malformed near line {reader.line_num}: {exc}",
+        raise FileReadError(f"the CSV is malformed: {exc}",
                             "check for an unclosed quote (\") in that line and the ones before it",
                             file=str(path)) from None
     table = _build(path, "csv", None, rows, {}, line_numbers=starts, record_numbers=records)

@@ -587,86 +587,89 @@ def write_json(report: ValidationReport, out) -> Path:
 
 
 COMMENT_LIMIT = 10_000
+COPY_LIMIT = 400_000  # cells: up to this, an .xlsx report is an openpyxl copy (keeps formatting)
+PROBLEMS_HEAD = ["Cell", "Column", "Value", "Rule", "Severity", "Message", "Fix"]
+PROBLEMS_WIDTHS = (26, 22, 22, 26, 9, 70, 60)
+ERROR_FILL, WARNING_FILL = "FFC7CE", "FFEB9C"
+
+
+def _marks(report: ValidationReport) -> tuple[dict[tuple[int, str], str], dict[tuple[int, str], str]]:
+    """(row, letter) → severity (error wins) and → comment text (first COMMENT_LIMIT cells)."""
+    sev: dict[tuple[int, str], str] = {}
+    notes: dict[tuple[int, str], str] = {}
+    for p in report.problems:
+        loc = _sheet_loc(report.table, p)
+        if loc is None:
+            continue
+        if sev.get(loc) != "error":
+            sev[loc] = p.severity
+        text = f"{p.severity}: {p.message}" + (f"\nfix: {p.hint}" if p.hint else "")
+        if loc in notes:
+            notes[loc] = (notes[loc] + "\n\n" + text)[:30000]
+        elif len(notes) < COMMENT_LIMIT:
+            notes[loc] = text[:30000]
+    return sev, notes
+
+
+def _problem_rows(report: ValidationReport, data_name: str):
+    for p in report.problems:
+        loc = _sheet_loc(report.table, p)
+        cell_text = f"{data_name}!{loc[1]}{loc[0]}" if loc else (p.cell or "(file)")
+        target = f"'{data_name}'!{loc[1]}{loc[0]}" if loc else None
+        yield target, [cell_text, p.column or "", "" if p.value is None else str(p.value), p.rule, p.severity,
+                       p.message, p.hint]
 
 
 def write_xlsx(report: ValidationReport, out) -> Path:
-    """A copy of the user's workbook: problem cells filled (all) and commented (first 10,000),
-    plus a ``Problems`` sheet at the front with a link to each cell. Never writes a formula."""
+    """The user's workbook with every problem cell filled and commented (comments: first 10,000
+    cells), plus a ``Problems`` sheet at the front with a link to each cell. Never writes a formula.
+
+    An .xlsx of up to COPY_LIMIT cells is copied with openpyxl (formatting and other sheets kept);
+    larger files, .ods and .csv are rebuilt from their values with xlsxwriter in constant memory.
+    """
+    out = Path(out)
+    t = report.table
+    cells = len(t.raw) * max(len(t.column_letters) + len(t.extra_columns), 1)
+    if t.kind == "xlsx" and cells <= COPY_LIMIT:
+        return _write_xlsx_copy(report, out)
+    return _write_xlsx_rebuilt(report, out)
+
+
+def _write_xlsx_copy(report: ValidationReport, out: Path) -> Path:
     import openpyxl
     from openpyxl.comments import Comment
     from openpyxl.styles import Font, PatternFill
     from openpyxl.worksheet.hyperlink import Hyperlink
 
-    out = Path(out)
     t = report.table
-    if t.kind == "xlsx":
-        wb = openpyxl.load_workbook(t.path)
-        data_name = t.sheet
-    else:
-        wb = openpyxl.Workbook()
-        ws0 = wb.active
-        data_name = t.sheet or "Inventory List"
-        ws0.title = data_name[:31]
-        data_name = ws0.title
-        for ri, r in enumerate(_all_rows(t), start=1):
-            for ci, v in enumerate(r, start=1):
-                if v is None or v == "":
-                    continue
-                c = ws0.cell(row=ri, column=ci)
-                c.value = v
-                if isinstance(v, str):
-                    c.data_type = "s"
+    wb = openpyxl.load_workbook(t.path)
+    data_name = t.sheet
     ws = wb[data_name]
-    err_fill = PatternFill("solid", fgColor="FFC7CE")
-    warn_fill = PatternFill("solid", fgColor="FFEB9C")
-    comments = 0
-    seen: dict[tuple[int, str], Any] = {}
-    for p in report.problems:
-        loc = _sheet_loc(t, p)
-        if loc is None:
-            continue
-        row, letter = loc
+    fills = {"error": PatternFill("solid", fgColor=ERROR_FILL), "warning": PatternFill("solid", fgColor=WARNING_FILL)}
+    sev, notes = _marks(report)
+    for (row, letter), severity in sev.items():
         cell = ws[f"{letter}{row}"]
-        prev = seen.get((row, letter))
-        if prev is None or p.severity == "error":
-            cell.fill = err_fill if p.severity == "error" else warn_fill
-        text = f"{p.severity}: {_strip_ref(p)}" + (f"\nfix: {p.hint}" if p.hint else "")
-        if prev is not None:
-            if prev is not False and comments <= COMMENT_LIMIT:
-                prev.text = (prev.text + "\n\n" + text)[:30000]
-            continue
-        if comments < COMMENT_LIMIT:
-            cm = Comment(text[:30000], "inventory-tools")
+        cell.fill = fills[severity]
+        if (row, letter) in notes:
+            cm = Comment(notes[(row, letter)], "inventory-tools")
             cm.width, cm.height = 320, 140
             cell.comment = cm
-            comments += 1
-            seen[(row, letter)] = cm
-        else:
-            seen[(row, letter)] = False
-
     ps = wb.create_sheet("Problems", 0)
-    head = ["Cell", "Column", "Value", "Rule", "Severity", "Message", "Fix"]
-    ps.append(head)
+    ps.append(PROBLEMS_HEAD)
     for c in ps[1]:
         c.font = Font(bold=True)
     ps.freeze_panes = "A2"
     link_font = Font(color="0563C1", underline="single")
-    for p in report.problems:
-        loc = _sheet_loc(t, p)
-        cell_text = f"{data_name}!{loc[1]}{loc[0]}" if loc else (p.cell or "(file)")
-        vals = [cell_text, p.column or "", "" if p.value is None else str(p.value), p.rule, p.severity,
-                _strip_ref(p), p.hint]
-        ps.append([None] * len(vals))
-        r = ps.max_row
+    for r, (target, vals) in enumerate(_problem_rows(report, data_name), start=2):
         for ci, v in enumerate(vals, start=1):
             c = ps.cell(row=r, column=ci)
             c.value = v
-            c.data_type = "s"
-        if loc:
+            c.data_type = "s"  # text, even when it starts with "="
+        if target:
             c = ps.cell(row=r, column=1)
-            c.hyperlink = Hyperlink(ref=c.coordinate, location=f"'{data_name}'!{loc[1]}{loc[0]}")
+            c.hyperlink = Hyperlink(ref=c.coordinate, location=target)
             c.font = link_font
-    for letter, w in zip("ABCDEFG", (26, 22, 22, 26, 9, 70, 60)):
+    for letter, w in zip("ABCDEFG", PROBLEMS_WIDTHS):
         ps.column_dimensions[letter].width = w
     if ps.max_row > 1:
         ps.auto_filter.ref = f"A1:G{ps.max_row}"
@@ -674,6 +677,85 @@ def write_xlsx(report: ValidationReport, out) -> Path:
     for s in wb.worksheets:
         s.sheet_view.tabSelected = s is ps
     wb.save(out)
+    return out
+
+
+def _write_xlsx_rebuilt(report: ValidationReport, out: Path) -> Path:
+    import datetime as dt
+
+    import xlsxwriter
+
+    from .reading import col_index
+
+    t = report.table
+    data_name = (t.sheet or "Inventory List")[:31]
+    wb = xlsxwriter.Workbook(str(out), {"constant_memory": True, "strings_to_formulas": False,
+                                        "strings_to_urls": False, "strings_to_numbers": False})
+    wb.use_zip64()
+    bold = wb.add_format({"bold": True})
+    link = wb.add_format({"font_color": "#0563C1", "underline": 1})
+    fills = {k: wb.add_format({"bg_color": "#" + c, "pattern": 1}) for k, c in
+             (("error", ERROR_FILL), ("warning", WARNING_FILL))}
+    date_fmt = {k: wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss", **({"bg_color": "#" + c, "pattern": 1} if c else {})})
+                for k, c in ((None, ""), ("error", ERROR_FILL), ("warning", WARNING_FILL))}
+
+    ps = wb.add_worksheet("Problems")
+    ds = wb.add_worksheet(data_name)
+    ps.activate()
+    ps.freeze_panes(1, 0)
+    ps.write_row(0, 0, PROBLEMS_HEAD, bold)
+    links = 0
+    r = 0
+    for r, (target, vals) in enumerate(_problem_rows(report, data_name), start=1):
+        for ci, v in enumerate(vals):
+            if ci == 0 and target and links < 65_000:  # Excel's limit on links per sheet
+                ps.write_url(r, 0, f"internal:{target}", link, string=v)
+                links += 1
+            else:
+                ps.write_string(r, ci, v)
+    for ci, w in enumerate(PROBLEMS_WIDTHS):
+        ps.set_column(ci, ci, w)
+    if r:
+        ps.autofilter(0, 0, r, len(PROBLEMS_HEAD) - 1)
+
+    sev, notes = _marks(report)
+    by_row: dict[int, dict[int, str]] = {}
+    for (row, letter), severity in sev.items():
+        by_row.setdefault(row, {})[col_index(letter)] = severity
+    notes_by_row: dict[int, list[tuple[int, str]]] = {}
+    for (row, letter), text in notes.items():
+        notes_by_row.setdefault(row, []).append((col_index(letter), text))
+    note_opts = {"author": "inventory-tools", "x_scale": 2.5, "y_scale": 2}
+    ds.freeze_panes(1, 0)
+    for ri, values in enumerate(_all_rows(t), start=1):
+        marks = by_row.pop(ri, {})
+        for ci, v in enumerate(values):
+            severity = marks.pop(ci, None)
+            fmt = fills.get(severity) if severity else None
+            if ri == 1 and fmt is None:
+                fmt = bold
+            r0 = ri - 1
+            if v is None or (isinstance(v, str) and v == ""):
+                if fmt is not None and severity:
+                    ds.write_blank(r0, ci, None, fmt)
+            elif isinstance(v, bool):
+                ds.write_boolean(r0, ci, v, fmt)
+            elif isinstance(v, (int, float)):
+                ds.write_number(r0, ci, v, fmt)
+            elif isinstance(v, (dt.datetime, dt.date, dt.time, dt.timedelta)):
+                ds.write_datetime(r0, ci, v, date_fmt[severity])
+            else:
+                ds.write_string(r0, ci, str(v), fmt)
+        for ci, severity in marks.items():  # problem cells beyond the row's last value
+            ds.write_blank(ri - 1, ci, None, fills[severity])
+        for ci, text in notes_by_row.pop(ri, ()):  # constant memory: a row's comments go with it
+            ds.write_comment(ri - 1, ci, text, note_opts)
+    for row in sorted(set(by_row) | set(notes_by_row)):  # rows the file does not have (be safe)
+        for ci, severity in by_row.get(row, {}).items():
+            ds.write_blank(row - 1, ci, None, fills[severity])
+        for ci, text in notes_by_row.get(row, ()):
+            ds.write_comment(row - 1, ci, text, note_opts)
+    wb.close()
     return out
 
 
@@ -694,20 +776,21 @@ def _sheet_loc(t: Table, p: Problem) -> tuple[int, str] | None:
     return None
 
 
-def _all_rows(t: Table) -> list[list]:
-    """Every row of a CSV or ODS file (header first), for the report copy."""
+def _all_rows(t: Table):
+    """Every row of the file's data sheet (header first), one at a time, for the rebuilt report."""
     if t.kind == "csv":
-        import csv
-        import io
-
-        from .reading import _decode
+        from .reading import _csv_records, _decode
 
         text, _, _ = _decode(t.path, t.path.read_bytes(), t.encoding if t.encoding != "utf-8-sig" else None)
-        return [r for r in csv.reader(io.StringIO(text, newline="")) if r]
+        for record, _line in _csv_records(text):
+            yield record
+        return
     import python_calamine as pc
 
-    wb = pc.load_workbook(str(t.path))
-    return wb.get_sheet_by_name(t.sheet).to_python(skip_empty_area=False)
+    sheet = pc.load_workbook(str(t.path)).get_sheet_by_name(t.sheet)
+    pad = [None] * (sheet.start[1] if sheet.start else 0)  # rows come whole; columns from the first used one
+    for row in sheet.iter_rows():
+        yield pad + list(row) if pad else row
 
 
 # -- terminal summary -------------------------------------------------------------------------

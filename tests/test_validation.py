@@ -578,3 +578,30 @@ def test_columns_left_out_of_the_file_come_from_base_and_store(tmp_path):
     assert {(p.rule, p.cell, p.column) for p in rep.problems} == {
         ("active.required", "B4", c) for c in ("Name", "Category", "Type", "CostingMethod", "DefaultUnitOfMeasure")}
     store.close()
+
+
+def test_large_workbook_report_is_rebuilt_in_constant_memory(tmp_path, monkeypatch):
+    # Over COPY_LIMIT cells the report is written by xlsxwriter from the values (openpyxl would need
+    # ~50x the file size in memory); same marks, same Problems sheet.
+    monkeypatch.setattr(validation, "COPY_LIMIT", 0)
+    monkeypatch.setattr(validation, "COMMENT_LIMIT", 1)
+    rows = [good("A")[:6] + ["Actvie"], ["=1+1 text"] + good("B")[1:6] + ["Nope"],
+            good("C") + [dt.datetime(2024, 1, 2), None, "note"]]
+    src = write_wb(tmp_path / "a.xlsx", HEAD + ["Barcode", "PriceTier1", "Notes"], rows)
+    wb0 = openpyxl.load_workbook(src)
+    wb0["Inventory List"]["A3"].data_type = "s"  # a text cell that starts with "="
+    wb0.save(src)
+    rep = validate(src)
+    out = write_xlsx(rep, tmp_path / "big.xlsx")
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["Problems", "Inventory List"]
+    ps, data = wb["Problems"], wb["Inventory List"]
+    listed = [r[0].value for r in ps.iter_rows(min_row=2)]
+    assert listed == [f"Inventory List!{p.cell}" for p in rep.problems]
+    assert ps["A2"].hyperlink.location == f"'Inventory List'!{rep.problems[0].cell}"
+    for p in rep.problems:
+        assert data[p.cell].fill.fgColor.rgb.endswith("FFC7CE" if p.severity == "error" else "FFEB9C")
+    assert sum(data[p.cell].comment is not None for p in rep.problems) == 1
+    assert data["A3"].value == "=1+1 text" and data["A3"].data_type == "s"
+    assert data["J4"].value == "note" and data["H4"].is_date
+    assert {p.rule for p in rep.problems} >= {"enum.value", "identifier.date"}
