@@ -23,6 +23,18 @@ def _lazy_store(ctx_obj):
     return ctx_obj.store
 
 
+def _release_cells(report) -> None:
+    """The report writers need the problems and the cell addresses, not the values: free them
+    (a 100,000-row workbook's values are hundreds of MB) before the report reads the file again."""
+    import gc
+
+    t = report.table
+    t.factors.clear()
+    t.raw = t.raw.iloc[:0]
+    report.frame = report.frame.iloc[:0]
+    gc.collect()
+
+
 def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool) -> int:
     from .cli import emit_json, say
     from .validation import summary_lines, validate, write_json, write_xlsx
@@ -43,6 +55,7 @@ def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool) -> 
         say(line)
     if report_path is not None:
         out = Path(report_path)
+        _release_cells(report)
         try:
             if out.suffix.lower() == ".json":
                 write_json(report, out)

@@ -629,7 +629,7 @@ def write_xlsx(report: ValidationReport, out) -> Path:
     """
     out = Path(out)
     t = report.table
-    cells = len(t.raw) * max(len(t.column_letters) + len(t.extra_columns), 1)
+    cells = len(t.row_numbers) * max(len(t.column_letters) + len(t.extra_columns), 1)
     if t.kind == "xlsx" and cells <= COPY_LIMIT:
         return _write_xlsx_copy(report, out)
     return _write_xlsx_rebuilt(report, out)
