@@ -298,14 +298,17 @@ class _Validator:
         if store is None:
             return
         state = getattr(store, "state", None)
-        info = state.export_info(man["export_id"]) if state is not None else None
-        if not info:
-            return
-        mine = {str(info.get("store_id") or ""), getattr(state, "store_id", ""), _identity(store)}
+        sid = str(getattr(state, "store_id", "") or "")
+        mine = {_identity(store), sid, f"sqlite:{sid}"} - {"", "sqlite:"}
         if man.get("store_id") and man["store_id"] not in mine:
             self.add(None, None, man.get("store_id"), "manifest.other_store",
-                     "the workbook was exported from another store; blank cells are read as 'unchanged'",
-                     "export again from this store to edit it", severity="warning")
+                     f"the workbook was exported from another store ({man.get('store') or man['store_id']}); "
+                     "it is checked without its export base, so blank cells are read as 'unchanged'",
+                     "import it into the store it came from, or export a fresh list from this store",
+                     severity="warning")
+            return
+        info = state.export_info(man["export_id"]) if state is not None else None
+        if not info:
             return
         if info.get("snapshot") in (0, "0", False):
             return

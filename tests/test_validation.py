@@ -605,3 +605,17 @@ def test_large_workbook_report_is_rebuilt_in_constant_memory(tmp_path, monkeypat
     assert data["A3"].value == "=1+1 text" and data["A3"].data_type == "s"
     assert data["J4"].value == "note" and data["H4"].is_date
     assert {p.rule for p in rep.problems} >= {"enum.value", "identifier.date"}
+
+
+def test_workbook_from_another_store_is_warned_and_checked_without_base(tmp_path):
+    store = make_store(tmp_path, product("A"))
+    path = write_wb(tmp_path / "a.xlsx", HEAD, [good("A")])
+    wb = openpyxl.load_workbook(path)
+    m = wb.create_sheet("_manifest")
+    for k, v in (("export_id", "exp-elsewhere"), ("store_id", "sqlite:someone-else"), ("sheet", "Inventory List")):
+        m.append([k, v])
+    wb.save(path)
+    rep = validate(path, store=store)
+    assert [(p.rule, p.severity) for p in rep.problems] == [("manifest.other_store", "warning")]
+    assert rep.valid and rep.base_export_id is None
+    store.close()
