@@ -237,10 +237,10 @@ def _damaged(path: Path, detail: str = "") -> FileReadError:
                          "(which may offer to repair it) and save it again", file=str(path))
 
 
-#: A genuine workbook at Excel's row limit inflates to a few GB at ratios below ~100:1; a zip bomb
+#: A genuine workbook at Excel's row limit inflates to a few GB at ratios below ~30:1; a zip bomb
 #: declares far more, or far higher ratios. Readers never inflate past an entry's declared size.
 MAX_INFLATED_BYTES = 8 * 1024**3
-MAX_ENTRY_RATIO = 1000
+MAX_ENTRY_RATIO = 200  # real sheets: 5-30:1 (formatted empty rows ~25:1); deflate bombs ~1000:1
 MAX_ENTRIES = 10_000
 
 
@@ -349,7 +349,8 @@ def _read_workbook(path: Path, kind: str) -> Table:
                 f"no inventory sheet found; the sheets are: {', '.join(names) or '(none)'}",
                 f"the data sheet must be named '{DATA_SHEET}' or have a header row with ProductCode",
                 file=str(path))
-    rows = _calamine_call(path, lambda: wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False))
+    data_sheet = _calamine_call(path, lambda: wb.get_sheet_by_name(sheet))
+    rows = _calamine_call(path, lambda: data_sheet.to_python(skip_empty_area=False))
     flags: dict[tuple[int, int], tuple[str, str | None]] = {}
     if kind == "xlsx":
         flags = _scan_xlsx(path, sheet)
@@ -358,7 +359,49 @@ def _read_workbook(path: Path, kind: str) -> Table:
     table = _build(path, kind, sheet, rows, flags)
     table.manifest = manifest
     table.sheet_names = names
+    _merged_cells(table, getattr(data_sheet, "merged_cell_ranges", None) or [])
+    if kind == "xlsx":
+        _hidden_rows(table, path, sheet)
     return table
+
+
+def _merged_cells(table: Table, ranges) -> None:
+    """Merged cells hold one value for several cells: the others would read as blank (= clear)."""
+    position = {r: i for i, r in enumerate(table.row_numbers)}
+    letters = {v: k for k, v in table.column_letters.items()}
+    for (r0, c0), (r1, c1) in ranges:
+        first = next((position[r + 1] for r in range(r0, r1 + 1) if r + 1 in position), None)
+        if first is None:
+            continue  # a merged title above the header, or outside the data
+        ref = f"{col_letter(c0)}{r0 + 1}:{col_letter(c1)}{r1 + 1}"
+        table.problems.append(Problem(
+            sheet=table.sheet, row=r0 + 1, column=letters.get(col_letter(c0)), cell=f"{col_letter(c0)}{r0 + 1}",
+            value=ref, rule="cell.merged", severity="error",
+            message=f"cells {ref} are merged: only the first holds a value, the others would read as blank",
+            hint="unmerge them (Home → Merge & Center → Unmerge Cells) and fill in every cell", index=first))
+
+
+_HIDDEN_ROW_RE = re.compile(rb'<row [^>]*?r="(\d+)"[^>]*?hidden="(?:1|true)"')
+
+
+def _hidden_rows(table: Table, path: Path, sheet: str) -> None:
+    """Rows hidden in the sheet are imported like any other: say so, since nobody can see them."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            part = _sheet_part(zf, sheet)
+            if part is None or part not in zf.namelist() or not _has_needle(zf, part, (b'hidden="',)):
+                return
+            hidden = [int(m) for m in _HIDDEN_ROW_RE.findall(zf.read(part))]
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return
+    position = {r: i for i, r in enumerate(table.row_numbers)}
+    for r in hidden:
+        if r in position:
+            table.problems.append(Problem(
+                sheet=table.sheet, row=r, column=None, cell=f"A{r}", value=None, rule="row.hidden",
+                severity="warning", message=f"row {r} is hidden; it was read and will be imported like the others",
+                hint="unhide the rows (select all → right-click → Unhide) to see what will be imported",
+                index=position[r]))
 
 
 def _build(path: Path, kind: str, sheet: str | None, rows: list[list],

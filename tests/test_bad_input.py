@@ -1,0 +1,96 @@
+"""The bad-input corpus (tests/data/bad/make_corpus.py): each file gets its exact message and exit
+code from validate and import, never a traceback, and the store is left unchanged."""
+import importlib.util
+import json
+import shutil
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLES, Cli
+
+spec = importlib.util.spec_from_file_location("make_corpus", Path(__file__).parent / "data" / "bad" / "make_corpus.py")
+make_corpus = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(make_corpus)
+
+# file → (exit code of validate, words its message must hold, rule for data problems)
+EXPECTED = {
+    "not-a-zip.xlsx": (3, "not an Excel or OpenDocument workbook", None),
+    "truncated.xlsx": (3, "damaged or incomplete", None),
+    "empty.xlsx": (3, "the file is empty", None),
+    "empty.csv": (3, "the file is empty", None),
+    "word.docx": (3, "a Word document, not a workbook", None),
+    "zip-bomb.xlsx": (3, "a zip bomb", None),
+    "no-inventory-sheet.xlsx": (3, "no inventory sheet found; the sheets are: Notes, Summary", None),
+    "password.xlsx": (3, "password-protected", None),
+    "old-format.xls": (3, "old Excel 97-2003 workbook (.xls)", None),
+    "duplicate-headers.xlsx": (1, "", "header.duplicate"),
+    "merged-cells.xlsx": (1, "cells C2:C4 are merged", "cell.merged"),
+    "hidden-rows.xlsx": (0, "row 3 is hidden", "row.hidden"),
+    "utf16.csv": (0, "", None),
+    "header-only.xlsx": (0, "", None),
+    "formatted-empty-rows.xlsx": (0, "", None),
+    "xxe.xlsx": (0, "", None),
+    "billion-laughs.xlsx": (0, "", None),
+}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, store):
+    return make_corpus.build(tmp_path_factory.mktemp("bad"), Path(store.store))
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    work = tmp_path_factory.mktemp("store")
+    cli = Cli(str(work / "s.db"), work)
+    cli("import", EXAMPLES / "inventory-list.csv", "--yes", "--results", str(work / "r.xlsx"))
+    return cli
+
+
+def products(cli) -> list:
+    db = sqlite3.connect(cli.store)
+    rows = db.execute("SELECT * FROM products ORDER BY rowid").fetchall()
+    db.close()
+    return rows
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_bad_file_gets_its_message_and_exit_code(corpus, store, name):
+    if name not in corpus:
+        pytest.skip(f"{name} needs a tool that is not installed here (LibreOffice / msoffcrypto-tool)")
+    code, words, rule = EXPECTED[name]
+    before = products(store)
+    started = time.monotonic()
+    result = store("validate", corpus[name], "--json", expect=code)
+    assert time.monotonic() - started < 30
+    assert "Traceback" not in result.output
+    if code == 3:
+        assert words in result.stderr
+    else:
+        report = json.loads(result.stdout)
+        rules = {p["rule"] for p in report["problems"]}
+        if rule:
+            assert rule in rules
+        if words:
+            assert any(words in p["message"] for p in report["problems"])
+    imported = store("import", corpus[name], "--yes", "--results", str(Path(store.cwd) / "r2.xlsx"), expect=None)
+    assert imported.exit_code == code, imported.output
+    assert "Traceback" not in imported.output
+    if code:
+        assert products(store) == before  # nothing applied
+
+
+def test_entities_are_never_expanded(corpus, store):
+    report = store.json("validate", corpus["billion-laughs.xlsx"])
+    assert report["errors"] == 0
+    plan = store.json("import", corpus["xxe.xlsx"], "--dry-run")
+    assert plan["changes"] == [] and "root:" not in json.dumps(plan)
+
+
+def test_hidden_row_edits_are_imported_but_warned(corpus, store):
+    plan = store.json("import", corpus["hidden-rows.xlsx"], "--dry-run")
+    assert any(p["rule"] == "row.hidden" for p in plan["problems"])
+    assert [(c["column"], c["new"]) for c in plan["changes"]] == [("PriceTier1", "99")]
