@@ -651,6 +651,7 @@ def _scan_cells(f, out: dict) -> None:
     q = re.escape(pfx)
     needle = re.compile(rb"<" + q + rb"f[\s>/]|\st=\"e\"")
     cell_open, cell_close, row_close = b"<" + pfx + b"c ", b"</" + pfx + b"c>", b"</" + pfx + b"row>"
+    quick = (b"<" + pfx + b"f>", b"<" + pfx + b"f ", b"<" + pfx + b"f/", b't="e"')
     f_re = re.compile(rb"<" + q + rb"f(?:\s[^>]*?)?(?:/>|>(.*?)</" + q + rb"f>)", re.S)
     v_re = re.compile(rb"<" + q + rb"v(?:\s[^>]*?)?(?:/>|>(.*?)</" + q + rb"v>)", re.S)
     ref_re = re.compile(rb'\sr="([A-Z]+)(\d+)"')
@@ -672,6 +673,8 @@ def _scan_cells(f, out: dict) -> None:
         end_data = work.find(b"</" + pfx + b"sheetData>")
         if end_data >= 0:
             work, done = work[:end_data], True
+        if not any(q_ in work for q_ in quick):  # byte search first: most chunks have no formula
+            continue
         seen = -1
         for hit in needle.finditer(work):
             start = work.rfind(cell_open, 0, hit.start() + 1)
