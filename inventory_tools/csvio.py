@@ -72,7 +72,7 @@ def header_line() -> str:
     return ",".join(cols.names()) + CRLF
 
 
-def write_csv(rows, fh, chunk_rows: int = 20_000, progress=None, on_chunk=None) -> None:
+def write_csv(rows, fh, chunk_rows: int = 5_000, progress=None, on_chunk=None) -> None:
     """Write canonical products (a DataFrame, or ``n`` + ``chunks(size)``) in Cin7's format."""
     from .xlsx_writer import FrameChunks
 

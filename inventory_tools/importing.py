@@ -128,6 +128,22 @@ def plan_import(store, path: str, *, base_export_id: str | None = None, blank_cl
     return report, plan, base_id, invalid_codes
 
 
+def with_changes(frame: pd.DataFrame, changes: list[CellChange]) -> pd.DataFrame:
+    """A copy of ``frame`` with the cell changes applied (the products as the plan leaves them)."""
+    out = frame.reset_index(drop=True).copy()
+    row_of = pd.Series(np.arange(len(out)), index=out[cols.KEY].to_numpy())
+    by_column: dict[str, list[CellChange]] = {}
+    for ch in changes:
+        by_column.setdefault(ch.column, []).append(ch)
+    for column, items in by_column.items():
+        rows = row_of.reindex([c.code for c in items]).to_numpy()
+        known = ~pd.isna(rows)
+        values = out[column].to_numpy(dtype=object).copy()
+        values[rows[known].astype(int)] = np.array([c.new for c in items], dtype=object)[known]
+        out[column] = values
+    return out
+
+
 def _unknown_references(store, plan: ImportPlan, report) -> list:
     """A remote store checks names (Category, UOM, tax rules...) against its own lists up front,
     so a typo fails in seconds, not forty minutes into a run of API calls."""
@@ -135,9 +151,8 @@ def _unknown_references(store, plan: ImportPlan, report) -> list:
     if not callable(check) or plan.empty:
         return []
     touched = {c.code for c in plan.changes}
-    after = pd.concat([plan.creates, store.read_by_codes(sorted(touched))], ignore_index=True)
-    for ch in plan.changes:  # the products as they will be
-        after.loc[after[cols.KEY] == ch.code, ch.column] = ch.new
+    after = pd.concat([plan.creates, with_changes(store.read_by_codes(sorted(touched)), plan.changes)],
+                      ignore_index=True)
     from .reading import Problem
 
     table = report.table
@@ -213,9 +228,7 @@ def save_planned_rows(store, plan: ImportPlan | None, source: str) -> None:
             db.execute("DELETE FROM export_rows WHERE export_id=?", (PLANNED,))
         return
     touched = sorted({c.code for c in plan.changes})
-    after = store.read_by_codes(touched) if touched else plan.creates.iloc[0:0]
-    for ch in plan.changes:
-        after.loc[after[cols.KEY] == ch.code, ch.column] = ch.new
+    after = with_changes(store.read_by_codes(touched), plan.changes) if touched else plan.creates.iloc[0:0]
     rows = pd.concat([after, plan.creates], ignore_index=True)
     with store.state.transaction() as db:
         db.execute("DELETE FROM export_rows WHERE export_id=?", (PLANNED,))

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 MAX_ROWS = 1_048_576
-CHUNK_ROWS = 20_000
+CHUNK_ROWS = 5_000  # rows rendered at a time: bounds memory (~100 MB) at any export size
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _OOXML_ESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4})_")
 
