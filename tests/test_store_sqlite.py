@@ -142,3 +142,25 @@ def test_kill_9_mid_apply_leaves_all_old_or_all_new(tmp_path, delay):
     ops = db.execute("SELECT count(*) FROM operations").fetchone()[0]
     db.close()
     assert (count, ops) in ((1, 1), (n + 1, 2))
+
+
+def test_a_read_only_store_fails_clearly_and_is_unchanged(tmp_path):
+    """chattr +i makes the file read-only even for root (plain chmod does not stop root)."""
+    import shutil
+
+    from conftest import EXAMPLES, Cli
+
+    cli = Cli(str(tmp_path / "ro.db"), tmp_path)
+    cli("import", EXAMPLES / "inventory-list.csv", "--yes", "--results", str(tmp_path / "r.xlsx"))
+    edited = tmp_path / "edited.csv"
+    edited.write_bytes((EXAMPLES / "inventory-list.csv").read_bytes().replace(b'"Brass Hinge 75mm"',
+                                                                              b'"Brass Hinge 75 mm"'))
+    if not shutil.which("chattr") or subprocess.run(["chattr", "+i", cli.store], capture_output=True).returncode:
+        pytest.skip("cannot make a file immutable here (chattr)")
+    try:
+        before = (tmp_path / "ro.db").read_bytes()
+        result = cli("import", edited, "--yes", "--results", str(tmp_path / "r2.xlsx"), expect=3)
+        assert "read-only" in result.stderr and "Traceback" not in result.output
+        assert (tmp_path / "ro.db").read_bytes() == before
+    finally:
+        subprocess.run(["chattr", "-i", cli.store])
