@@ -17,7 +17,7 @@ from inventory_tools.cli import cli
 from inventory_tools.stores.base import ChangeSet
 from inventory_tools.stores.sqlite import SqliteStore
 
-SAMPLE = Path("/work/shared/reference/dear/samples/dear_inventorylist_export_live_2026-07-03.csv")
+SAMPLE = Path(__file__).parent / "data" / "samples" / "dear_inventorylist_export_live_2026-07-03.csv"
 HEAD = ["ProductCode", "Name", "Category", "Type", "CostingMethod", "DefaultUnitOfMeasure", "Status"]
 
 

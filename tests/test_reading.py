@@ -13,7 +13,7 @@ import xlsxwriter
 from inventory_tools.errors import ExitCode, FileReadError
 from inventory_tools.reading import col_index, col_letter, read_table
 
-SAMPLE = Path("/work/shared/reference/dear/samples/dear_inventorylist_export_live_2026-07-03.csv")
+SAMPLE = Path(__file__).parent / "data" / "samples" / "dear_inventorylist_export_live_2026-07-03.csv"
 HEAD = ["ProductCode", "Name", "Category", "Type", "CostingMethod", "DefaultUnitOfMeasure", "Status"]
 
 

@@ -20,7 +20,7 @@ from inventory_tools.stores.base import ChangeSet
 from inventory_tools.stores.sqlite import SqliteStore
 from inventory_tools.validation import validate, write_json, write_xlsx
 
-SAMPLE = Path("/work/shared/reference/dear/samples/dear_inventorylist_export_live_2026-07-03.csv")
+SAMPLE = Path(__file__).parent / "data" / "samples" / "dear_inventorylist_export_live_2026-07-03.csv"
 HEAD = ["ProductCode", "Name", "Category", "Type", "CostingMethod", "DefaultUnitOfMeasure", "Status"]
 
 
