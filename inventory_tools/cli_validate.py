@@ -48,7 +48,13 @@ def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool) -> 
     if report_path is not None and not Path(report_path).resolve().parent.is_dir():
         raise UsageError(f"the folder for --report does not exist: {Path(report_path).parent}",
                          "create it first or choose another path")
-    report = validate(file, store=_lazy_store(ctx_obj))
+    from .progress import progress_bar
+    from .reading import read_table
+    from .validation import progress_steps
+
+    table = read_table(file)
+    with progress_bar(progress_steps(table), "checking") as advance:
+        report = validate(table, store=_lazy_store(ctx_obj), progress=advance)
     if as_json:
         emit_json(report.to_json())
     for line in summary_lines(report):

@@ -96,7 +96,8 @@ class ValidationReport:
 
 
 # -- entry point ------------------------------------------------------------------------------
-def validate(path_or_table, *, store=None, base: pd.DataFrame | None = None) -> ValidationReport:
+def validate(path_or_table, *, store=None, base: pd.DataFrame | None = None,
+             progress: Callable[[int], None] | None = None) -> ValidationReport:
     """Check FILE (path or :class:`Table`) and return a :class:`ValidationReport`.
 
     ``store``: a Store, or a zero-argument callable returning one (opened only when the file
@@ -106,7 +107,13 @@ def validate(path_or_table, *, store=None, base: pd.DataFrame | None = None) -> 
     """
     table = path_or_table if isinstance(path_or_table, Table) else read_table(path_or_table)
     v = _Validator(table, store, base)
+    v.progress = progress
     return v.run()
+
+
+def progress_steps(table: Table) -> int:
+    """How many ``progress(1)`` calls :func:`validate` makes for this table."""
+    return len(table.raw.columns) + 3
 
 
 class _Validator:
@@ -117,6 +124,7 @@ class _Validator:
         self.base = base
         self.base_export_id = None
         self.used_store = False
+        self.progress: Callable[[int], None] | None = None
         self.problems: list[Problem] = list(table.problems)
         self.n = len(table.raw)
         # cells already reported as errors (never re-reported by later rules)
@@ -154,13 +162,18 @@ class _Validator:
     # -- run ----------------------------------------------------------------------------------
     def run(self) -> ValidationReport:
         t = self.t
+        tick = self.progress or (lambda n: None)
         frame = pd.DataFrame(index=t.raw.index)
         for name in t.raw.columns:
             frame[name] = self.canonical_column(name)
+            tick(1)
         self.frame = frame
         self.schema_checks()
+        tick(1)
         self.load_base()
+        tick(1)
         self.rows()
+        tick(1)
         frame["_row"] = t.row_numbers
         frame["_key"] = _code_key(frame[cols.KEY]) if cols.KEY in frame else ""
         errors = sum(1 for p in self.problems if p.severity == "error")

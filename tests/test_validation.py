@@ -619,3 +619,13 @@ def test_workbook_from_another_store_is_warned_and_checked_without_base(tmp_path
     assert [(p.rule, p.severity) for p in rep.problems] == [("manifest.other_store", "warning")]
     assert rep.valid and rep.base_export_id is None
     store.close()
+
+
+def test_progress_is_reported_once_per_step(tmp_path):
+    from inventory_tools.reading import read_table
+    from inventory_tools.validation import progress_steps
+
+    table = read_table(write_wb(tmp_path / "a.xlsx", HEAD, [good("A")]))
+    ticks = []
+    validate(table, progress=ticks.append)
+    assert sum(ticks) == progress_steps(table) == len(HEAD) + 3
