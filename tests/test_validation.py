@@ -474,6 +474,7 @@ def store_products(draw):
             r["QuantityToProduce"] = "1"
         if not r["Name"]:
             r["Name"] = "n"
+        r["Description"] = draw(st.text(alphabet=st.one_of(_PRINTABLE, st.just("\n")), max_size=40)).strip()
         out.append(r)
     return out
 
@@ -493,6 +494,13 @@ def test_property_store_content_exported_validates_with_zero_errors(tmp_path_fac
         got = rep.frame.set_index("ProductCode")
         for p in products:  # every value read back exactly (the base makes blank mean blank)
             for name in ("Name", "Barcode", "PriceTier1", "SupplierFixedPrice", "Status", "HSCode"):
+                assert got.loc[p["ProductCode"], name] == p[name], name
+        export(store, d / "inv.csv")  # Cin7's CSV format too
+        rep = validate(d / "inv.csv", store=store)
+        assert rep.errors == 0, [(p.rule, p.cell, p.value, p.message) for p in rep.problems]
+        got = rep.frame.set_index("ProductCode")
+        for p in products:
+            for name in ("Name", "Barcode", "PriceTier1", "Status", "Description"):
                 assert got.loc[p["ProductCode"], name] == p[name], name
     finally:
         store.close()
