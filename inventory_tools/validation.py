@@ -249,25 +249,9 @@ class _Validator:
         import pandera.pandas as pa
 
         frame = self.frame
-        columns = {}
-        for name in frame.columns:
-            col = cols.column(name)
-            checks = []
-            if col.max_length and col.type in ("text", "account"):
-                checks.append(pa.Check(_per_unique(lambda u, m=col.max_length: len(u) <= m), name="text.too_long"))
-            if col.type == "decimal":
-                checks.append(pa.Check(_per_unique(lambda u: not u.startswith("-")), name="decimal.negative"))
-                if col.decimals is not None:
-                    checks.append(pa.Check(_per_unique(lambda u, d=col.decimals: _places_one(u) <= d),
-                                           name="decimal.places"))
-            if col.type in ("enum", "bool"):
-                allowed = frozenset(col.values) | {""}
-                checks.append(pa.Check(_per_unique(lambda u, a=allowed: u in a), name="enum.value"))
-            if checks:
-                columns[name] = pa.Column(None, checks, nullable=True, required=False, coerce=False)
-        if not columns:
+        schema = build_schema(frame.columns)
+        if schema is None:
             return
-        schema = pa.DataFrameSchema(columns, coerce=False, strict=False)
         try:
             schema.validate(frame, lazy=True)
         except pa.errors.SchemaErrors as exc:
@@ -534,6 +518,32 @@ class _Validator:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+def build_schema(names=None):
+    """The pandera schema of the column table (lengths, decimals, enum words) for the given
+    columns (default: all). Nothing is coerced: values are canonical text already."""
+    import pandera.pandas as pa
+
+    columns = {}
+    for name in (names if names is not None else cols.names()):
+        if name not in cols.by_name():
+            continue
+        col = cols.column(name)
+        checks = []
+        if col.max_length and col.type in ("text", "account"):
+            checks.append(pa.Check(_per_unique(lambda u, m=col.max_length: len(u) <= m), name="text.too_long"))
+        if col.type == "decimal":
+            checks.append(pa.Check(_per_unique(lambda u: not u.startswith("-")), name="decimal.negative"))
+            if col.decimals is not None:
+                checks.append(pa.Check(_per_unique(lambda u, d=col.decimals: _places_one(u) <= d),
+                                       name="decimal.places"))
+        if col.type in ("enum", "bool"):
+            allowed = frozenset(col.values) | {""}
+            checks.append(pa.Check(_per_unique(lambda u, a=allowed: u in a), name="enum.value"))
+        if checks:
+            columns[name] = pa.Column(None, checks, nullable=True, required=False, coerce=False)
+    return pa.DataFrameSchema(columns, coerce=False, strict=False) if columns else None
+
+
 def _identity(store) -> str:
     try:
         return store.identity()
