@@ -463,7 +463,7 @@ class _Validator:
         if "Barcode" in present:
             bc = f["Barcode"]
             codes_, uniq = pd.factorize(bc)
-            badcd = np.array([not _gtin_ok(u) for u in uniq], dtype=bool)
+            badcd = ~_gtin_ok_all(uniq)
             if badcd.any():
                 cells = (codes_ >= 0) & badcd[np.where(codes_ >= 0, codes_, 0)] & not_bad("Barcode")
                 bc_arr, raw_arr = bc.to_numpy(dtype=object), self.t.raw["Barcode"].to_numpy(dtype=object)
@@ -502,12 +502,13 @@ class _Validator:
                 if c0 in stripped and c0 not in base_codes:
                     self._zeros(pos, cols.KEY, stripped[c0])
             for c in (x.name for x in cols.columns() if x.identifier and x.name != cols.KEY and x.name in present):
-                b = base_al[c]
-                fv = f[c]
-                lost = in_base & (fv != "").to_numpy() & (fv != b).to_numpy() & b.str.startswith("0").to_numpy() \
-                    & (b.str.lstrip("0") == fv).to_numpy() & not_bad(c)
-                for pos in np.flatnonzero(lost):
-                    self._zeros(pos, c, b.iat[pos])
+                b = base_al[c].to_numpy(dtype=object)
+                fv = f[c].to_numpy(dtype=object)
+                changed = np.flatnonzero(in_base & (fv != "") & (fv != b) & not_bad(c)).tolist()
+                for pos in changed:  # only the cells the file changed: usually few
+                    bv = b[pos]
+                    if bv.startswith("0") and bv.lstrip("0") == fv[pos]:
+                        self._zeros(pos, c, bv)
 
     def _zeros(self, pos: int, c: str, base_value: str) -> None:
         raw = self.t.raw[c].iat[pos]
@@ -597,6 +598,24 @@ def _gtin_digit(body: str) -> int:
     for i, ch in enumerate(reversed(body)):
         total += int(ch) * (3 if i % 2 == 0 else 1)
     return (10 - total % 10) % 10
+
+
+def _gtin_ok_all(values) -> np.ndarray:
+    """Vectorised :func:`_gtin_ok` (True for anything that is not an 8/12/13-digit code)."""
+    ok = np.ones(len(values), dtype=bool)
+    if not len(values):
+        return ok
+    lens = np.fromiter((len(v) if type(v) is str and v.isascii() and v.isdigit() else 0 for v in values),
+                       dtype=np.int64, count=len(values))
+    for n in (8, 12, 13):
+        idx = np.flatnonzero(lens == n)
+        if not len(idx):
+            continue
+        digits = np.frombuffer("".join(values[i] for i in idx).encode("ascii"), dtype=np.uint8).reshape(-1, n) - 48
+        weights = np.where(np.arange(n - 1)[::-1] % 2 == 0, 3, 1)  # from the right: 3, 1, 3, ...
+        check = (10 - (digits[:, :-1] * weights).sum(axis=1) % 10) % 10
+        ok[idx] = check == digits[:, -1]
+    return ok
 
 
 def _gtin_ok(v) -> bool:

@@ -474,7 +474,8 @@ def store_products(draw):
             r["QuantityToProduce"] = "1"
         if not r["Name"]:
             r["Name"] = "n"
-        r["Description"] = draw(st.text(alphabet=st.one_of(_PRINTABLE, st.just("\n")), max_size=40)).strip()
+        r["Description"] = draw(st.text(alphabet=st.one_of(_PRINTABLE, st.just("\n")), max_size=40)
+                                .map(lambda s: s.replace("\u00a0", " ").strip()))  # NBSP is normalised (warned)
         out.append(r)
     return out
 
