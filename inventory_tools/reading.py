@@ -350,7 +350,9 @@ def _read_workbook(path: Path, kind: str) -> Table:
                 f"the data sheet must be named '{DATA_SHEET}' or have a header row with ProductCode",
                 file=str(path))
     data_sheet = _calamine_call(path, lambda: wb.get_sheet_by_name(sheet))
+    merged = list(getattr(data_sheet, "merged_cell_ranges", None) or [])
     rows = _calamine_call(path, lambda: data_sheet.to_python(skip_empty_area=False))
+    del data_sheet  # the parsed sheet (hundreds of MB for a big one) is not needed once it is in Python
     flags: dict[tuple[int, int], tuple[str, str | None]] = {}
     if kind == "xlsx":
         flags = _scan_xlsx(path, sheet)
@@ -359,7 +361,7 @@ def _read_workbook(path: Path, kind: str) -> Table:
     table = _build(path, kind, sheet, rows, flags)
     table.manifest = manifest
     table.sheet_names = names
-    _merged_cells(table, getattr(data_sheet, "merged_cell_ranges", None) or [])
+    _merged_cells(table, merged)
     if kind == "xlsx":
         _hidden_rows(table, path, sheet)
     return table
