@@ -151,8 +151,9 @@ def _unknown_references(store, plan: ImportPlan, report) -> list:
     if not callable(check) or plan.empty:
         return []
     touched = {c.code for c in plan.changes}
-    after = pd.concat([plan.creates, with_changes(store.read_by_codes(sorted(touched)), plan.changes)],
-                      ignore_index=True)
+    before = plan.current[plan.current[cols.KEY].isin(touched)] if plan.current is not None else \
+        store.read_by_codes(sorted(touched))
+    after = pd.concat([plan.creates, with_changes(before, plan.changes)], ignore_index=True)
     from .reading import Problem
 
     table = report.table
@@ -228,7 +229,11 @@ def save_planned_rows(store, plan: ImportPlan | None, source: str) -> None:
             db.execute("DELETE FROM export_rows WHERE export_id=?", (PLANNED,))
         return
     touched = sorted({c.code for c in plan.changes})
-    after = with_changes(store.read_by_codes(touched), plan.changes) if touched else plan.creates.iloc[0:0]
+    if plan.current is not None:  # the rows the plan already read: no second pass over the store
+        before = plan.current[plan.current[cols.KEY].isin(touched)]
+    else:
+        before = store.read_by_codes(touched)
+    after = with_changes(before, plan.changes) if touched else plan.creates.iloc[0:0]
     rows = pd.concat([after, plan.creates], ignore_index=True)
     with store.state.transaction() as db:
         db.execute("DELETE FROM export_rows WHERE export_id=?", (PLANNED,))

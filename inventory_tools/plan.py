@@ -52,6 +52,7 @@ class ImportPlan:
     policy: str = "abort"
     has_base: bool = False
     messages: dict[str, str] = field(default_factory=dict)  # code -> why (conflicts, skipped...)
+    current: pd.DataFrame | None = None  # the store rows the plan was made against
 
     @property
     def blocked(self) -> bool:
@@ -189,4 +190,4 @@ def make_plan(file: pd.DataFrame, current: pd.DataFrame, base: pd.DataFrame | No
         else:
             outcome[code] = "unchanged"
     return ImportPlan(creates=creates, changes=changes, conflicts=conflicts, ignored=ignored, outcome=outcome,
-                      policy=policy, has_base=base is not None, messages=messages)
+                      policy=policy, has_base=base is not None, messages=messages, current=current)
