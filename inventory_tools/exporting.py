@@ -15,7 +15,7 @@ from . import csvio, values
 from .errors import FileReadError, UsageError
 from .resources import resource_path
 from .stores.state import now_iso
-from .xlsx_writer import ColumnSpec, PlainSheet, XlsxWriter
+from .xlsx_writer import ColumnSpec, PlainSheet, XlsxWriter, col_letter
 
 DATA_SHEET = "Inventory List"
 MANIFEST_SHEET = "_manifest"
@@ -194,8 +194,6 @@ def _write_xlsx(tmp: str, rows, manifest: dict, lists: dict[str, list[str]], pro
     list_names = list(lists)
     ranges = {}
     for i, name in enumerate(list_names):
-        from .xlsx_writer import col_letter
-
         letter = col_letter(i)
         ranges[name] = f"{LISTS_SHEET}!${letter}$2:${letter}${len(lists[name]) + 1}"
     writer = XlsxWriter(tmp, data_sheet=DATA_SHEET, specs=column_specs(ranges))

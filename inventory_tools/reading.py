@@ -122,14 +122,7 @@ class Table:
 
 
 # -- helpers ----------------------------------------------------------------------------------
-def col_letter(i: int) -> str:
-    """0 → A, 25 → Z, 26 → AA."""
-    s = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        s = chr(65 + r) + s
-    return s
+from .xlsx_writer import col_letter  # noqa: E402  (one definition, shared with the writer)
 
 
 def col_index(letters: str) -> int:

@@ -40,6 +40,9 @@ RULES = {
     "header.blank": "values under an empty header (ignored)",
     "cell.error": "an error cell such as #N/A or #REF!",
     "cell.formula_no_value": "a formula with no saved value",
+    "cell.merged": "merged cells in the data (all but the first read as blank)",
+    "row.hidden": "a hidden row (read and imported like the others)",
+    "reference.unknown": "a name Cin7 does not know (Category, Brand, unit, tax rule, account, location)",
     "cell.error_text": "CSV text that looks like a spreadsheet error (#N/A), kept as text",
     "encoding.windows_1252": "CSV read as Windows-1252",
     # cells
