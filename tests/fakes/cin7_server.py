@@ -40,7 +40,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-SAMPLES = Path("/work/shared/reference/dear/samples")
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples" / "dear"  # copies of the reference samples
 ACCOUNT_ID = "3f1e6a52-7c1d-4b1e-9a55-0c3b8f2d9e10"
 APP_KEY = "b7e2c9d4-1a5f-4e8b-8c3d-6f0a2e9b1c77"
 PREFIX = "/externalapi/v2"

@@ -45,7 +45,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 SAMPLES = Path(os.environ.get("XERO_SAMPLES_DIR") or
-               Path(__file__).resolve().parents[3] / "shared" / "reference" / "xero" / "samples")
+               Path(__file__).resolve().parents[1] / "data" / "samples" / "xero")  # copies of the reference samples
 ITEM_SAMPLES = ("openapi_GET_Items_200_response.json", "docs_GET_Items_collection_tracked_and_untracked_response.json",
                 "docs_GET_Items_by_Code_Merino-2011-LG_response.json")
 CONNECTIONS_SAMPLE = "openapi_identity_GET_Connections_200_response.json"
