@@ -211,8 +211,16 @@ def _render_column(values: np.ndarray, letter: str, rows: np.ndarray, spec: Colu
             cells[~numeric] = refs[~numeric] + f'" s="{CellStyle.TEXT}" t="s"><v>' + codes + "</v></c>"
         out[filled] = cells
     else:
-        codes = sst.code_texts(values[filled])
-        out[filled] = refs + f'" s="{spec.style}" t="s"><v>' + codes + "</v></c>"
+        vals = values[filled]
+        codes, uniques = pd.factorize(vals)
+        if len(vals) >= INLINE_MIN_CELLS and len(uniques) > len(vals) // 2:
+            # Mostly-unique text (codes, names): sharing gains nothing and the table would hold
+            # every value until the end; an inline string is just as typed, never a formula.
+            texts = np.array([xml_text(u) for u in uniques], dtype=object)[codes]
+            out[filled] = refs + f'" s="{spec.style}" t="inlineStr"><is><t xml:space="preserve">' + texts + \
+                "</t></is></c>"
+        else:
+            out[filled] = refs + f'" s="{spec.style}" t="s"><v>' + sst.code_texts(vals) + "</v></c>"
     if highlight is not None and highlight.any():
         marked = highlight & filled
         mark = CellStyle.HIGHLIGHT_NUMBER if spec.kind == "number" else CellStyle.HIGHLIGHT_TEXT
@@ -222,6 +230,7 @@ def _render_column(values: np.ndarray, letter: str, rows: np.ndarray, spec: Colu
     return out
 
 
+INLINE_MIN_CELLS = 50  # below this a chunk's column always uses the shared-string table
 _NUM_OK = re.compile(r"-?\d{1,15}(\.\d+)?")
 
 
