@@ -213,9 +213,10 @@ def _render_column(values: np.ndarray, letter: str, rows: np.ndarray, spec: Colu
     else:
         vals = values[filled]
         codes, uniques = pd.factorize(vals)
-        if len(vals) >= INLINE_MIN_CELLS and len(uniques) > len(vals) // 2:
-            # Mostly-unique text (codes, names): sharing gains nothing and the table would hold
-            # every value until the end; an inline string is just as typed, never a formula.
+        if len(sst.index) >= SST_INLINE_AFTER and len(vals) >= INLINE_MIN_CELLS and len(uniques) > len(vals) // 2:
+            # A huge export's mostly-unique text (codes, names): sharing gains nothing and the table
+            # would hold every value until the end; an inline string is typed text all the same.
+            # (Below the limit shared strings stay: readers parse them faster.)
             texts = np.array([xml_text(u) for u in uniques], dtype=object)[codes]
             out[filled] = refs + f'" s="{spec.style}" t="inlineStr"><is><t xml:space="preserve">' + texts + \
                 "</t></is></c>"
@@ -231,6 +232,7 @@ def _render_column(values: np.ndarray, letter: str, rows: np.ndarray, spec: Colu
 
 
 INLINE_MIN_CELLS = 50  # below this a chunk's column always uses the shared-string table
+SST_INLINE_AFTER = 400_000  # shared strings held before mostly-unique columns go inline (bounds memory)
 _NUM_OK = re.compile(r"-?\d{1,15}(\.\d+)?")
 
 

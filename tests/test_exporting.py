@@ -156,3 +156,23 @@ def test_exported_file_has_normal_permissions(example_store, tmp_path):
     out = tmp_path / "inv.xlsx"
     example_store("export", out)
     assert out.stat().st_mode & 0o044  # readable by others as any normal file
+
+
+def test_huge_exports_write_unique_text_inline_and_read_back_the_same(loaded, tmp_path, monkeypatch):
+    """Past SST_INLINE_AFTER shared strings, mostly-unique columns are written as inline strings
+    (so memory stays flat at a million rows); both readers and a re-import see the same values."""
+    from inventory_tools import xlsx_writer
+
+    shared, inline = tmp_path / "shared.xlsx", tmp_path / "inline.xlsx"
+    loaded("export", shared)
+    monkeypatch.setattr(xlsx_writer, "SST_INLINE_AFTER", 0)
+    loaded("export", inline)
+    with zipfile.ZipFile(inline) as z:
+        assert b't="inlineStr"' in z.read("xl/worksheets/sheet1.xml")
+    read = lambda p: CalamineWorkbook.from_path(str(p)).get_sheet_by_name("Inventory List").to_python()  # noqa
+    assert read(inline) == read(shared)
+    a = [[c.value for c in r] for r in openpyxl.load_workbook(inline)["Inventory List"].iter_rows()]
+    b = [[c.value for c in r] for r in openpyxl.load_workbook(shared)["Inventory List"].iter_rows()]
+    assert a == b
+    plan = loaded.json("import", inline, "--dry-run")
+    assert plan["changes"] == [] and plan["counts"]["unchanged"] == 100
