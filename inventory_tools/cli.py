@@ -191,7 +191,7 @@ def import_command(obj: Context, file: str, dry_run: bool, yes: bool, results: s
       inventory-tools import inventory.xlsx --yes
     """
     from .importing import import_file
-    from .render import render_import, render_problems
+    from .render import render_import
 
     store = obj.store()
     interactive = sys.stdin.isatty() and sys.stderr.isatty() and not yes and not as_json

@@ -25,7 +25,7 @@ import pandas as pd
 
 from . import columns as cols
 from . import sync_state as ss
-from .errors import ExitCode, RemoteError, ToolError, UsageError
+from .errors import ExitCode, ToolError, UsageError
 from .stores.base import ChangeSet
 from .values import account_code, canonical, fold
 

@@ -2,7 +2,6 @@
 code from validate and import, never a traceback, and the store is left unchanged."""
 import importlib.util
 import json
-import shutil
 import sqlite3
 import time
 from pathlib import Path

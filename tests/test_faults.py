@@ -1,5 +1,4 @@
 """Faults: kill -9 during an import, two imports at once. The store is always all-old or all-new."""
-import os
 import signal
 import sqlite3
 import subprocess

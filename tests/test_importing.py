@@ -1,5 +1,4 @@
 """import, history and undo through the real CLI on real files and a real SQLite store."""
-import json
 import sqlite3
 
 import openpyxl

@@ -19,7 +19,7 @@ from fakes.xero_server import SAMPLES, FakeXero  # noqa: E402
 from inventory_tools import columns as cols  # noqa: E402
 from inventory_tools import sync_state as ss  # noqa: E402
 from inventory_tools.cli import cli  # noqa: E402
-from inventory_tools.errors import ExitCode, RemoteError, ToolError, UsageError  # noqa: E402
+from inventory_tools.errors import ExitCode, RemoteError  # noqa: E402
 from inventory_tools.http import RatePolicy  # noqa: E402
 from inventory_tools.stores.base import CellChange, ChangeSet  # noqa: E402
 from inventory_tools.stores.sqlite import SqliteStore  # noqa: E402

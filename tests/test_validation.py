@@ -515,38 +515,7 @@ def test_scientific_notation_only_as_a_spreadsheet_shows_it(tmp_path, code, flag
     assert rep.valid is not flagged
 
 
-def _ods(path: Path, rows_xml: str, sheet: str = "Inventory List") -> Path:
-    content = (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
-        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
-        'xmlns:calcext="urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0" office:version="1.2">'
-        f'<office:body><office:spreadsheet><table:table table:name="{sheet}">{rows_xml}'
-        "</table:table></office:spreadsheet></office:body></office:document-content>")
-    with zipfile.ZipFile(path, "w") as z:
-        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
-        z.writestr("content.xml", content)
-        z.writestr("META-INF/manifest.xml",
-                   '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
-                   'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
-                   '<manifest:file-entry manifest:full-path="/" '
-                   'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
-                   '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
-                   "</manifest:manifest>")
-    return path
-
-
-def _s(text):
-    return f'<table:table-cell office:value-type="string"><text:p>{text}</text:p></table:table-cell>'
-
-
-def _n(v):
-    return f'<table:table-cell office:value-type="float" office:value="{v}"><text:p>{v}</text:p></table:table-cell>'
-
-
-ERR = ('<table:table-cell table:formula="of:=NA()" office:value-type="string" office:string-value="" '
-       'calcext:value-type="error"><text:p>#N/A</text:p></table:table-cell>')
+from test_reading import ERR, _n, _ods, _s  # noqa: E402  (one ODS builder for the tests)
 
 
 def test_xlsx_report_for_ods_input(tmp_path):

@@ -43,10 +43,9 @@ import math
 import os
 import re
 import uuid
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 from urllib.parse import urlparse
 
 import pandas as pd
