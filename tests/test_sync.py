@@ -31,14 +31,6 @@ SEED_UNTRACKED = ["123", "Merino-2011-LG", "UnTrackedThing", "abc65591"]
 TENANT = "fe79f7dd-b6d4-4a92-ba7b-538af6289c58"
 
 
-@pytest.fixture(autouse=True)
-def _no_real_credentials(monkeypatch):
-    """Never reach a real Xero from a developer's environment."""
-    for var in list(os.environ):
-        if var.startswith(("XERO_", "INVENTORY_TOOLS_")):
-            monkeypatch.delenv(var, raising=False)
-
-
 @pytest.fixture
 def fx():
     server = FakeXero(hang_seconds=0.6).start()

@@ -28,15 +28,7 @@ def good(code: str) -> list:
     return [code, f"Product {code}", "Pipes", "Stock", "FIFO", "Item", "Active"]
 
 
-def write_wb(path: Path, header: list, rows: list[list], sheet: str = "Inventory List") -> Path:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = sheet
-    ws.append(header)
-    for r in rows:
-        ws.append(r)
-    wb.save(path)
-    return path
+from test_reading import write_wb  # noqa: E402  (one workbook builder for the tests)
 
 
 def one(rep, rule):

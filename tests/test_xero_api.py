@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 import threading
 import time
@@ -22,14 +21,6 @@ from inventory_tools.xero.api import (XeroAuthError, XeroClient, format_xero_dat
                                       parse_xero_date)
 
 UTC = dt.timezone.utc
-
-
-@pytest.fixture(autouse=True)
-def _no_real_credentials(monkeypatch):
-    """Never reach a real Xero from a developer's environment."""
-    for var in list(os.environ):
-        if var.startswith(("XERO_", "INVENTORY_TOOLS_")):
-            monkeypatch.delenv(var, raising=False)
 
 
 @pytest.fixture
