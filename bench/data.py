@@ -37,7 +37,13 @@ def make_frame(n: int, seed: int = 7) -> pd.DataFrame:
     price = np.round(rng.gamma(2.0, 15.0, n), rng.choice([2, 3, 4], n).max())
     df["PriceTier1"] = pd.Series(price).map(lambda x: values.parse_decimal(float(x))[0]).to_numpy(dtype=object)
     has_barcode = rng.random(n) < 0.35
-    barcodes = pd.Series(rng.integers(10**11, 10**12, n)).astype(str).radd("0")
+    body = rng.integers(10**10, 10**11, n)  # 12-digit EAN-13 bodies with a leading zero
+    digits = (body[:, None] // 10 ** np.arange(10, -1, -1)) % 10
+    weights = np.where(np.arange(11)[::-1] % 2 == 0, 3, 1)
+    check = (10 - (digits * weights).sum(axis=1) % 10) % 10
+    wrong = rng.random(n) < 0.35  # as in the real export: about a third fail their check digit
+    check = np.where(wrong, (check + rng.integers(1, 10, n)) % 10, check)
+    barcodes = pd.Series(body * 10 + check).astype(str).str.zfill(12).radd("0")
     df["Barcode"] = np.where(has_barcode, barcodes, "").astype(object)
     multi = rng.random(n) < 0.10
     desc = "Line one of a longer description.\r\nLine two: " + pd.Series(idx).astype(str)

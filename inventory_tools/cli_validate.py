@@ -37,7 +37,7 @@ def _release_cells(report) -> None:
 
 def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool) -> int:
     from .cli import emit_json, say
-    from .validation import summary_lines, validate, write_json, write_xlsx
+    from .validation import summary_lines, write_json, write_xlsx
 
     if report_path is not None and Path(report_path).suffix.lower() not in REPORT_KINDS:
         raise UsageError(f"--report must end in .xlsx or .json, not '{Path(report_path).name}'",
@@ -49,12 +49,11 @@ def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool) -> 
         raise UsageError(f"the folder for --report does not exist: {Path(report_path).parent}",
                          "create it first or choose another path")
     from .progress import progress_bar
-    from .reading import read_table
-    from .validation import progress_steps
+    from .validation import prepare, progress_steps
 
-    table = read_table(file)
-    with progress_bar(progress_steps(table), "checking") as advance:
-        report = validate(table, store=_lazy_store(ctx_obj), progress=advance)
+    validation = prepare(file, store=_lazy_store(ctx_obj))
+    with progress_bar(progress_steps(validation.table), "checking") as advance:
+        report = validation.run(advance)
     if as_json:
         emit_json(report.to_json())
     for line in summary_lines(report):

@@ -93,13 +93,14 @@ def resolve_base(store, manifest: dict | None, base_export_id: str | None, sourc
 def plan_import(store, path: str, *, base_export_id: str | None = None, blank_clears: bool = False,
                 on_conflict: str = "abort", skip_invalid: bool = False):
     """Validate and plan without writing anything. Returns (report, plan | None, base_id, invalid codes)."""
+    from .reading import read_table_with
     from .validation import validate
-    from .reading import read_table
 
     if on_conflict not in POLICIES:
         raise UsageError(f"--on-conflict must be one of {', '.join(POLICIES)}")
-    table = read_table(path)
-    base_id, base = resolve_base(store, table.manifest, base_export_id, Path(path).name)
+    # the export snapshot is read from the store while the sheet is parsed (on another core)
+    table, (base_id, base) = read_table_with(
+        path, lambda manifest: resolve_base(store, manifest, base_export_id, Path(path).name))
     report = validate(table, store=store, base=base)
     frame = report.frame
     invalid_codes: list[str] = []
@@ -110,7 +111,8 @@ def plan_import(store, path: str, *, base_export_id: str | None = None, blank_cl
             return report, None, base_id, invalid_codes
         frame = frame.loc[row_valid]
     codes = list(frame[cols.KEY])
-    current = store.read_by_codes(codes)
+    since = getattr(store, "read_by_codes_since", None)
+    current = since(codes, base_id, base) if since and base is not None else store.read_by_codes(codes)
     plan = make_plan(frame, current, base, blank_clears=blank_clears, policy=on_conflict)
     unknown = _unknown_references(store, plan, report)
     if unknown:

@@ -17,11 +17,13 @@ import csv
 import difflib
 import functools
 import io
+import itertools
 import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -181,6 +183,18 @@ def match_header(text: str) -> tuple[str | None, str | None]:
 # -- entry point ------------------------------------------------------------------------------
 def read_table(path, *, encoding: str | None = None) -> Table:
     """Read FILE (.xlsx/.xlsm, .ods or .csv, recognised by content) into a :class:`Table`."""
+    return read_table_with(path, None, encoding=encoding)[0]
+
+
+def read_table_with(path, alongside: Callable[[dict | None], Any] | None, *,
+                    encoding: str | None = None) -> tuple[Table, Any]:
+    """:func:`read_table`, plus ``alongside(manifest)`` run while the sheet is parsed.
+
+    python-calamine parses on a worker thread without holding the GIL, so work this thread does
+    meanwhile (reading the export snapshot from the store, say) costs no extra wall time on a
+    machine with a second core. ``manifest`` is the workbook's ``_manifest`` (None for CSV). A
+    file that cannot be read is reported before any error ``alongside`` raises.
+    """
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -203,13 +217,14 @@ def read_table(path, *, encoding: str | None = None) -> Table:
         _ole_error(path)
     if head.startswith(b"PK"):
         kind = _zip_kind(path)
-        return _read_workbook(path, kind)
+        return _read_workbook(path, kind, alongside)
     if suffix in (".xlsx", ".xlsm", ".ods", ".xls"):
         hint = ("if it is really CSV or text, rename it to .csv; otherwise open it in Excel and save it as "
                 "Excel Workbook (.xlsx)")
         raise FileReadError(f"this is not an Excel or OpenDocument workbook, although it is named {path.name}",
                             hint, file=str(path))
-    return _read_csv(path, encoding)
+    table = _read_csv(path, encoding)
+    return table, (alongside(None) if alongside else None)
 
 
 def _ole_error(path: Path):
@@ -304,7 +319,7 @@ def _header_row_of(rows: list[list]) -> int | None:
     return None
 
 
-def _read_workbook(path: Path, kind: str) -> Table:
+def _read_workbook(path: Path, kind: str, alongside: Callable[[dict | None], Any] | None) -> tuple[Table, Any]:
     pc = _calamine()
     wb = _calamine_call(path, lambda: pc.load_workbook(str(path)))
     names = list(wb.sheet_names)
@@ -342,22 +357,43 @@ def _read_workbook(path: Path, kind: str) -> Table:
                 f"no inventory sheet found; the sheets are: {', '.join(names) or '(none)'}",
                 f"the data sheet must be named '{DATA_SHEET}' or have a header row with ProductCode",
                 file=str(path))
-    data_sheet = _calamine_call(path, lambda: wb.get_sheet_by_name(sheet))
-    merged = list(getattr(data_sheet, "merged_cell_ranges", None) or [])
-    rows = _calamine_call(path, lambda: data_sheet.to_python(skip_empty_area=False))
-    del data_sheet  # the parsed sheet (hundreds of MB for a big one) is not needed once it is in Python
     flags: dict[tuple[int, int], tuple[str, str | None]] = {}
-    if kind == "xlsx":
-        flags = _scan_xlsx(path, sheet)
-    elif kind == "ods":
-        flags = _scan_ods(path, sheet)
-    table = _build(path, kind, sheet, rows, flags)
+    hidden: list[int] = []
+    side, side_error = None, None
+    with ThreadPoolExecutor(1, thread_name_prefix="calamine") as pool:
+        parsing = pool.submit(_calamine_call, path, lambda: wb.get_sheet_by_name(sheet))
+        try:  # meanwhile, on this thread: the formula/error scan and the caller's own work
+            if kind == "xlsx":
+                flags, hidden = _scan_xlsx(path, sheet)
+            elif kind == "ods":
+                flags = _scan_ods(path, sheet)
+            if alongside is not None:
+                side = alongside(manifest)
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, after the parse is joined
+            side_error = exc
+        data_sheet = parsing.result()
+    if side_error is not None:
+        raise side_error
+    merged = list(getattr(data_sheet, "merged_cell_ranges", None) or [])
+    table = _build(path, kind, sheet, _sheet_rows(path, data_sheet), flags)
+    del data_sheet  # the parsed sheet (GBs for a million rows) goes as soon as it is in columns
     table.manifest = manifest
     table.sheet_names = names
     _merged_cells(table, merged)
-    if kind == "xlsx":
-        _hidden_rows(table, path, sheet)
-    return table
+    _hidden_rows(table, hidden)
+    return table, side
+
+
+def _sheet_rows(path: Path, sheet) -> Iterator[list]:
+    """The sheet's rows from row 1 and column A (calamine starts rows at the first used column)."""
+    pad = [""] * (sheet.start[1] if sheet.start else 0)
+    rows = _calamine_call(path, sheet.iter_rows)
+    while True:
+        try:
+            row = _calamine_call(path, lambda: next(rows))
+        except StopIteration:
+            return
+        yield pad + row if pad else row
 
 
 def _merged_cells(table: Table, ranges) -> None:
@@ -376,20 +412,9 @@ def _merged_cells(table: Table, ranges) -> None:
             hint="unmerge them (Home → Merge & Center → Unmerge Cells) and fill in every cell", index=first))
 
 
-_HIDDEN_ROW_RE = re.compile(rb'<row [^>]*?r="(\d+)"[^>]*?hidden="(?:1|true)"')
-
-
-def _hidden_rows(table: Table, path: Path, sheet: str) -> None:
+def _hidden_rows(table: Table, hidden: list[int]) -> None:
     """Rows hidden in the sheet are imported like any other: say so, since nobody can see them."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            part = _sheet_part(zf, sheet)
-            if part is None or part not in zf.namelist() or not _has_needle(zf, part, (b'hidden="',)):
-                return
-            hidden = [int(m) for m in _HIDDEN_ROW_RE.findall(zf.read(part))]
-    except (zipfile.BadZipFile, OSError, KeyError):
-        return
-    position = {r: i for i, r in enumerate(table.row_numbers)}
+    position = {r: i for i, r in enumerate(table.row_numbers)} if hidden else {}
     for r in hidden:
         if r in position:
             table.problems.append(Problem(
@@ -399,19 +424,107 @@ def _hidden_rows(table: Table, path: Path, sheet: str) -> None:
                 index=position[r]))
 
 
-def _build(path: Path, kind: str, sheet: str | None, rows: list[list],
+#: Rows converted from the reader's Python lists at a time (bounded memory for any sheet size).
+CHUNK_ROWS = 20_000
+
+
+def _chunks(rows: Iterator[list], size: int) -> Iterator[list[list]]:
+    while True:
+        chunk = list(itertools.islice(rows, size))
+        if not chunk:
+            return
+        yield chunk
+
+
+class _ColumnsBuilder:
+    """Factorises the wanted columns chunk by chunk; notes which rows and columns hold anything.
+
+    Per chunk, each wanted column becomes (codes, uniques) with blank cells as -1; at the end the
+    chunks' uniques are factorised once more into one table per column. Only distinct values and
+    int32 codes outlive a chunk.
+    """
+
+    def __init__(self, wanted: set[int]):
+        self.wanted = wanted
+        self.parts: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {ci: [] for ci in wanted}
+        self.kept: list[np.ndarray] = []  # per chunk: positions (in the whole sheet) of non-blank rows
+        self.has_data: set[int] = set()  # column indexes holding a value somewhere
+        self.offset = 0
+
+    def add(self, chunk: list[list]) -> None:
+        n = len(chunk)
+        width = max((len(r) for r in chunk), default=0)
+        if any(len(r) != width for r in chunk):
+            chunk = [list(r) + [None] * (width - len(r)) for r in chunk]
+        grid = np.empty((n, width), dtype=object)
+        if width:
+            grid[:, :] = chunk  # one C-level copy; columns are then views
+        del chunk
+        nonblank = np.zeros(n, dtype=bool)
+        local: dict[int, tuple] = {}
+        for ci in range(width):
+            arr = grid[:, ci]
+            if ci in self.wanted:
+                codes, uniq = pd.factorize(arr, use_na_sentinel=True)
+                kind_u = np.array([_cell_kind(u) for u in uniq] + [1], dtype=np.int8)[codes]
+                blank, err = kind_u == 1, kind_u == 2
+                local[ci] = (np.where(blank, -1, codes), np.asarray(uniq, dtype=object), err)
+            else:
+                blank = (arr == "") | (arr == None)  # noqa: E711 - elementwise
+            if not blank.all():
+                self.has_data.add(ci)
+                nonblank |= ~blank
+        keep = np.flatnonzero(nonblank)
+        for ci in self.wanted:
+            if ci in local:
+                codes, uniq, err = local[ci]
+                self.parts[ci].append((codes[keep].astype(np.int32), uniq, np.flatnonzero(err[keep])))
+            else:  # a short CSV record: the column is blank here
+                self.parts[ci].append((np.full(len(keep), -1, dtype=np.int32), np.empty(0, dtype=object),
+                                       np.empty(0, dtype=np.int64)))
+        self.kept.append(keep + self.offset)
+        self.offset += n
+
+    def kept_rows(self) -> np.ndarray:
+        return np.concatenate(self.kept) if self.kept else np.empty(0, dtype=np.int64)
+
+    def column(self, ci: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(codes into uniques, blank = -1; uniques; positions of error-literal cells)."""
+        parts = self.parts.pop(ci)
+        if not parts:
+            return np.empty(0, dtype=np.int32), np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
+        if len(parts) == 1:
+            return parts[0]
+        all_u = np.concatenate([u for _, u, _ in parts])
+        remap, uniq = pd.factorize(all_u, use_na_sentinel=True)  # chunk uniques → one table
+        remap = np.append(remap.astype(np.int32), np.int32(-1))  # index -1 stays blank
+        out, errs, start, row0 = [], [], 0, 0
+        for codes, u, err in parts:
+            local = np.where(codes < 0, len(remap) - 1, codes + start)
+            out.append(remap[local])
+            errs.append(err + row0)
+            start += len(u)
+            row0 += len(codes)
+        return np.concatenate(out), np.asarray(uniq, dtype=object), np.concatenate(errs)
+
+
+def _build(path: Path, kind: str, sheet: str | None, rows: Iterable[list],
            flags: dict[tuple[int, int], tuple[str, str | None]], *, line_numbers: list[int] | None = None,
            record_numbers: list[int] | None = None) -> Table:
-    """Rows (header included) → Table. ``flags``: (sheet row, col idx) → (kind, cached text)."""
+    """Rows (header included) → Table. ``flags``: (sheet row, col idx) → (kind, cached text).
+
+    ``rows`` is consumed once, :data:`CHUNK_ROWS` at a time: each chunk's cells are factorised
+    per column and dropped, so a million-row sheet never exists as Python lists all at once.
+    """
     problems: list[Problem] = []
     is_csv = kind == "csv"
-    hdr_i = _header_row_of(rows)
+    it = iter(rows)
+    head = list(itertools.islice(it, HEADER_SCAN_ROWS))
+    hdr_i = _header_row_of(head)
     if hdr_i is None:
-        hdr_i = next((i for i, r in enumerate(rows[:HEADER_SCAN_ROWS]) if any(not _blank(v) for v in r)), 0)
-    header = list(rows[hdr_i]) if rows else []
+        hdr_i = next((i for i, r in enumerate(head) if any(not _blank(v) for v in r)), 0)
+    header = list(head[hdr_i]) if head else []
     header_row = hdr_i + 1
-    width = max((len(r) for r in rows), default=0)
-    data_rows = rows[hdr_i + 1:]
 
     def where(ci: int) -> str:
         return f"{col_letter(ci)}{header_row}" if not is_csv else f"header column {ci + 1} (line 1)"
@@ -419,32 +532,42 @@ def _build(path: Path, kind: str, sheet: str | None, rows: list[list],
     recognised: dict[str, int] = {}
     extras: dict[str, str] = {}
     near: list[tuple[int, str, str]] = []
-    for ci in range(width):
-        h = header[ci] if ci < len(header) else None
+    by_column: dict[int, Problem] = {}  # header problems, in column order once blank headers are known
+    for ci, h in enumerate(header):
         if _blank(h):
-            if any(ci < len(r) and not _blank(r[ci]) for r in data_rows):
-                problems.append(Problem(sheet, header_row, None, where(ci), None, "header.blank", "warning",
-                                        f"column {col_letter(ci)} has values but no header; it is ignored",
-                                        "give the column a header from the column list, or delete it"))
             continue
         text = h if isinstance(h, str) else str(h)
         name, suggestion = match_header(text)
         if name is not None:
             if name in recognised:
                 first = recognised[name]
-                problems.append(Problem(sheet, header_row, name, where(ci), text, "header.duplicate", "error",
+                by_column[ci] = Problem(sheet, header_row, name, where(ci), text, "header.duplicate", "error",
                                         f"column {name} appears twice (also column {col_letter(first)})",
-                                        "delete one of the two columns"))
+                                        "delete one of the two columns")
                 continue
             recognised[name] = ci
         elif suggestion is not None:
             near.append((ci, text, suggestion))
         else:
             extras[text] = col_letter(ci)
-            problems.append(Problem(sheet, header_row, None, where(ci), text, "header.unknown", "warning",
+            by_column[ci] = Problem(sheet, header_row, None, where(ci), text, "header.unknown", "warning",
                                     f"column '{text}' is not an inventory column; it is ignored",
                                     "leave it if it is your own note column; otherwise check the spelling against "
-                                    "the exported header"))
+                                    "the exported header")
+
+    ordered = sorted(recognised.items(), key=lambda kv: kv[1])
+    wanted = {ci for _, ci in ordered}
+    columns = _ColumnsBuilder(wanted)
+    for chunk in _chunks(itertools.chain(head[hdr_i + 1:], it), CHUNK_ROWS):
+        columns.add(chunk)
+    del head
+
+    for ci in sorted(columns.has_data):  # values under an empty header
+        if ci not in wanted and (ci >= len(header) or _blank(header[ci])):
+            by_column[ci] = Problem(sheet, header_row, None, where(ci), None, "header.blank", "warning",
+                                    f"column {col_letter(ci)} has values but no header; it is ignored",
+                                    "give the column a header from the column list, or delete it")
+    problems.extend(by_column[ci] for ci in sorted(by_column))
     for ci, text, suggestion in near:
         if suggestion in recognised:
             extras[text] = col_letter(ci)
@@ -462,44 +585,21 @@ def _build(path: Path, kind: str, sheet: str | None, rows: list[list],
                                 f"the required column {cols.KEY} is missing from the header row",
                                 f"add a {cols.KEY} column (the product's SKU) as in the exported file"))
 
-    # data rows, a column at a time: blank cells → None, fully blank rows dropped
-    if any(len(r) != width for r in data_rows):
-        data_rows = [list(r) + [None] * (width - len(r)) for r in data_rows]
-    grid = np.empty((len(data_rows), width), dtype=object)
-    if data_rows and width:
-        grid[:, :] = data_rows  # one C-level copy; columns are then views
-    nonblank = np.zeros(len(data_rows), dtype=bool)
-    ordered = sorted(recognised.items(), key=lambda kv: kv[1])
-    wanted = {ci for _, ci in ordered}
-    parts: dict[int, tuple] = {}
-    for ci in range(width if data_rows else 0):
-        arr = grid[:, ci]
-        if ci in wanted:
-            codes, uniq = pd.factorize(arr, use_na_sentinel=True)
-            kind_u = np.array([_cell_kind(u) for u in uniq] + [1], dtype=np.int8)[codes]
-            blank, err = kind_u == 1, kind_u == 2
-            parts[ci] = (arr, blank, err, codes, uniq)
-        else:
-            blank = (arr == "") | (arr == None)  # noqa: E711 - elementwise
-        nonblank |= ~blank
-    keep = np.flatnonzero(nonblank)
+    keep = columns.kept_rows()
     data: dict[str, np.ndarray] = {}
     factors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     err_cells: list[tuple[str, np.ndarray]] = []
     for name, ci in ordered:
-        if ci in parts:
-            arr, blank, err, codes, uniq = parts[ci]
-            kept = np.where(blank, -1, codes)[keep].astype(np.int32 if len(uniq) < 2 ** 31 - 1 else np.int64)
-            # each cell points at its column's one copy of the value: a million "0.0000" cost one object
-            col = np.append(np.asarray(uniq, dtype=object), None)[kept]
-            factors[name] = (kept, uniq)
-            if err.any():
-                err_cells.append((name, np.flatnonzero(err[keep])))
-        else:
-            col = np.full(len(keep), None, dtype=object)
-        data[name] = col
+        codes, uniq, err = columns.column(ci)
+        # each cell points at its column's one copy of the value: a million "0.0000" cost one object
+        data[name] = np.append(uniq, None)[codes]
+        factors[name] = (codes, uniq)
+        if len(err):
+            err_cells.append((name, err))
+    del columns
     raw = pd.DataFrame({n: pd.Series(v, dtype=object) for n, v in data.items()}) if data else \
         pd.DataFrame(index=pd.RangeIndex(len(keep)))
+    del data
     keep = keep.tolist()
     if is_csv:
         row_numbers = [record_numbers[hdr_i + 1 + i] for i in keep] if record_numbers else [i + 1 for i in keep]
@@ -606,8 +706,9 @@ def _has_needle(zf: zipfile.ZipFile, part: str, needles: tuple[bytes, ...] = _NE
             tail = chunk[-16:]
 
 
-def _scan_xlsx(path: Path, sheet: str) -> dict[tuple[int, int], tuple[str, str | None]]:
-    """(row, col idx) → ("formula" | "formula_no_value" | "error", formula or error text).
+def _scan_xlsx(path: Path, sheet: str) -> tuple[dict[tuple[int, int], tuple[str, str | None]], list[int]]:
+    """(row, col idx) → ("formula" | "formula_no_value" | "error", formula or error text), and
+    the numbers of hidden rows.
 
     One streaming pass over the sheet XML that looks only at cells holding a formula (``<f>``) or
     an error (``t="e"``): each such cell's own bytes are read (reference, type, formula, cached
@@ -615,20 +716,21 @@ def _scan_xlsx(path: Path, sheet: str) -> dict[tuple[int, int], tuple[str, str |
     formulas or errors costs one decompression and a byte search.
     """
     out: dict[tuple[int, int], tuple[str, str | None]] = {}
+    hidden: list[int] = []
     try:
         with zipfile.ZipFile(path) as zf:
             part = _sheet_part(zf, sheet)
             if part is None or part not in zf.namelist():
-                return out
+                return out, hidden
             with zf.open(part) as f:
-                _scan_cells(f, out)
+                _scan_cells(f, out, hidden)
     except (zipfile.BadZipFile, EOFError, KeyError, OSError) as exc:
         raise _damaged(path, str(exc)[:120]) from None
     except Exception as exc:  # defusedxml refusals and XML syntax errors (workbook.xml, rels)
         if exc.__class__.__name__ in ("ParseError", "DTDForbidden", "EntitiesForbidden", "ExternalReferenceForbidden"):
             raise _damaged(path, f"the workbook XML is not valid: {exc}") from None
         raise
-    return out
+    return out, hidden
 
 
 def _xml_text(raw: bytes | None) -> str | None:
@@ -639,7 +741,7 @@ def _xml_text(raw: bytes | None) -> str | None:
     return unescape(raw.decode("utf-8", "replace"), {"&quot;": '"', "&apos;": "'"})
 
 
-def _scan_cells(f, out: dict) -> None:
+def _scan_cells(f, out: dict, hidden: list[int]) -> None:
     head = f.read(1 << 16)
     m = re.search(rb"<(\w+:)?worksheet[\s>]", head)
     pfx = m.group(1) if m and m.group(1) else b""
@@ -651,6 +753,7 @@ def _scan_cells(f, out: dict) -> None:
     v_re = re.compile(rb"<" + q + rb"v(?:\s[^>]*?)?(?:/>|>(.*?)</" + q + rb"v>)", re.S)
     ref_re = re.compile(rb'\sr="([A-Z]+)(\d+)"')
     t_re = re.compile(rb'\st="(\w+)"')
+    hidden_re = re.compile(rb"<" + q + rb'row [^>]*?r="(\d+)"[^>]*?hidden="(?:1|true)"')
     carry = head
     done = False
     while not done:
@@ -668,6 +771,8 @@ def _scan_cells(f, out: dict) -> None:
         end_data = work.find(b"</" + pfx + b"sheetData>")
         if end_data >= 0:
             work, done = work[:end_data], True
+        if b'hidden="' in work:
+            hidden.extend(int(m) for m in hidden_re.findall(work))
         if not any(q_ in work for q_ in quick):  # byte search first: most chunks have no formula
             continue
         seen = -1
@@ -845,5 +950,5 @@ def _read_csv(path: Path, encoding: str | None) -> Table:
     return table
 
 
-__all__ = ["Problem", "Table", "read_table", "col_letter", "col_index", "match_header", "DATA_SHEET",
+__all__ = ["Problem", "Table", "read_table", "read_table_with", "col_letter", "col_index", "match_header", "DATA_SHEET",
            "MANIFEST_SHEET", "ERROR_LITERALS"]

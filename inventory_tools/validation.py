@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from . import columns as cols
-from .reading import Problem, Table, col_index, read_table
+from .reading import Problem, Table, col_index, read_table_with
 from .values import canonical
 
 RULES = {
@@ -108,10 +108,23 @@ def validate(path_or_table, *, store=None, base: pd.DataFrame | None = None,
     snapshot (canonical frame) the file was made from; if not given and the workbook's manifest
     names an export the store still has, that snapshot is used.
     """
-    table = path_or_table if isinstance(path_or_table, Table) else read_table(path_or_table)
-    v = _Validator(table, store, base)
+    if isinstance(path_or_table, Table):
+        v = _Validator(store, base)
+        v.attach(path_or_table)
+    else:
+        v = prepare(path_or_table, store=store, base=base)
     v.progress = progress
     return v.run()
+
+
+def prepare(path, *, store=None, base: pd.DataFrame | None = None) -> "_Validator":
+    """Read FILE for :func:`validate`; the export base is loaded from the store meanwhile (while
+    the sheet is parsed on another core). ``prepare(path).table`` is the file as read;
+    ``.run(progress)`` validates it."""
+    v = _Validator(store, base)
+    table, _ = read_table_with(path, v.load_base)
+    v.attach(table)
+    return v
 
 
 def progress_steps(table: Table) -> int:
@@ -120,14 +133,22 @@ def progress_steps(table: Table) -> int:
 
 
 class _Validator:
-    def __init__(self, table: Table, store, base: pd.DataFrame | None):
-        self.t = table
+    def __init__(self, store, base: pd.DataFrame | None):
         self._store_arg = store
         self._store = None
         self.base = base
         self.base_export_id = None
         self.used_store = False
         self.progress: Callable[[int], None] | None = None
+        self._base_loaded = False
+        self._file_notes: list[tuple] = []  # file-level problems found before the table is attached
+
+    @property
+    def table(self) -> Table:
+        return self.t
+
+    def attach(self, table: Table) -> None:
+        self.t = table
         self.problems: list[Problem] = list(table.problems)
         self.n = len(table.raw)
         # cells already reported as errors (never re-reported by later rules)
@@ -163,8 +184,9 @@ class _Validator:
                                      message, hint, pos, at))
 
     # -- run ----------------------------------------------------------------------------------
-    def run(self) -> ValidationReport:
+    def run(self, progress: Callable[[int], None] | None = None) -> ValidationReport:
         t = self.t
+        self.progress = progress or self.progress
         tick = self.progress or (lambda n: None)
         frame = pd.DataFrame(index=t.raw.index)
         for name in t.raw.columns:
@@ -173,7 +195,10 @@ class _Validator:
         self.frame = frame
         self.schema_checks()
         tick(1)
-        self.load_base()
+        if not self._base_loaded:
+            self.load_base(t.manifest)
+        for args in self._file_notes:
+            self.add(None, None, *args, severity="warning")
         tick(1)
         self.rows()
         tick(1)
@@ -284,14 +309,16 @@ class _Validator:
                 self.bad[name][pos] = True
 
     # -- step 4: rows -------------------------------------------------------------------------
-    def load_base(self) -> None:
-        man = self.t.manifest or {}
+    def load_base(self, manifest: dict | None) -> None:
+        """The export snapshot the workbook's manifest names (only the columns the rules read)."""
+        self._base_loaded = True
+        man = manifest or {}
         version = str(man.get("schema_version") or "")
         if version.isdigit() and int(version) > cols.SCHEMA_VERSION:
-            self.add(None, None, version, "manifest.schema_version",
-                     f"the workbook was written by a newer inventory-tools (column schema {version}, this one "
-                     f"knows {cols.SCHEMA_VERSION}); unknown columns are ignored",
-                     "upgrade inventory-tools before importing this file", severity="warning")
+            self._file_notes.append((version, "manifest.schema_version",
+                                     f"the workbook was written by a newer inventory-tools (column schema {version}, "
+                                     f"this one knows {cols.SCHEMA_VERSION}); unknown columns are ignored",
+                                     "upgrade inventory-tools before importing this file"))
         if self.base is not None or not man.get("export_id") or self._store_arg is None:
             return
         store = self.store()
@@ -301,20 +328,18 @@ class _Validator:
         sid = str(getattr(state, "store_id", "") or "")
         mine = {_identity(store), sid, f"sqlite:{sid}"} - {"", "sqlite:"}
         if man.get("store_id") and man["store_id"] not in mine:
-            self.add(None, None, man.get("store_id"), "manifest.other_store",
-                     f"the workbook was exported from another store ({man.get('store') or man['store_id']}); "
-                     "it is checked without its export base, so blank cells are read as 'unchanged'",
-                     "import it into the store it came from, or export a fresh list from this store",
-                     severity="warning")
+            self._file_notes.append((man.get("store_id"), "manifest.other_store",
+                                     f"the workbook was exported from another store "
+                                     f"({man.get('store') or man['store_id']}); it is checked without its export "
+                                     "base, so blank cells are read as 'unchanged'",
+                                     "import it into the store it came from, or export a fresh list from this store"))
             return
         info = state.export_info(man["export_id"]) if state is not None else None
         if not info:
             return
         if info.get("snapshot") in (0, "0", False):
             return
-        snapshot = state.export_snapshot(man["export_id"])
-        self.base = snapshot[[n for n in _rule_columns() if n in snapshot.columns]]  # only what the rules read
-        del snapshot
+        self.base = state.export_snapshot(man["export_id"], columns=_rule_columns())  # only what the rules read
         self.base_export_id = man["export_id"]
 
     def rows(self) -> None:
@@ -869,4 +894,4 @@ def summary_lines(report: ValidationReport, first: int = 20) -> list[str]:
     return lines
 
 
-__all__ = ["ValidationReport", "Problem", "validate", "write_json", "write_xlsx", "summary_lines", "RULES"]
+__all__ = ["ValidationReport", "Problem", "validate", "prepare", "write_json", "write_xlsx", "summary_lines", "RULES"]

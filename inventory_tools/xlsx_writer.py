@@ -152,17 +152,18 @@ class SharedStrings:
         self.index: dict[str, int] = {}
         self._texts = np.empty(0, dtype=object)  # "0", "1", ... cached: index → its <v> text
 
-    def code_texts(self, values: np.ndarray) -> np.ndarray:
-        """``codes(values)`` as the decimal text that goes inside ``<v>``."""
-        codes = self.codes(values)
+    def code_texts(self, values: np.ndarray, factorised: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """``codes(values)`` as the decimal text that goes inside ``<v>`` (``factorised``: the
+        values' ``pd.factorize`` when the caller has it already)."""
+        codes = self.codes(values, factorised)
         if len(self.index) > len(self._texts):
             size = max(len(self.index), 2 * len(self._texts), 1024)
             self._texts = np.arange(size).astype(str).astype(object)
         return self._texts[codes]
 
-    def codes(self, values: np.ndarray) -> np.ndarray:
+    def codes(self, values: np.ndarray, factorised: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """Shared-string index per value (as str), factorising instead of looping in Python."""
-        codes, uniques = pd.factorize(values)
+        codes, uniques = factorised if factorised is not None else pd.factorize(values)
         mapping = np.empty(len(uniques), dtype=np.int64)
         index = self.index
         for i, u in enumerate(uniques):
@@ -221,7 +222,7 @@ def _render_column(values: np.ndarray, letter: str, rows: np.ndarray, spec: Colu
             out[filled] = refs + f'" s="{spec.style}" t="inlineStr"><is><t xml:space="preserve">' + texts + \
                 "</t></is></c>"
         else:
-            out[filled] = refs + f'" s="{spec.style}" t="s"><v>' + sst.code_texts(vals) + "</v></c>"
+            out[filled] = refs + f'" s="{spec.style}" t="s"><v>' + sst.code_texts(vals, (codes, uniques)) + "</v></c>"
     if highlight is not None and highlight.any():
         marked = highlight & filled
         mark = CellStyle.HIGHLIGHT_NUMBER if spec.kind == "number" else CellStyle.HIGHLIGHT_TEXT
@@ -242,6 +243,46 @@ def _is_plain_number(text: str) -> bool:
         return False
     digits = text.replace("-", "").replace(".", "").lstrip("0")
     return len(digits) <= 15
+
+
+class _Deflater:
+    """Writes to a zip entry on a second thread: zlib and the file write release the GIL, so
+    compressing chunk N overlaps rendering chunk N+1 (two cores: the sheet costs ~the rendering)."""
+
+    def __init__(self, fh):
+        import queue
+        import threading
+
+        self.fh = fh
+        self.queue: "queue.Queue[bytes | None]" = queue.Queue(maxsize=4)  # bounds memory to a few chunks
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="deflate", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            data = self.queue.get()
+            if data is None:
+                return
+            if self.error is None:
+                try:
+                    self.fh.write(data)
+                except BaseException as exc:  # noqa: BLE001 - handed to the writing thread
+                    self.error = exc
+
+    def write(self, data: bytes) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(data)
+
+    def __enter__(self) -> "_Deflater":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None and exc[0] is None:
+            raise self.error
 
 
 class FrameChunks:
@@ -285,9 +326,9 @@ class XlsxWriter:
         with zipfile.ZipFile(self.path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=self.compresslevel,
                              allowZip64=True) as zf:
             comments = (comments or [])[:MAX_COMMENTS]
-            with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as fh:
+            with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as fh, _Deflater(fh) as out:
                 for piece in self._data_sheet_chunks(source, progress, highlight or {}, bool(comments)):
-                    fh.write(piece.encode("utf-8"))
+                    out.write(piece.encode("utf-8"))
             if comments:
                 zf.writestr("xl/comments1.xml", _comments_xml(comments))
                 zf.writestr("xl/drawings/vmlDrawing1.vml", _vml_xml(comments))
@@ -373,13 +414,7 @@ class XlsxWriter:
 
     # -- plain sheets --
     def _plain_sheet_xml(self, sheet: PlainSheet) -> str:
-        rows = []
-        for r, values in enumerate(sheet.rows, start=1):
-            style = CellStyle.TITLE if (sheet.title_first_row and r == 1) else CellStyle.WRAP
-            cells = "".join(
-                f'<c r="{col_letter(c)}{r}" s="{style}" t="s"><v>{self.sst.code(str(v))}</v></c>'
-                for c, v in enumerate(values) if v not in (None, ""))
-            rows.append(f'<row r="{r}">{cells}</row>')
+        rows = self._plain_rows_xml(sheet)
         cols = "".join(f'<col min="{i + 1}" max="{i + 1}" width="{w:.2f}" customWidth="1"/>'
                        for i, w in enumerate(sheet.widths))
         return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -387,6 +422,28 @@ class XlsxWriter:
                 '<sheetViews><sheetView workbookViewId="0"/></sheetViews>'
                 + (f"<cols>{cols}</cols>" if cols else "")
                 + f'<sheetData>{"".join(rows)}</sheetData></worksheet>')
+
+    def _plain_rows_xml(self, sheet: PlainSheet) -> list[str]:
+        """Every row's XML; the cells a column at a time (a Changes sheet may hold 100,000 rows)."""
+        n = len(sheet.rows)
+        width = max((len(r) for r in sheet.rows), default=0)
+        if not n or not width:
+            return [f'<row r="{r}"></row>' for r in range(1, n + 1)]
+        grid = np.full((n, width + 2), "", dtype=object)
+        numbers = np.arange(1, n + 1).astype(str).astype(object)
+        grid[:, 0] = '<row r="' + numbers + '">'
+        grid[:, -1] = "</row>"
+        styles = np.full(n, f'" s="{CellStyle.WRAP}" t="s"><v>', dtype=object)
+        if sheet.title_first_row:
+            styles[0] = f'" s="{CellStyle.TITLE}" t="s"><v>'
+        for c in range(width):
+            values = np.array([("" if r[c] is None else str(r[c])) if c < len(r) else "" for r in sheet.rows],
+                              dtype=object)
+            filled = values != ""
+            if filled.any():
+                grid[filled, c + 1] = (f'<c r="{col_letter(c)}' + numbers[filled] + styles[filled]
+                                       + self.sst.code_texts(values[filled]) + "</v></c>")
+        return ["".join(row) for row in grid.tolist()]
 
     # -- package parts --
     def _workbook_xml(self, n: int) -> str:

@@ -1,6 +1,7 @@
 """An installed wheel (not the checkout) finds its schemas/ and templates/."""
 import subprocess
 import sys
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -18,13 +19,20 @@ def test_installed_wheel_finds_its_data_files(tmp_path):
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True, system_site_packages=True).create(env_dir)
     py = env_dir / "bin" / "python"
+    # The dependencies come from the interpreter running the tests (a venv's base Python may lack
+    # them); its site-packages is appended after the new venv's own, so the wheel still wins.
+    own = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                         check=True, capture_output=True, text=True).stdout.strip()
+    Path(own, "_test_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     subprocess.run([str(py), "-m", "pip", "install", "--no-deps", "--force-reinstall", "-q", str(wheel)],
                    check=True, capture_output=True)
     work = tmp_path / "elsewhere"
     work.mkdir()
     code = ("import inventory_tools, inventory_tools.columns as c, inventory_tools.exporting as e;"
             "print(inventory_tools.__file__); print(len(c.columns())); print(e.instructions_sheet().rows[0][0])")
-    out = subprocess.run([str(py), "-c", code], cwd=work, capture_output=True, text=True, check=True).stdout.split("\n")
+    run = subprocess.run([str(py), "-c", code], cwd=work, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    out = run.stdout.split("\n")
     assert str(env_dir) in out[0] and str(ROOT) not in out[0]
     assert out[1] == "96" and out[2].startswith("How to edit")
     cli = subprocess.run([str(env_dir / "bin" / "inventory-tools"), "--store", "s.db", "export", "x.xlsx"],
