@@ -193,43 +193,53 @@ class SharedStrings:
 
 
 def _render_column(values: np.ndarray, letter: str, rows: np.ndarray, spec: ColumnSpec,
-                   sst: SharedStrings, highlight: np.ndarray | None = None) -> np.ndarray:
-    """One column of a chunk → array of '<c .../>' strings ('' for blank cells)."""
-    out = np.full(len(values), "", dtype=object)
+                   sst: SharedStrings, highlight: np.ndarray | None, out: np.ndarray) -> None:
+    """One column of a chunk into ``out`` (rows x 3): '<c r="G', the row number, the rest.
+
+    Every piece is a shared object (one per distinct value, one per row): no string is built per
+    cell, and the final ``"".join`` copies each piece once, in C.
+    """
     filled = values != ""
-    if not filled.any():
-        return out
-    refs = f'<c r="{letter}' + rows[filled]
-    if spec.kind == "number":
-        vals = values[filled]
-        codes, uniques = pd.factorize(vals)
-        numeric = np.array([_is_plain_number(u) for u in uniques], dtype=bool)[codes]
-        cells = np.empty(len(vals), dtype=object)
-        if numeric.any():
-            cells[numeric] = refs[numeric] + f'" s="{spec.style}"><v>' + vals[numeric] + "</v></c>"
-        if (~numeric).any():  # a value that would change as a float stays exact as text
-            codes = sst.code_texts(vals[~numeric])
-            cells[~numeric] = refs[~numeric] + f'" s="{CellStyle.TEXT}" t="s"><v>' + codes + "</v></c>"
-        out[filled] = cells
-    else:
-        vals = values[filled]
-        codes, uniques = pd.factorize(vals)
-        if len(sst.index) >= SST_INLINE_AFTER and len(vals) >= INLINE_MIN_CELLS and len(uniques) > len(vals) // 2:
-            # A huge export's mostly-unique text (codes, names): sharing gains nothing and the table
-            # would hold every value until the end; an inline string is typed text all the same.
-            # (Below the limit shared strings stay: readers parse them faster.)
-            texts = np.array([xml_text(u) for u in uniques], dtype=object)[codes]
-            out[filled] = refs + f'" s="{spec.style}" t="inlineStr"><is><t xml:space="preserve">' + texts + \
-                "</t></is></c>"
-        else:
-            out[filled] = refs + f'" s="{spec.style}" t="s"><v>' + sst.code_texts(vals, (codes, uniques)) + "</v></c>"
+    marked = highlight & filled if highlight is not None and highlight.any() else None
+    if filled.any():
+        codes, uniques = pd.factorize(values[filled])
+        uniques = np.asarray(uniques, dtype=object)
+        tails = _cell_tails(uniques, codes, spec, sst)
+        out[filled, 0] = f'<c r="{letter}'
+        out[filled, 1] = rows[filled]
+        out[filled, 2] = tails[codes]
+        if marked is not None:  # changed cells: the same value in the highlight style
+            mark = f' s="{CellStyle.HIGHLIGHT_NUMBER if spec.kind == "number" else CellStyle.HIGHLIGHT_TEXT}"'
+            hl_codes = codes[marked[filled]]
+            used = np.unique(hl_codes)
+            hl_tails = np.empty(len(tails), dtype=object)
+            hl_tails[used] = [re.sub(r' s="\d+"', mark, t, count=1) for t in tails[used]]
+            out[marked, 2] = hl_tails[hl_codes]
     if highlight is not None and highlight.any():
-        marked = highlight & filled
-        mark = CellStyle.HIGHLIGHT_NUMBER if spec.kind == "number" else CellStyle.HIGHLIGHT_TEXT
-        out[marked] = [re.sub(r' s="\d+"', f' s="{mark}"', c, count=1) for c in out[marked]]
         blank = highlight & ~filled  # a cleared cell: show the highlight on the empty cell
-        out[blank] = f'<c r="{letter}' + rows[blank] + f'" s="{CellStyle.HIGHLIGHT_TEXT}"/>'
-    return out
+        out[blank, 0] = f'<c r="{letter}'
+        out[blank, 1] = rows[blank]
+        out[blank, 2] = f'" s="{CellStyle.HIGHLIGHT_TEXT}"/>'
+
+
+def _cell_tails(uniques: np.ndarray, codes: np.ndarray, spec: ColumnSpec, sst: SharedStrings) -> np.ndarray:
+    """Per distinct value: the cell's XML after its reference ('" s="6"><v>0</v></c>')."""
+    if spec.kind == "number":
+        numeric = np.array([_is_plain_number(u) for u in uniques], dtype=bool)
+        tails = np.empty(len(uniques), dtype=object)
+        if numeric.any():
+            tails[numeric] = f'" s="{spec.style}"><v>' + uniques[numeric] + "</v></c>"
+        if (~numeric).any():  # a value that would change as a float stays exact as text
+            tails[~numeric] = f'" s="{CellStyle.TEXT}" t="s"><v>' + sst.code_texts(uniques[~numeric]) + "</v></c>"
+        return tails
+    if len(sst.index) >= SST_INLINE_AFTER and len(codes) >= INLINE_MIN_CELLS and len(uniques) > len(codes) // 2:
+        # A huge export's mostly-unique text (codes, names): sharing gains nothing and the table
+        # would hold every value until the end; an inline string is typed text all the same.
+        # (Below the limit shared strings stay: readers parse them faster.)
+        texts = np.array([xml_text(u) for u in uniques], dtype=object)
+        return f'" s="{spec.style}" t="inlineStr"><is><t xml:space="preserve">' + texts + "</t></is></c>"
+    ids = sst.code_texts(uniques, (np.arange(len(uniques)), uniques))
+    return f'" s="{spec.style}" t="s"><v>' + ids + "</v></c>"
 
 
 INLINE_MIN_CELLS = 50  # below this a chunk's column always uses the shared-string table
@@ -375,13 +385,13 @@ class XlsxWriter:
             rows = np.arange(start + 2, start + 2 + len(chunk)).astype(str).astype(object)
             # A (rows x columns+2) grid of XML pieces joined once in row-major order: no string
             # grows cell by cell, so the cost is linear in the output size.
-            grid = np.empty((len(chunk), len(specs) + 2), dtype=object)
+            grid = np.full((len(chunk), 3 * len(specs) + 2), "", dtype=object)
             grid[:, 0] = '<row r="' + rows + '">'
-            for j, (name, letter, spec) in enumerate(zip(names, letters, specs), start=1):
+            for j, (name, letter, spec) in enumerate(zip(names, letters, specs)):
                 values = chunk[name].to_numpy(dtype=object)
                 marks = highlight.get(name)
                 marks = marks[start:start + len(chunk)] if marks is not None else None
-                grid[:, j] = _render_column(values, letter, rows, spec, self.sst, marks)
+                _render_column(values, letter, rows, spec, self.sst, marks, grid[:, 1 + 3 * j:4 + 3 * j])
             grid[:, -1] = "</row>"
             yield "".join(grid.ravel().tolist())
             start += len(chunk)
