@@ -141,6 +141,7 @@ class _Validator:
         self.used_store = False
         self.progress: Callable[[int], None] | None = None
         self._base_loaded = False
+        self.categorical: dict[str, pd.Categorical] = {}  # canonical columns as categories
         self._file_notes: list[tuple] = []  # file-level problems found before the table is attached
 
     @property
@@ -234,17 +235,24 @@ class _Validator:
         spaced_u = np.zeros(nu + 1, dtype=bool)
         sci_u = np.zeros(nu + 1, dtype=bool)
         text_like = col.type in ("text", "account")
-        for i, u in enumerate(uniq):
-            if text_like and type(u) is str:
-                t = u.replace("\u00a0", " ").strip()
-                if col.identifier and _SCI_RE.match(t):
-                    sci_u[i] = True
-                    vals_u[i] = ""
-                    continue
-                if t != u:
-                    spaced_u[i] = True
-                    u = t
-            v, issue = canonical(col, u)
+        others = range(nu)
+        if text_like and nu:
+            # Text read as text (nearly every value) is its own canonical form once the spaces a
+            # spreadsheet adds are trimmed: done in bulk, only other types go through canonical().
+            uniq_arr = np.asarray(uniq, dtype=object)
+            is_str = np.fromiter((type(u) is str for u in uniq_arr), dtype=bool, count=nu)
+            at = np.flatnonzero(is_str)
+            trimmed = np.array([u.replace("\u00a0", " ").strip() for u in uniq_arr[at]] + [""], dtype=object)[:-1]
+            spaced_u[at] = trimmed != uniq_arr[at]
+            vals_u[at] = trimmed
+            if col.identifier:
+                sci = np.fromiter((_SCI_RE.match(t) is not None for t in trimmed), dtype=bool, count=len(at))
+                sci_u[at[sci]] = True
+                spaced_u[at[sci]] = False
+                vals_u[at[sci]] = ""
+            others = np.flatnonzero(~is_str).tolist()
+        for i in others:
+            v, issue = canonical(col, uniq[i])
             vals_u[i] = "" if v is None else v
             issue_u[i] = issue
         has_u = np.fromiter((x is not None for x in issue_u), dtype=bool, count=nu + 1)
@@ -268,8 +276,13 @@ class _Validator:
             self.add(pos, name, raw_arr[pos], issue.rule, issue.message, issue.hint, issue.severity)
         bad |= sci_cells | issue_cells
         vals = vals_u[c]
+        # the same column as categories (for the schema: its checks then run once per category)
+        cat_of_u, categories = pd.factorize(vals_u)
+        cells = cat_of_u[c]
         if bad.any():
             vals[bad] = ""
+            cells[bad] = cat_of_u[nu]  # vals_u[nu] is ""
+        self.categorical[name] = pd.Categorical.from_codes(cells, categories=np.asarray(categories, dtype=object))
         return pd.Series(vals, index=raw.index, dtype=object)
 
     # -- step 3: pandera ----------------------------------------------------------------------
@@ -280,8 +293,10 @@ class _Validator:
         schema = build_schema(frame.columns)
         if schema is None:
             return
+        checked = pd.DataFrame({n: self.categorical[n] for n in schema.columns if n in self.categorical},
+                               index=frame.index)
         try:
-            schema.validate(frame, lazy=True)
+            schema.validate(checked, lazy=True)
         except pa.errors.SchemaErrors as exc:
             fc = exc.failure_cases
             fc = fc[fc["index"].notna()]
@@ -610,7 +625,10 @@ def _align(df: pd.DataFrame | None, code: pd.Series) -> pd.DataFrame:
 def _per_unique(fn: Callable[[str], bool]) -> Callable[[pd.Series], pd.Series]:
     """A vectorised pandera check that evaluates ``fn`` once per distinct value."""
     def check(s: pd.Series) -> pd.Series:
-        codes, uniq = pd.factorize(s, use_na_sentinel=True)
+        if isinstance(s.dtype, pd.CategoricalDtype):  # validate() passes categories: no factorising
+            codes, uniq = s.cat.codes.to_numpy(), s.cat.categories.to_numpy(dtype=object)
+        else:
+            codes, uniq = pd.factorize(s, use_na_sentinel=True)
         ok = np.fromiter((fn(u) for u in uniq), dtype=bool, count=len(uniq))
         ok = np.append(ok, True)
         return pd.Series(ok[codes], index=s.index)
