@@ -207,8 +207,18 @@ def import_file(store, path: str, *, dry_run: bool = False, on_conflict: str = "
         return result
     counts = plan.counts()
     counts["invalid"] = len(invalid)
-    outcome = store.apply(plan.change_set(), kind="import", source=source, base_export_id=base_id,
-                          counts=counts, progress=progress)
+    out = results or default_results_path(path)
+
+    def apply():
+        return store.apply(plan.change_set(), kind="import", source=source, base_export_id=base_id,
+                           counts=counts, progress=progress)
+
+    written = False
+    if getattr(store, "kind", "") == "sqlite":  # all or nothing: the results are known before the apply
+        outcome, written = _apply_while_writing(apply, lambda tmp: write_results(out, report, plan, applied=True,
+                                                                                 part=tmp), out)
+    else:  # a remote store's per-product failures belong in the results
+        outcome = apply()
     result.import_id = outcome.op_id
     result.applied = True
     save_planned_rows(store, None, source)  # an applied import makes any earlier dry-run plan stale
@@ -216,8 +226,57 @@ def import_file(store, path: str, *, dry_run: bool = False, on_conflict: str = "
     for code in result.failed:
         plan.outcome[code] = "failed"
         plan.messages[code] = result.failed[code]
-    result.results_path = write_results(results or default_results_path(path), report, plan, applied=True)
+    if not written:
+        write_results(out, report, plan, applied=True)
+    result.results_path = out
     return result
+
+
+def _apply_while_writing(apply, write, out: str):
+    """Run ``apply()`` while a forked copy of this process writes the results workbook (two
+    cores: the workbook costs no extra time). The workbook takes its real name only once the
+    apply has succeeded; if the apply fails, the copy is stopped and its file removed. Where
+    fork does not exist (Windows), the caller writes the workbook afterwards.
+
+    Returns (the apply's outcome, whether the workbook was written)."""
+    import signal
+
+    if not hasattr(os, "fork"):
+        return apply(), False
+    tmp = f"{out}.{os.getpid()}.part"
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # the copy: write, then leave without running any of the parent's cleanup
+        code = 1
+        try:
+            write(tmp)
+            code = 0
+            if os.getppid() != parent:  # the import was killed: leave nothing behind
+                os.remove(tmp)
+        except BaseException:  # noqa: BLE001 - reported through the exit code
+            pass
+        finally:
+            os._exit(code)
+    try:
+        outcome = apply()
+    except BaseException:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        _remove(tmp)
+        raise
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) == 0 and os.path.exists(tmp):
+        os.replace(tmp, out)
+        return outcome, True
+    _remove(tmp)  # the caller writes it again, in this process, and reports any error
+    return outcome, False
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
 
 
 PLANNED = "__planned__"
@@ -257,8 +316,11 @@ OUTCOME_WORDS = {"create": "created", "update": "updated", "unchanged": "unchang
                  "invalid": "invalid", "skipped": "skipped", "failed": "failed"}
 
 
-def write_results(out: str, report, plan: ImportPlan, *, applied: bool) -> str:
-    """Every row of the file with its outcome and reason; changed cells highlighted."""
+def write_results(out: str, report, plan: ImportPlan, *, applied: bool, part: str | None = None) -> str:
+    """Every row of the file with its outcome and reason; changed cells highlighted.
+
+    Written to a temporary name and renamed to ``out``; with ``part``, left under that name
+    (the caller renames it when the import it describes has been applied)."""
     from .xlsx_writer import ColumnSpec, PlainSheet, XlsxWriter
 
     frame = report.frame.reset_index(drop=True)
@@ -300,10 +362,11 @@ def write_results(out: str, report, plan: ImportPlan, *, applied: bool) -> str:
     conflict_rows = [["ProductCode", "Column", "Base (export)", "File", "Current (store)"]] + \
         [[c.code, c.column, c.base, c.file, c.current] for c in plan.conflicts[:100_000]]
     writer.add_sheet(PlainSheet("Conflicts", conflict_rows, widths=[20, 20, 30, 30, 30]))
-    tmp = out + ".part"
+    tmp = part or out + ".part"
     writer.path = tmp
     writer.write(out_frame, highlight=highlight, comments=comments)
-    os.replace(tmp, out)
+    if part is None:
+        os.replace(tmp, out)
     return out
 
 

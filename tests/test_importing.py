@@ -293,3 +293,48 @@ def test_changes_only_export_holds_just_the_planned_products_as_planned(ex, tmp_
     assert by_code["00123"]["PriceTier1"] == "5.2500" and by_code["00123"]["Name"] == "Brass Hinge 75mm"
     assert by_code["NEW-9"]["Status"] == "ACTIVE"
     assert product(ex, "00123")["PriceTier1"] == "4.95"  # nothing was applied
+
+
+# -- the results workbook written by a forked copy while the apply runs -------------------------
+def _slow_writer(text):
+    def write(tmp):
+        import time
+
+        time.sleep(0.3)  # still writing when the apply ends (or fails)
+        with open(tmp, "w") as f:
+            f.write(text)
+    return write
+
+
+def test_results_written_alongside_the_apply_take_their_name_after_it(tmp_path):
+    from inventory_tools.importing import _apply_while_writing
+
+    out = tmp_path / "r.xlsx"
+    outcome, written = _apply_while_writing(lambda: "applied", _slow_writer("results"), str(out))
+    assert (outcome, written) == ("applied", True)
+    assert out.read_text() == "results"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.xlsx"]  # no .part left
+
+
+def test_a_failed_apply_leaves_no_results_and_no_part_file(tmp_path):
+    from inventory_tools.importing import _apply_while_writing
+
+    out = tmp_path / "r.xlsx"
+
+    def apply():
+        raise RuntimeError("store refused")
+
+    with pytest.raises(RuntimeError, match="store refused"):
+        _apply_while_writing(apply, _slow_writer("results"), str(out))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_results_copy_is_reported_so_the_caller_writes_it(tmp_path):
+    from inventory_tools.importing import _apply_while_writing
+
+    def broken(tmp):
+        raise OSError("disk full")
+
+    outcome, written = _apply_while_writing(lambda: "applied", broken, str(tmp_path / "r.xlsx"))
+    assert (outcome, written) == ("applied", False)
+    assert list(tmp_path.iterdir()) == []

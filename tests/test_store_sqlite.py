@@ -164,3 +164,23 @@ def test_a_read_only_store_fails_clearly_and_is_unchanged(tmp_path):
         assert (tmp_path / "ro.db").read_bytes() == before
     finally:
         subprocess.run(["chattr", "-i", cli.store])
+
+
+def test_read_by_codes_since_an_export_reuses_the_snapshot_but_sees_every_later_change(store_path, tmp_path):
+    from inventory_tools.exporting import export
+
+    store = open_store(store_path)
+    store.apply(ChangeSet(creates=frame(["A", "B", "C", "D"], PriceTier1="1")), kind="import", source="t",
+                base_export_id=None, counts={})
+    export_id = export(store, tmp_path / "x.xlsx").export_id
+    snapshot = store.state.export_snapshot(export_id)
+    # after the export: B edited, C deleted, E created (D and A untouched)
+    store.apply(ChangeSet(creates=frame(["E"], PriceTier1="5"), updates=[CellChange("B", "PriceTier1", "1", "2")],
+                          deletes=["C"]), kind="import", source="t", base_export_id=None, counts={})
+    wanted = ["A", "B", "C", "E", "Z"]
+    got = store.read_by_codes_since(wanted, export_id, snapshot)
+    plain = store.read_by_codes(wanted)
+    key = lambda f: f.sort_values(cols.KEY).reset_index(drop=True)  # noqa: E731
+    pd.testing.assert_frame_equal(key(got), key(plain))
+    assert dict(zip(got[cols.KEY], got["PriceTier1"])) == {"A": "1", "B": "2", "E": "5"}
+    store.close()
