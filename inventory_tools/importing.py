@@ -331,24 +331,30 @@ def write_results(out: str, report, plan: ImportPlan, *, applied: bool, part: st
         return f"would be {text}" if not applied and action in ("create", "update") else text
 
     words = outcome.map(word)
-    errors_by_row = _row_messages(report)
-    messages = []
-    for i, code in enumerate(frame[cols.KEY]):
-        parts = [plan.messages.get(code, "")] + errors_by_row.get(i, [])
-        messages.append("; ".join(p for p in parts if p))
+    row_of = {code: i for i, code in enumerate(frame[cols.KEY])}
+    parts: dict[int, list[str]] = {}  # most rows have no message: fill only those that do
+    for code, text in plan.messages.items():
+        if text and code in row_of:
+            parts.setdefault(row_of[code], []).append(text)
+    for i, texts in _row_messages(report).items():
+        parts.setdefault(i, []).extend(texts)
+    messages = np.full(len(frame), "", dtype=object)
+    for i, texts in parts.items():
+        messages[i] = "; ".join(texts)
     out_frame = pd.DataFrame({"Result": words.to_numpy(dtype=object), "Message": messages})
     for c in present:
         out_frame[c] = frame[c].to_numpy(dtype=object)
     highlight: dict[str, np.ndarray] = {}
     comments: list[tuple[int, int, str]] = []
-    row_of = {code: i for i, code in enumerate(frame[cols.KEY])}
     col_of = {c: j + 2 for j, c in enumerate(present)}  # after Result and Message
     notes = [(ch.code, ch.column, f"{_note(ch.old)} → {_note(ch.new)}") for ch in plan.changes] + \
         [(c.code, c.column, f"conflict: exported {_note(c.base)}, your file {_note(c.file)}, "
                             f"store now {_note(c.current)}") for c in plan.conflicts]
     for code, column, text in notes:
         if column in col_of and code in row_of:
-            highlight.setdefault(column, np.zeros(len(frame), dtype=bool))[row_of[code]] = True
+            if column not in highlight:
+                highlight[column] = np.zeros(len(frame), dtype=bool)
+            highlight[column][row_of[code]] = True
             comments.append((row_of[code], col_of[column], text))
     specs = [ColumnSpec("Result", "text", width=14), ColumnSpec("Message", "text", width=50)]
     for c in present:

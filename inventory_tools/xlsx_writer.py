@@ -156,9 +156,10 @@ class SharedStrings:
         """``codes(values)`` as the decimal text that goes inside ``<v>`` (``factorised``: the
         values' ``pd.factorize`` when the caller has it already)."""
         codes = self.codes(values, factorised)
-        if len(self.index) > len(self._texts):
-            size = max(len(self.index), 2 * len(self._texts), 1024)
-            self._texts = np.arange(size).astype(str).astype(object)
+        if len(self.index) > len(self._texts):  # grow the cache by the new part only
+            have = len(self._texts)
+            size = max(len(self.index), 2 * have, 1024)
+            self._texts = np.concatenate([self._texts, np.arange(have, size).astype(str).astype(object)])
         return self._texts[codes]
 
     def codes(self, values: np.ndarray, factorised: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
@@ -435,25 +436,27 @@ class XlsxWriter:
 
     def _plain_rows_xml(self, sheet: PlainSheet) -> list[str]:
         """Every row's XML; the cells a column at a time (a Changes sheet may hold 100,000 rows)."""
-        n = len(sheet.rows)
-        width = max((len(r) for r in sheet.rows), default=0)
-        if not n or not width:
-            return [f'<row r="{r}"></row>' for r in range(1, n + 1)]
-        grid = np.full((n, width + 2), "", dtype=object)
-        numbers = np.arange(1, n + 1).astype(str).astype(object)
+        rows = sheet.rows
+        lines = []
+        first = 0
+        if sheet.title_first_row and rows:
+            cells = "".join(f'<c r="{col_letter(c)}1" s="{CellStyle.TITLE}" t="s"><v>{self.sst.code(str(v))}</v></c>'
+                            for c, v in enumerate(rows[0]) if v not in (None, ""))
+            lines.append(f'<row r="1">{cells}</row>')
+            first = 1
+        body = rows[first:]
+        width = max((len(r) for r in body), default=0)
+        numbers = np.arange(first + 1, len(rows) + 1).astype(str).astype(object)
+        grid = np.full((len(body), 3 * width + 2), "", dtype=object)
         grid[:, 0] = '<row r="' + numbers + '">'
         grid[:, -1] = "</row>"
-        styles = np.full(n, f'" s="{CellStyle.WRAP}" t="s"><v>', dtype=object)
-        if sheet.title_first_row:
-            styles[0] = f'" s="{CellStyle.TITLE}" t="s"><v>'
+        spec = ColumnSpec("", "text", wrap=True)
         for c in range(width):
-            values = np.array([("" if r[c] is None else str(r[c])) if c < len(r) else "" for r in sheet.rows],
-                              dtype=object)
-            filled = values != ""
-            if filled.any():
-                grid[filled, c + 1] = (f'<c r="{col_letter(c)}' + numbers[filled] + styles[filled]
-                                       + self.sst.code_texts(values[filled]) + "</v></c>")
-        return ["".join(row) for row in grid.tolist()]
+            values = np.array([("" if r[c] is None else str(r[c])) if c < len(r) else "" for r in body] + [None],
+                              dtype=object)[:-1]
+            _render_column(values, col_letter(c), numbers, spec, self.sst, None, grid[:, 1 + 3 * c:4 + 3 * c])
+        lines.extend("".join(row) for row in grid.tolist())
+        return lines
 
     # -- package parts --
     def _workbook_xml(self, n: int) -> str:
