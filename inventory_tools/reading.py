@@ -372,6 +372,10 @@ def _read_workbook(path: Path, kind: str, alongside: Callable[[dict | None], Any
         except BaseException as exc:  # noqa: BLE001 - re-raised below, after the parse is joined
             side_error = exc
         data_sheet = parsing.result()
+    # The workbook keeps its shared-string table (every distinct text of the file) for as long as
+    # it lives; the parsed sheet has its own copies, so let it go before converting the sheet.
+    wb.close()
+    del wb, parsing
     if side_error is not None:
         raise side_error
     merged = list(getattr(data_sheet, "merged_cell_ranges", None) or [])

@@ -93,3 +93,34 @@ def test_hidden_row_edits_are_imported_but_warned(corpus, store):
     plan = store.json("import", corpus["hidden-rows.xlsx"], "--dry-run")
     assert any(p["rule"] == "row.hidden" for p in plan["problems"])
     assert [(c["column"], c["new"]) for c in plan["changes"]] == [("PriceTier1", "99")]
+
+
+# Validate reads the file: 1 GB, the budget of a step for 100,000 products (issue 8). Import also
+# holds the export snapshot the file is compared with (here ~280 MB of the same text): 1.5 GB.
+VALIDATE_BUDGET_MB, IMPORT_BUDGET_MB = 1024, 1536
+
+
+def _peak_mb(cli, *args) -> tuple[int, float, str]:
+    """Run the CLI in its own process: (exit code, peak RSS in MB from wait4, stderr)."""
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "inventory_tools", "--store", cli.store, *map(str, args)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cli.cwd)
+    _, status, usage = os.wait4(proc.pid, 0)
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    return os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024, err
+
+
+def test_a_genuine_200_mb_workbook_is_read_within_the_memory_budget(tmp_path):
+    big = make_corpus.big_workbook(tmp_path / "big.xlsx", tmp_path / "big.db")
+    assert big.stat().st_size >= 200 * 1024**2
+    cli = Cli(str(tmp_path / "big.db"), tmp_path)
+    code, peak, err = _peak_mb(cli, "validate", big)
+    assert code == 0 and "Traceback" not in err, err
+    assert peak < VALIDATE_BUDGET_MB, f"validate peaked at {peak:.0f} MB"
+    code, peak, err = _peak_mb(cli, "import", big, "--dry-run")
+    assert code == 0 and "0 to update" in err, err
+    assert peak < IMPORT_BUDGET_MB, f"import --dry-run peaked at {peak:.0f} MB"

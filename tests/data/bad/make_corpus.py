@@ -169,3 +169,31 @@ def _encrypted(good: Path) -> bytes | None:
 if __name__ == "__main__":
     for name, path in build(Path(sys.argv[1])).items():
         print(f"{path.stat().st_size:>12,}  {name}")
+
+
+def big_workbook(out: Path, store_path: Path, size: int = 210 * 1024**2, text_chars: int = 6000) -> Path:
+    """A genuine export of at least ``size`` bytes: products whose descriptions are long and
+    incompressible (random text), so the file is big without being millions of rows."""
+    import base64
+    import os
+
+    import pandas as pd
+
+    from inventory_tools import columns as cols
+    from inventory_tools.exporting import export
+    from inventory_tools.stores import open_store
+    from inventory_tools.stores.base import ChangeSet
+
+    per_row = text_chars * 3 // 4 + 200  # deflate gets ~6 bits per base64 character back
+    n = size // per_row + 1
+    rows = {name: [""] * n for name in cols.names()}
+    rows[cols.KEY] = [f"BIG-{i:06d}" for i in range(n)]
+    rows["Name"] = [f"Big product {i}" for i in range(n)]
+    rows["Status"] = ["Deprecated"] * n  # needs no setup columns
+    rows["Description"] = [base64.b64encode(os.urandom(text_chars * 3 // 4)).decode() for _ in range(n)]
+    store = open_store(store_path)
+    store.apply(ChangeSet(creates=pd.DataFrame(rows, dtype=object)), kind="import", source="big", base_export_id=None,
+                counts={})
+    export(store, out)
+    store.close()
+    return out
