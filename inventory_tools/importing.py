@@ -70,8 +70,10 @@ class ImportResult:
         }
 
 
-def resolve_base(store, manifest: dict | None, base_export_id: str | None, source: str):
-    """The export snapshot to diff against: from the workbook's manifest or --base."""
+def resolve_base(store, manifest: dict | None, base_export_id: str | None, source: str, *, load: bool = True):
+    """The export snapshot to diff against: from the workbook's manifest or --base.
+
+    Returns (export id, snapshot); with ``load=False`` only the checks run (snapshot None)."""
     export_id = base_export_id or (manifest or {}).get("export_id")
     if not export_id:
         return None, None
@@ -87,7 +89,12 @@ def resolve_base(store, manifest: dict | None, base_export_id: str | None, sourc
     if not info.get("snapshot"):
         raise DataError(f"export {export_id} is too old: its snapshot was pruned",
                         "export a fresh list, copy your edits into it, and import that")
-    return export_id, store.state.export_snapshot(export_id)
+    return export_id, (store.state.export_snapshot(export_id) if load else None)
+
+
+#: Up to this many rows the export snapshot is read while the sheet is parsed (faster); beyond,
+#: after the parsed sheet is freed, so the two never take memory at the same time.
+OVERLAP_MAX_ROWS = 250_000
 
 
 def plan_import(store, path: str, *, base_export_id: str | None = None, blank_clears: bool = False,
@@ -98,10 +105,17 @@ def plan_import(store, path: str, *, base_export_id: str | None = None, blank_cl
 
     if on_conflict not in POLICIES:
         raise UsageError(f"--on-conflict must be one of {', '.join(POLICIES)}")
+    def base_for(manifest):
+        rows = str((manifest or {}).get("row_count") or "0")
+        small = not rows.isdigit() or int(rows) <= OVERLAP_MAX_ROWS
+        return resolve_base(store, manifest, base_export_id, Path(path).name, load=small)
+
     # the export snapshot is read from the store while the sheet is parsed (on another core)
-    table, (base_id, base) = read_table_with(
-        path, lambda manifest: resolve_base(store, manifest, base_export_id, Path(path).name))
+    table, (base_id, base) = read_table_with(path, base_for)
+    if base_id is not None and base is None:
+        base = store.state.export_snapshot(base_id)
     report = validate(table, store=store, base=base)
+    table.raw, table.factors = table.raw.iloc[:0], {}  # the file's raw cells are not needed from here on
     frame = report.frame
     invalid_codes: list[str] = []
     if report.errors:

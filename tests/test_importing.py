@@ -83,6 +83,18 @@ def test_edits_are_applied_exactly_and_twice_is_a_no_op(ex):
     assert second["counts"]["update"] == 0 and second["changes"] == []
 
 
+def test_a_big_file_reads_its_base_after_the_parse_and_plans_the_same(ex, monkeypatch):
+    from inventory_tools import importing
+
+    out, _ = export_xlsx(ex)
+    edit(out, {("00123", "PriceTier1"): 5.25, ("00123", "Name"): "Renamed"})
+    overlapped = ex.json("import", out, "--dry-run")
+    monkeypatch.setattr(importing, "OVERLAP_MAX_ROWS", 0)  # every file counts as big
+    after = ex.json("import", out, "--dry-run")
+    assert after["changes"] == overlapped["changes"] and len(after["changes"]) == 2
+    assert after["counts"] == overlapped["counts"]
+
+
 def test_plan_text_shows_transitions_and_first_changes(ex):
     out, _ = export_xlsx(ex)
     edit(out, {("XERO-WRAP", "Category"): "Gifts", ("XERO-WRAP", "Type"): "Service",
