@@ -203,12 +203,19 @@ class ProductStream:
         self.n = store.db.execute(f"SELECT count(*) FROM products{where}", params).fetchone()[0]
 
     def chunks(self, size: int):
-        cur = self.store.db.execute(f"SELECT {select_list()} FROM products{self._where} ORDER BY rowid", self._params)
-        while True:
-            rows = cur.fetchmany(size)
-            if not rows:
-                return
-            yield frame_from_rows(rows)
+        from ..prefetch import prefetched
+
+        def read():
+            cur = self.store.db.execute(f"SELECT {select_list()} FROM products{self._where} ORDER BY rowid",
+                                        self._params)
+            while True:
+                rows = cur.fetchmany(size)
+                if not rows:
+                    return
+                yield frame_from_rows(rows)
+
+        # the next chunk is read while this one is written (SQLite steps without holding the GIL)
+        return prefetched(read())
 
     def distinct(self, column: str) -> list[str]:
         sql = f"SELECT DISTINCT {qi(column)} FROM products{self._where}"
