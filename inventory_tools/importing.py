@@ -92,23 +92,16 @@ def resolve_base(store, manifest: dict | None, base_export_id: str | None, sourc
     return export_id, (store.state.export_snapshot(export_id) if load else None)
 
 
-#: Up to this many rows the export snapshot is read while the sheet is parsed (faster); beyond,
-#: after the parsed sheet is freed, so the two never take memory at the same time.
-OVERLAP_MAX_ROWS = 250_000
-
-
 def plan_import(store, path: str, *, base_export_id: str | None = None, blank_clears: bool = False,
                 on_conflict: str = "abort", skip_invalid: bool = False):
     """Validate and plan without writing anything. Returns (report, plan | None, base_id, invalid codes)."""
-    from .reading import read_table_with
+    from .reading import overlap_with_parse, read_table_with
     from .validation import validate
 
     if on_conflict not in POLICIES:
         raise UsageError(f"--on-conflict must be one of {', '.join(POLICIES)}")
     def base_for(manifest):
-        rows = str((manifest or {}).get("row_count") or "0")
-        small = not rows.isdigit() or int(rows) <= OVERLAP_MAX_ROWS
-        return resolve_base(store, manifest, base_export_id, Path(path).name, load=small)
+        return resolve_base(store, manifest, base_export_id, Path(path).name, load=overlap_with_parse(manifest))
 
     # the export snapshot is read from the store while the sheet is parsed (on another core)
     table, (base_id, base) = read_table_with(path, base_for)

@@ -186,6 +186,17 @@ def read_table(path, *, encoding: str | None = None) -> Table:
     return read_table_with(path, None, encoding=encoding)[0]
 
 
+#: Up to this many exported rows, a caller's work from the store runs while the sheet is parsed
+#: (faster); beyond, after the parsed sheet is freed, so the two never take memory at once.
+OVERLAP_MAX_ROWS = 250_000
+
+
+def overlap_with_parse(manifest: dict | None) -> bool:
+    """Whether store work for a file with this manifest may run while its sheet is parsed."""
+    rows = str((manifest or {}).get("row_count") or "0")
+    return not rows.isdigit() or int(rows) <= OVERLAP_MAX_ROWS
+
+
 def read_table_with(path, alongside: Callable[[dict | None], Any] | None, *,
                     encoding: str | None = None) -> tuple[Table, Any]:
     """:func:`read_table`, plus ``alongside(manifest)`` run while the sheet is parsed.

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from . import columns as cols
-from .reading import Problem, Table, col_index, read_table_with
+from .reading import Problem, Table, col_index, overlap_with_parse, read_table_with
 from .values import canonical
 
 RULES = {
@@ -122,7 +122,12 @@ def prepare(path, *, store=None, base: pd.DataFrame | None = None) -> "_Validato
     the sheet is parsed on another core). ``prepare(path).table`` is the file as read;
     ``.run(progress)`` validates it."""
     v = _Validator(store, base)
-    table, _ = read_table_with(path, v.load_base)
+
+    def load_base(manifest):
+        if overlap_with_parse(manifest):  # a big file's base waits until the parsed sheet is freed
+            v.load_base(manifest)
+
+    table, _ = read_table_with(path, load_base)
     v.attach(table)
     return v
 
