@@ -100,6 +100,7 @@ def plan_import(store, path: str, *, base_export_id: str | None = None, blank_cl
 
     if on_conflict not in POLICIES:
         raise UsageError(f"--on-conflict must be one of {', '.join(POLICIES)}")
+
     def base_for(manifest):
         return resolve_base(store, manifest, base_export_id, Path(path).name, load=overlap_with_parse(manifest))
 

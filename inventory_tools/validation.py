@@ -247,7 +247,7 @@ class _Validator:
             uniq_arr = np.asarray(uniq, dtype=object)
             is_str = np.fromiter((type(u) is str for u in uniq_arr), dtype=bool, count=nu)
             at = np.flatnonzero(is_str)
-            trimmed = np.array([u.replace("\u00a0", " ").strip() for u in uniq_arr[at]] + [""], dtype=object)[:-1]
+            trimmed = np.array([u.replace("\u00a0", " ").strip() for u in uniq_arr[at]], dtype=object)
             spaced_u[at] = trimmed != uniq_arr[at]
             vals_u[at] = trimmed
             if col.identifier:

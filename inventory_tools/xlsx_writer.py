@@ -452,8 +452,7 @@ class XlsxWriter:
         grid[:, -1] = "</row>"
         spec = ColumnSpec("", "text", wrap=True)
         for c in range(width):
-            values = np.array([("" if r[c] is None else str(r[c])) if c < len(r) else "" for r in body] + [None],
-                              dtype=object)[:-1]
+            values = np.array([("" if r[c] is None else str(r[c])) if c < len(r) else "" for r in body], dtype=object)
             _render_column(values, col_letter(c), numbers, spec, self.sst, None, grid[:, 1 + 3 * c:4 + 3 * c])
         lines.extend("".join(row) for row in grid.tolist())
         return lines

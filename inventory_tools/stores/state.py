@@ -309,11 +309,11 @@ class LocalState:
         self.db.close()
 
 
-def frame_from_rows(rows: list, names: list[str] | None = None) -> pd.DataFrame:
+def frame_from_rows(rows: list) -> pd.DataFrame:
     """Rows of the column table (SQL NULL = blank) → canonical product frame (object dtype)."""
-    names = list(names or cols.names())
+    names = list(cols.names())
     if not rows:
-        return pd.DataFrame({n: pd.Series(dtype=object) for n in names})
+        return empty_frame()
     grid = np.array(rows, dtype=object)
     if not isinstance(rows[0][0], str) or None in rows[0]:  # not selected with select_list()
         grid[pd.isna(grid)] = ""
