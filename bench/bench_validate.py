@@ -1,6 +1,6 @@
 """Benchmark: ``validate`` vs pandas.read_excel(engine="openpyxl") + the same checks.
 
-    python bench/bench_validate.py [--rows 100000] [--bad 0.01] [--file /tmp/bench.xlsx]
+    python bench/bench_validate.py [--rows 100000] [--bad 0.01] [--cols 96] [--file /tmp/bench.xlsx]
 
 Writes a product workbook (the first 40 columns of the column table, text cells typed as
 strings, numbers as numbers) with a fraction of bad cells, then runs each contender in its own
@@ -108,6 +108,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--bad", type=float, default=0.01)
+    ap.add_argument("--cols", type=int, default=40, help="how many of the 96 columns (in the table's order)")
     ap.add_argument("--file", help="where to write the workbook (default: a private temp file, deleted after)")
     ap.add_argument("--skip-baseline", action="store_true")
     ap.add_argument("--child", choices=["ours", "baseline"])
@@ -123,7 +124,7 @@ def main() -> None:
         args.file = os.path.join(tmpdir, f"bench-{args.rows}.xlsx")
     path = Path(args.file)
     t0 = time.perf_counter()
-    n_bad = make_file(path, args.rows, args.bad)
+    n_bad = make_file(path, args.rows, args.bad, ncols=args.cols)
     print(f"wrote {path} ({args.rows:,} rows, {n_bad:,} bad cells, {path.stat().st_size / 1e6:.1f} MB) "
           f"in {time.perf_counter() - t0:.1f} s")
     results = {}

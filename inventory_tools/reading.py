@@ -440,7 +440,7 @@ def _hidden_rows(table: Table, hidden: list[int]) -> None:
 
 
 #: Rows converted from the reader's Python lists at a time (bounded memory for any sheet size).
-CHUNK_ROWS = 20_000
+CHUNK_ROWS = 5_000
 
 
 def _chunks(rows: Iterator[list], size: int) -> Iterator[list[list]]:
