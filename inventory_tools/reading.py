@@ -390,8 +390,9 @@ def _read_workbook(path: Path, kind: str, alongside: Callable[[dict | None], Any
     if side_error is not None:
         raise side_error
     merged = list(getattr(data_sheet, "merged_cell_ranges", None) or [])
-    table = _build(path, kind, sheet, _sheet_rows(path, data_sheet), flags)
-    del data_sheet  # the parsed sheet (GBs for a million rows) goes as soon as it is in columns
+    rows = _sheet_rows(path, data_sheet)
+    del data_sheet  # only the row generator holds the parsed sheet now: it is freed once read through
+    table = _build(path, kind, sheet, rows, flags)
     table.manifest = manifest
     table.sheet_names = names
     _merged_cells(table, merged)
