@@ -126,6 +126,7 @@ def prepare(path, *, store=None, base: pd.DataFrame | None = None) -> "_Validato
     def load_base(manifest):
         if overlap_with_parse(manifest):  # a big file's base waits until the parsed sheet is freed
             v.load_base(manifest)
+        import pandera.pandas  # noqa: F401  (half a second of imports, taken while the sheet parses)
 
     table, _ = read_table_with(path, load_base)
     v.attach(table)
