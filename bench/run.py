@@ -83,9 +83,11 @@ def make_edited(work: Path, store_path: Path, exported: Path) -> tuple[Path, int
 
 def prepare(what: str, work: Path, rows: int) -> int:
     """``setup`` (the store) or ``edit`` (the manager's edit of ours.xlsx) in a child process."""
-    out = subprocess.run([sys.executable, __file__, "--prepare", what, "--rows", str(rows), "--work", str(work)],
-                         check=True, capture_output=True, text=True, cwd=ROOT).stdout.strip()
-    return int(out or 0)
+    proc = subprocess.run([sys.executable, __file__, "--prepare", what, "--rows", str(rows), "--work", str(work)],
+                          capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode:
+        raise SystemExit(f"preparing ({what}) failed:\n{proc.stderr[-2000:]}")
+    return int(proc.stdout.strip().splitlines()[-1])
 
 
 def _prepare_here(what: str, work: Path, rows: int) -> int:
