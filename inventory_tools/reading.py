@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from . import columns as cols
+from . import factorised
 from .errors import FileReadError
 from .values import fold
 
@@ -509,19 +510,10 @@ class _ColumnsBuilder:
         parts = self.parts.pop(ci)
         if not parts:
             return np.empty(0, dtype=np.int32), np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
-        if len(parts) == 1:
-            return parts[0]
-        all_u = np.concatenate([u for _, u, _ in parts])
-        remap, uniq = pd.factorize(all_u, use_na_sentinel=True)  # chunk uniques → one table
-        remap = np.append(remap.astype(np.int32), np.int32(-1))  # index -1 stays blank
-        out, errs, start, row0 = [], [], 0, 0
-        for codes, u, err in parts:
-            local = np.where(codes < 0, len(remap) - 1, codes + start)
-            out.append(remap[local])
-            errs.append(err + row0)
-            start += len(u)
-            row0 += len(codes)
-        return np.concatenate(out), np.asarray(uniq, dtype=object), np.concatenate(errs)
+        codes, uniques = factorised.merge([(c, u) for c, u, _ in parts])
+        starts = np.cumsum([0] + [len(c) for c, _, _ in parts[:-1]])
+        errors = np.concatenate([err + row0 for (_, _, err), row0 in zip(parts, starts)])
+        return codes, uniques, errors
 
 
 def _build(path: Path, kind: str, sheet: str | None, rows: Iterable[list],

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .. import columns as cols
+from ..factorised import merge
 from ..errors import StoreError
 
 APPLICATION_ID = 0x494E5654  # "INVT": marks a SQLite file as ours
@@ -347,23 +348,10 @@ def frame_from_cursor(cursor: sqlite3.Cursor, names: list[str] | None = None) ->
         return pd.DataFrame({n: pd.Series(dtype=object) for n in names})
     data = {}
     for name, part in zip(names, parts):
-        data[name] = _merge_factorised(part)
+        codes, uniques = merge(part)  # NULLs were read as "": no code is -1
+        data[name] = uniques[codes]
         part.clear()
     return pd.DataFrame(data, dtype=object)
-
-
-def _merge_factorised(parts: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """Chunks of (codes, uniques) → one object array in which equal values are one object."""
-    if len(parts) == 1:
-        codes, uniq = parts[0]
-        return uniq[codes]
-    remap, uniq = pd.factorize(np.concatenate([u for _, u in parts]), use_na_sentinel=False)
-    uniq = np.asarray(uniq, dtype=object)
-    out, start = [], 0
-    for codes, u in parts:
-        out.append(remap[codes + start])
-        start += len(u)
-    return uniq[np.concatenate(out)]
 
 
 def select_list(names: Iterable[str] | None = None) -> str:
