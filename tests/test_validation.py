@@ -599,3 +599,21 @@ def test_progress_is_reported_once_per_step(tmp_path):
     ticks = []
     validate(table, progress=ticks.append)
     assert sum(ticks) == progress_steps(table) == len(HEAD) + 3
+
+
+def test_rebuilt_report_across_chunks_keeps_every_value_and_mark(tmp_path, monkeypatch):
+    from python_calamine import CalamineWorkbook
+
+    monkeypatch.setattr(validation, "COPY_LIMIT", 0)
+    monkeypatch.setattr(validation, "REPORT_CHUNK_ROWS", 7)  # many chunks, marks in several
+    rows = [good(f"P{i:03d}")[:6] + (["Actvie"] if i in (5, 13, 40) else ["Active"]) for i in range(45)]
+    src = write_wb(tmp_path / "a.xlsx", HEAD, rows)
+    rep = validate(src)
+    assert [p.cell for p in rep.problems] == ["G7", "G15", "G42"]
+    out = write_xlsx(rep, tmp_path / "r.xlsx")
+    read = lambda p: CalamineWorkbook.from_path(str(p)).get_sheet_by_name("Inventory List").to_python()  # noqa: E731
+    assert read(out) == read(src)
+    data = openpyxl.load_workbook(out)["Inventory List"]
+    filled = {c.coordinate for row in data.iter_rows() for c in row if c.fill.fgColor.rgb.endswith("FFC7CE")}
+    assert filled == {"G7", "G15", "G42"}
+    assert all(c.font.b for c in data[1]) and not data["A2"].font.b
