@@ -850,16 +850,16 @@ def _report_rows(t: Table, sev: dict[tuple[int, str], str], xf: dict) -> Iterabl
         chunk = list(itertools.islice(rows, REPORT_CHUNK_ROWS))
         if not chunk:
             break
-        width = max(max((len(r) for r in chunk), default=0), max((max(m) + 1 for r, m in marks.items()
-                                                                    if first <= r < first + len(chunk)), default=0))
+        marked = {r - first: marks[r] for r in range(first, first + len(chunk)) if r in marks}
+        width = max([len(row) for row in chunk] + [max(m) + 1 for m in marked.values()])
+        level = np.zeros((len(chunk), width), dtype=np.int8)  # 0 none, 1 warning, 2 error
+        for i, by_column in marked.items():
+            for ci, lv in by_column.items():
+                level[i, ci] = lv
         numbers = np.arange(first, first + len(chunk)).astype(str).astype(object)
         grid = np.full((len(chunk), 3 * width + 2), "", dtype=object)
         grid[:, 0] = '<row r="' + numbers + '">'
         grid[:, -1] = "</row>"
-        level = np.zeros((len(chunk), width), dtype=np.int8)
-        for r in range(first, first + len(chunk)):
-            for ci, lv in marks.get(r, {}).items():
-                level[r - first, ci] = lv
         values_grid = np.empty((len(chunk), width), dtype=object)
         values_grid[:, :] = [list(row) + [None] * (width - len(row)) for row in chunk]
         for ci in range(width):
