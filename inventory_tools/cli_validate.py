@@ -28,9 +28,7 @@ def _release_cells(report) -> None:
     (a 100,000-row workbook's values are hundreds of MB) before the report reads the file again."""
     import gc
 
-    t = report.table
-    t.factors.clear()
-    t.raw = t.raw.iloc[:0]
+    report.table.release_cells()
     report.frame = report.frame.iloc[:0]
     gc.collect()
 

@@ -109,7 +109,7 @@ def plan_import(store, path: str, *, base_export_id: str | None = None, blank_cl
     if base_id is not None and base is None:
         base = store.state.export_snapshot(base_id)
     report = validate(table, store=store, base=base)
-    table.raw, table.factors = table.raw.iloc[:0], {}  # the file's raw cells are not needed from here on
+    table.release_cells()
     frame = report.frame
     invalid_codes: list[str] = []
     if report.errors:

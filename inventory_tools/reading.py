@@ -13,6 +13,7 @@ read at all raises :class:`~inventory_tools.errors.FileReadError` (exit 3) with 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import difflib
 import functools
@@ -106,6 +107,12 @@ class Table:
     # column → (codes, uniques) as pandas.factorize gives them for ``raw`` (blank = -1); lets
     # validation work once per distinct value. Kept in step with ``raw`` by this module.
     factors: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+
+    def release_cells(self) -> None:
+        """Drop the cell values (hundreds of MB for a big sheet) once they have been validated;
+        the addresses (rows, letters) stay for reports."""
+        self.raw = self.raw.iloc[:0]
+        self.factors = {}
 
     def cell_ref(self, index: int, column: str) -> str:
         """Where row ``index`` / ``column`` is in the file: ``G17`` or ``record 5 (line 6)``."""
@@ -310,9 +317,16 @@ def _calamine():
 
 
 def _calamine_call(path: Path, fn):
+    with _calamine_errors(path):
+        return fn()
+
+
+@contextlib.contextmanager
+def _calamine_errors(path: Path):
+    """python-calamine's errors as the FileReadError a user reads (damaged, password...)."""
     pc = _calamine()
     try:
-        return fn()
+        yield
     except pc.PasswordError:
         raise FileReadError("the workbook is password-protected (encrypted), so it cannot be read",
                             "open it, remove the password, save, and run again", file=str(path)) from None
@@ -404,13 +418,9 @@ def _read_workbook(path: Path, kind: str, alongside: Callable[[dict | None], Any
 def _sheet_rows(path: Path, sheet) -> Iterator[list]:
     """The sheet's rows from row 1 and column A (calamine starts rows at the first used column)."""
     pad = [""] * (sheet.start[1] if sheet.start else 0)
-    rows = _calamine_call(path, sheet.iter_rows)
-    while True:
-        try:
-            row = _calamine_call(path, lambda: next(rows))
-        except StopIteration:
-            return
-        yield pad + row if pad else row
+    with _calamine_errors(path):
+        for row in sheet.iter_rows():
+            yield pad + row if pad else row
 
 
 def _merged_cells(table: Table, ranges) -> None:
@@ -445,7 +455,9 @@ def _hidden_rows(table: Table, hidden: list[int]) -> None:
 CHUNK_ROWS = 5_000
 
 
-def _chunks(rows: Iterator[list], size: int) -> Iterator[list[list]]:
+def chunks(rows: Iterable, size: int) -> Iterator[list]:
+    """``rows`` as lists of at most ``size`` items."""
+    rows = iter(rows)
     while True:
         chunk = list(itertools.islice(rows, size))
         if not chunk:
@@ -566,7 +578,7 @@ def _build(path: Path, kind: str, sheet: str | None, rows: Iterable[list],
     ordered = sorted(recognised.items(), key=lambda kv: kv[1])
     wanted = {ci for _, ci in ordered}
     columns = _ColumnsBuilder(wanted)
-    for chunk in _chunks(itertools.chain(head[hdr_i + 1:], it), CHUNK_ROWS):
+    for chunk in chunks(itertools.chain(head[hdr_i + 1:], it), CHUNK_ROWS):
         columns.add(chunk)
     del head
 

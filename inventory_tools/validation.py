@@ -18,7 +18,6 @@ not one of Active, Setup Required, Deprecated``.
 from __future__ import annotations
 
 import datetime as _dt
-import itertools
 import json
 import math
 import re
@@ -31,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from . import columns as cols
-from .reading import Problem, Table, col_index, overlap_with_parse, read_table_with
+from .reading import Problem, Table, chunks, col_index, overlap_with_parse, read_table_with
 from .values import canonical
 from .xlsx_writer import col_letter, xml_text
 
@@ -844,12 +843,8 @@ def _report_rows(t: Table, sev: dict[tuple[int, str], str], xf: dict) -> Iterabl
     for (row, letter), severity in sev.items():
         marks.setdefault(row, {})[col_index(letter)] = 2 if severity == "error" else 1
     levels = (None, "warning", "error")
-    rows = iter(_all_rows(t))
     first = 1
-    while True:
-        chunk = list(itertools.islice(rows, REPORT_CHUNK_ROWS))
-        if not chunk:
-            break
+    for chunk in chunks(_all_rows(t), REPORT_CHUNK_ROWS):
         marked = {r - first: marks[r] for r in range(first, first + len(chunk)) if r in marks}
         width = max([len(row) for row in chunk] + [max(m) + 1 for m in marked.values()])
         level = np.zeros((len(chunk), width), dtype=np.int8)  # 0 none, 1 warning, 2 error
@@ -922,7 +917,7 @@ def _replace_sheet_data(path: Path, part: str, rows: Iterable[str]) -> None:
     import os
     import zipfile
 
-    from .xlsx_writer import _Deflater
+    from .xlsx_writer import Deflater
 
     tmp = Path(f"{path}.rows.part")
     try:
@@ -937,7 +932,7 @@ def _replace_sheet_data(path: Path, part: str, rows: Iterable[str]) -> None:
                 m = re.search(r"<sheetData>.*?</sheetData>|<sheetData/>", xml, re.S)
                 head, tail = xml[:m.start()], xml[m.end():]
                 head = re.sub(r"<dimension [^>]*/>", "", head)  # xlsxwriter's covers the placeholders only
-                with zout.open(info.filename, "w", force_zip64=True) as fh, _Deflater(fh) as sink:
+                with zout.open(info.filename, "w", force_zip64=True) as fh, Deflater(fh) as sink:
                     sink.write((head + "<sheetData>").encode("utf-8"))
                     for piece in rows:
                         sink.write(piece.encode("utf-8"))

@@ -256,7 +256,7 @@ def _is_plain_number(text: str) -> bool:
     return len(digits) <= 15
 
 
-class _Deflater:
+class Deflater:
     """Writes to a zip entry on a second thread: zlib and the file write release the GIL, so
     compressing chunk N overlaps rendering chunk N+1 (two cores: the sheet costs ~the rendering)."""
 
@@ -286,7 +286,7 @@ class _Deflater:
             raise self.error
         self.queue.put(data)
 
-    def __enter__(self) -> "_Deflater":
+    def __enter__(self) -> "Deflater":
         return self
 
     def __exit__(self, *exc) -> None:
@@ -337,7 +337,7 @@ class XlsxWriter:
         with zipfile.ZipFile(self.path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=self.compresslevel,
                              allowZip64=True) as zf:
             comments = (comments or [])[:MAX_COMMENTS]
-            with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as fh, _Deflater(fh) as out:
+            with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as fh, Deflater(fh) as out:
                 for piece in self._data_sheet_chunks(source, progress, highlight or {}, bool(comments)):
                     out.write(piece.encode("utf-8"))
             if comments:
