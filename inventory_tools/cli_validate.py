@@ -49,9 +49,17 @@ def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool) -> 
     from .progress import progress_bar
     from .validation import prepare, progress_steps
 
-    validation = prepare(file, store=_lazy_store(ctx_obj))
+    from . import checked_cache
+
+    # the file as read last time (validate, fix, validate again...) unless its bytes changed
+    digest = checked_cache.digest_if_enabled(file)
+    entry = checked_cache.load(digest, file) if digest else None
+    validation = prepare(file, store=_lazy_store(ctx_obj), table=entry.table if entry else None)
     with progress_bar(progress_steps(validation.table), "checking") as advance:
         report = validation.run(advance)
+    if digest:  # for the import that follows
+        checked_cache.save(digest, report.table, report, store=report.store_identity,
+                           base_export_id=report.base_export_id, read_store=report.read_current)
     if as_json:
         emit_json(report.to_json())
     for line in summary_lines(report):

@@ -14,6 +14,7 @@ from . import columns as cols
 from . import csvio, values
 from .errors import FileReadError, UsageError
 from .resources import resource_path
+from .stores.columnar import Recording, SnapshotColumns
 from .stores.state import now_iso
 from .xlsx_writer import ColumnSpec, PlainSheet, XlsxWriter, col_letter
 
@@ -86,21 +87,26 @@ def export(store, out: str | os.PathLike, *, statuses: Iterable[str] | None = No
             "sheet": DATA_SHEET, "row_count": rows.n, "statuses": wanted, "format": fmt,
             "path": str(path.resolve()),
         }
+        # the snapshot, column-wise, collected as the rows are written
+        columns = None if changes_only else SnapshotColumns(cols.names())
+        if columns is not None:
+            columns.bind(db, export_id)
         tmp = _temp_beside(path)
         warned: list = []
         try:
             if fmt == "xlsx":
-                _write_xlsx(tmp, rows, manifest, _dropdown_lists(store, rows), progress)
+                _write_xlsx(tmp, rows, manifest, _dropdown_lists(store, rows), progress, columns)
             else:
                 with open(tmp, "wb") as fh:
-                    csvio.write_csv(rows, fh, progress=progress,
+                    csvio.write_csv(Recording(rows, columns) if columns else rows, fh, progress=progress,
                                     on_chunk=lambda chunk: warned.extend(csvio.formula_warnings(chunk)))
             if changes_only:
                 store.state.record_export(db, manifest, keep_snapshot=False)
             elif hasattr(store, "products_query"):  # copy inside SQLite: no rows through Python
-                store.state.record_export(db, manifest, snapshot_sql=store.products_query(wanted or None))
+                store.state.record_export(db, manifest, snapshot_sql=store.products_query(wanted or None),
+                                          columns=columns)
             else:
-                store.state.record_export(db, manifest, snapshot=rows.frame)
+                store.state.record_export(db, manifest, snapshot=rows.frame, columns=columns)
             os.replace(tmp, path)
         except OSError as exc:
             _remove(tmp)
@@ -190,7 +196,7 @@ def column_specs(lists_ranges: dict[str, str]) -> list[ColumnSpec]:
     return specs
 
 
-def _write_xlsx(tmp: str, rows, manifest: dict, lists: dict[str, list[str]], progress) -> None:
+def _write_xlsx(tmp: str, rows, manifest: dict, lists: dict[str, list[str]], progress, observer=None) -> None:
     list_names = list(lists)
     ranges = {}
     for i, name in enumerate(list_names):
@@ -202,7 +208,7 @@ def _write_xlsx(tmp: str, rows, manifest: dict, lists: dict[str, list[str]], pro
     depth = max((len(v) for v in lists.values()), default=0)
     grid = [list_names] + [[lists[n][r] if r < len(lists[n]) else "" for n in list_names] for r in range(depth)]
     writer.add_sheet(PlainSheet(LISTS_SHEET, grid, hidden=True))
-    writer.write(rows, progress=progress)
+    writer.write(rows, progress=progress, observer=observer)
 
 
 def manifest_rows(manifest: dict) -> list[list[str]]:

@@ -93,23 +93,15 @@ def resolve_base(store, manifest: dict | None, base_export_id: str | None, sourc
 
 
 def plan_import(store, path: str, *, base_export_id: str | None = None, blank_clears: bool = False,
-                on_conflict: str = "abort", skip_invalid: bool = False):
-    """Validate and plan without writing anything. Returns (report, plan | None, base_id, invalid codes)."""
-    from .reading import overlap_with_parse, read_table_with
-    from .validation import validate
+                on_conflict: str = "abort", skip_invalid: bool = False, keep_checked: bool = False):
+    """Validate and plan without writing anything. Returns (report, plan | None, base_id, invalid codes).
 
+    ``keep_checked``: leave the file as read and checked in the cache (``import --dry-run``:
+    the import that follows need not read it again)."""
     if on_conflict not in POLICIES:
         raise UsageError(f"--on-conflict must be one of {', '.join(POLICIES)}")
-
-    def base_for(manifest):
-        return resolve_base(store, manifest, base_export_id, Path(path).name, load=overlap_with_parse(manifest))
-
-    # the export snapshot is read from the store while the sheet is parsed (on another core)
-    table, (base_id, base) = read_table_with(path, base_for)
-    if base_id is not None and base is None:
-        base = store.state.export_snapshot(base_id)
-    report = validate(table, store=store, base=base)
-    table.release_cells()
+    report, base_id, base = _checked(store, path, base_export_id, keep_checked)
+    report.table.release_cells()
     frame = report.frame
     invalid_codes: list[str] = []
     if report.errors:
@@ -136,6 +128,35 @@ def plan_import(store, path: str, *, base_export_id: str | None = None, blank_cl
     for code in invalid_codes:
         plan.outcome[code] = "invalid"
     return report, plan, base_id, invalid_codes
+
+
+def _checked(store, path: str, base_export_id: str | None, keep: bool):
+    """(validation report, base export id, base snapshot): from the cache when ``validate`` (or a
+    dry run) already read this very file, else read and checked now."""
+    from . import checked_cache
+    from .reading import overlap_with_parse, read_table_with
+    from .validation import validate
+
+    source = Path(path).name
+    digest = checked_cache.digest_if_enabled(path)
+    entry = checked_cache.load(digest, path) if digest else None
+    if entry is not None:
+        base_id, base = resolve_base(store, entry.table.manifest, base_export_id, source)
+        report = entry.report_for(store.identity(), base_id) or validate(entry.table, store=store, base=base)
+        return report, base_id, base
+
+    def base_for(manifest):
+        return resolve_base(store, manifest, base_export_id, source, load=overlap_with_parse(manifest))
+
+    # the export snapshot is read from the store while the sheet is parsed (on another core)
+    table, (base_id, base) = read_table_with(path, base_for)
+    if base_id is not None and base is None:
+        base = store.state.export_snapshot(base_id)
+    report = validate(table, store=store, base=base)
+    if keep and digest:
+        checked_cache.save(digest, table, report, store=store.identity(), base_export_id=base_id,
+                           read_store=report.read_current)
+    return report, base_id, base
 
 
 def with_changes(frame: pd.DataFrame, changes: list[CellChange]) -> pd.DataFrame:
@@ -190,7 +211,7 @@ def import_file(store, path: str, *, dry_run: bool = False, on_conflict: str = "
     source = str(path)
     report, plan, base_id, invalid = plan_import(store, path, base_export_id=base_export_id,
                                                   blank_clears=blank_clears, on_conflict=on_conflict,
-                                                  skip_invalid=skip_invalid)
+                                                  skip_invalid=skip_invalid, keep_checked=dry_run)
     result = ImportResult(None, False, plan, report, source, base_id, dry_run=dry_run, invalid_codes=invalid)
     if plan is not None and hasattr(store, "estimate_text") and not plan.empty:
         result.estimate = store.estimate_text(len(plan.creates) + len({c.code for c in plan.changes}))

@@ -88,6 +88,8 @@ class ValidationReport:
     row_valid: np.ndarray
     base_export_id: str | None = None
     used_store: bool = False
+    store_identity: str | None = None  # the store the checks opened, if any
+    read_current: bool = False  # the checks read current products: the verdict depends on them
 
     def to_json(self) -> dict:
         return {
@@ -120,11 +122,14 @@ def validate(path_or_table, *, store=None, base: pd.DataFrame | None = None,
     return v.run()
 
 
-def prepare(path, *, store=None, base: pd.DataFrame | None = None) -> "_Validator":
+def prepare(path, *, store=None, base: pd.DataFrame | None = None, table: Table | None = None) -> "_Validator":
     """Read FILE for :func:`validate`; the export base is loaded from the store meanwhile (while
     the sheet is parsed on another core). ``prepare(path).table`` is the file as read;
-    ``.run(progress)`` validates it."""
+    ``.run(progress)`` validates it. ``table``: the file as read already (from the cache)."""
     v = _Validator(store, base)
+    if table is not None:
+        v.attach(table)
+        return v
 
     def load_base(manifest):
         if overlap_with_parse(manifest):  # a big file's base waits until the parsed sheet is freed
@@ -148,6 +153,7 @@ class _Validator:
         self.base = base
         self.base_export_id = None
         self.used_store = False
+        self.read_current = False
         self.progress: Callable[[int], None] | None = None
         self._base_loaded = False
         self.categorical: dict[str, pd.Categorical] = {}  # canonical columns as categories
@@ -225,7 +231,9 @@ class _Validator:
                                           letters.get(p.at or p.column, -1) if p.column else -1, p.rule))
         return ValidationReport(valid=errors == 0, errors=errors, warnings=warnings, problems=self.problems,
                                 frame=frame, table=t, row_valid=row_valid, base_export_id=self.base_export_id,
-                                used_store=self.used_store)
+                                used_store=self.used_store,
+                                store_identity=_identity(self._store) if self._store is not None else None,
+                                read_current=self.read_current)
 
     # -- step 2: cells ------------------------------------------------------------------------
     def canonical_column(self, name: str) -> pd.Series:
@@ -422,6 +430,7 @@ class _Validator:
             store = self.store()
             if store is not None:
                 current = store.read_by_codes(list(dict.fromkeys(code[need])))
+                self.read_current = True
                 cur_al = _align(current, code)
                 del current
                 in_store = cur_al[cols.KEY].ne("").to_numpy()

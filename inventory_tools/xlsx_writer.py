@@ -194,17 +194,21 @@ class SharedStrings:
 
 
 def _render_column(values: np.ndarray, letter: str, rows: np.ndarray, spec: ColumnSpec,
-                   sst: SharedStrings, highlight: np.ndarray | None, out: np.ndarray) -> None:
+                   sst: SharedStrings, highlight: np.ndarray | None, out: np.ndarray):
     """One column of a chunk into ``out`` (rows x 3): '<c r="G', the row number, the rest.
 
     Every piece is a shared object (one per distinct value, one per row): no string is built per
-    cell, and the final ``"".join`` copies each piece once, in C.
+    cell, and the final ``"".join`` copies each piece once, in C. Returns the column factorised
+    (codes, distinct values; blank = -1) for a caller that keeps it.
     """
     filled = values != ""
     marked = highlight & filled if highlight is not None and highlight.any() else None
+    factorised = np.full(len(values), -1, dtype=np.int32), np.empty(0, dtype=object)
     if filled.any():
         codes, uniques = pd.factorize(values[filled])
         uniques = np.asarray(uniques, dtype=object)
+        factorised[0][filled] = codes
+        factorised = factorised[0], uniques
         tails = _cell_tails(uniques, codes, spec, sst)
         out[filled, 0] = f'<c r="{letter}'
         out[filled, 1] = rows[filled]
@@ -221,6 +225,7 @@ def _render_column(values: np.ndarray, letter: str, rows: np.ndarray, spec: Colu
         out[blank, 0] = f'<c r="{letter}'
         out[blank, 1] = rows[blank]
         out[blank, 2] = f'" s="{CellStyle.HIGHLIGHT_TEXT}"/>'
+    return factorised
 
 
 def _cell_tails(uniques: np.ndarray, codes: np.ndarray, spec: ColumnSpec, sst: SharedStrings) -> np.ndarray:
@@ -318,14 +323,18 @@ class XlsxWriter:
         self.compresslevel = compresslevel
         self.sst = SharedStrings()
         self.extra: list[PlainSheet] = []
+        self.observer = None
 
     def add_sheet(self, sheet: PlainSheet) -> None:
         self.extra.append(sheet)
 
     def write(self, rows, progress=None, highlight: dict[str, np.ndarray] | None = None,
-              comments: list[tuple[int, int, str]] | None = None) -> int:
+              comments: list[tuple[int, int, str]] | None = None, observer=None) -> int:
         """``rows``: a DataFrame, or anything with ``n`` and ``chunks(size)`` (streamed, so memory
-        stays flat). ``comments``: (0-based data row, 0-based column, text) notes on cells."""
+        stays flat). ``comments``: (0-based data row, 0-based column, text) notes on cells.
+        ``observer``: gets each chunk's columns as the writer factorised them
+        (``column(name, codes, uniques)`` with blank = -1, then ``end_chunk(rows)``)."""
+        self.observer = observer
         source = rows if hasattr(rows, "chunks") else FrameChunks(rows)
         n = source.n
         if n + 1 > MAX_ROWS:
@@ -392,7 +401,12 @@ class XlsxWriter:
                 values = chunk[name].to_numpy(dtype=object)
                 marks = highlight.get(name)
                 marks = marks[start:start + len(chunk)] if marks is not None else None
-                _render_column(values, letter, rows, spec, self.sst, marks, grid[:, 1 + 3 * j:4 + 3 * j])
+                factorised = _render_column(values, letter, rows, spec, self.sst, marks,
+                                            grid[:, 1 + 3 * j:4 + 3 * j])
+                if self.observer is not None:
+                    self.observer.column(name, *factorised)
+            if self.observer is not None:
+                self.observer.end_chunk(len(chunk))
             grid[:, -1] = "</row>"
             yield "".join(grid.ravel().tolist())
             start += len(chunk)

@@ -21,11 +21,13 @@ def store_path(tmp_path) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch):
+def _isolated_env(monkeypatch, tmp_path_factory):
     # Never let a developer's real credentials or store leak into a test.
     for var in list(os.environ):
         if var.startswith(("XERO_", "CIN7_", "INVENTORY_TOOLS_")):
             monkeypatch.delenv(var, raising=False)
+    # Each test its own cache of checked files (never the developer's ~/.cache).
+    monkeypatch.setenv("INVENTORY_TOOLS_CACHE_DIR", str(tmp_path_factory.mktemp("checked-cache")))
 
 
 class Cli:

@@ -1,0 +1,200 @@
+"""A workbook validated once is not read twice: ``validate`` (and ``import --dry-run``) leave
+what they read and found, keyed by the file's content, for the ``import`` that follows.
+
+Reading a 100,000-product workbook costs ~5 s (unzip, parse 180 MB of XML, convert 10 million
+cells); the manager's loop is validate → fix → validate → import, so the same bytes are read
+again and again. An entry holds the file as read (the parsed cells, column-wise) and the
+validation report. It is used only when all of these hold, otherwise it is as if it were not
+there:
+
+* the file's bytes hash to the entry's name (SHA-256: any edit, even one of the same size and
+  time, is a different file);
+* the code that read and checked it is the same (a digest of this package's source and data
+  files: an upgrade or a local change starts afresh);
+* for the report, not just the parsed cells: the import's store and export base are those the
+  validation used, and the validation read no product from the store (its verdict would then
+  depend on the store as it was; such files are checked again, from the parsed cells).
+
+Entries are pickles, so the folder must be this user's alone (not writable by others, as ssh
+insists for its keys); otherwise it is neither read nor written. ``INVENTORY_TOOLS_CACHE_DIR``
+names the folder (default ``$XDG_CACHE_HOME/inventory-tools``, i.e. ``~/.cache/inventory-tools``);
+``off`` turns the cache off. The newest :data:`KEEP_ENTRIES` entries are kept; files of more
+than :data:`MAX_ROWS` rows are not cached (an entry would take gigabytes of disk and memory).
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+CACHE_ENV = "INVENTORY_TOOLS_CACHE_DIR"
+FORMAT = 1
+KEEP_ENTRIES = 3
+MAX_ROWS = 250_000
+_SUFFIX = ".checked"
+_OFF = {"off", "0", "no", "false", "none"}
+
+
+@dataclass
+class Entry:
+    table: object  # reading.Table, cells as factorised columns
+    report: object | None  # validation.ValidationReport, or None (check again)
+    store: str | None  # identity of the store validation opened (None: it opened none)
+    base_export_id: str | None
+    read_store: bool  # validation looked at current products: its verdict may be stale
+
+    def report_for(self, store_identity: str | None, base_export_id: str | None):
+        """The cached report if it holds for an import into ``store_identity`` against
+        ``base_export_id``; None if validation must run again (from the cached cells)."""
+        if self.report is None or self.read_store or self.base_export_id != base_export_id:
+            return None
+        if self.store is not None and self.store != store_identity:
+            return None
+        return self.report
+
+
+def cache_dir() -> Path | None:
+    value = os.environ.get(CACHE_ENV, "").strip()
+    if value.lower() in _OFF:
+        return None
+    if value:
+        return Path(value).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "inventory-tools"
+
+
+def _private(folder: Path, *, create: bool) -> bool:
+    try:
+        if create:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = folder.stat()
+    except OSError:
+        return False
+    if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
+        return False  # someone else could put an entry there, and entries are pickles
+    return True
+
+
+def digest_if_enabled(path) -> str | None:
+    """The file's digest, or None when the cache is off or the file cannot be read (the reader
+    then reports that properly)."""
+    if cache_dir() is None:
+        return None
+    try:
+        return file_digest(path)
+    except OSError:
+        return None
+
+
+def file_digest(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """This package's source and data files (column table, templates), hashed."""
+    from . import __version__
+    from .resources import resource_path
+
+    h = hashlib.sha256(f"{FORMAT}:{__version__}".encode())
+    pkg = Path(__file__).resolve().parent
+    roots = [pkg]
+    for data in ("schemas", "templates"):
+        try:
+            roots.append(resource_path(data))
+        except FileNotFoundError:
+            pass
+    for root in roots:
+        for f in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                        and p.suffix != ".pyc" and not (root == pkg and "_data" in p.parts)):
+            h.update(str(f.relative_to(root)).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _entry_path(folder: Path, digest: str) -> Path:
+    return folder / f"{digest}{_SUFFIX}"
+
+
+def load(digest: str, path) -> Entry | None:
+    """The entry for a file whose content hashes to ``digest`` (now at ``path``), or None."""
+    folder = cache_dir()
+    if folder is None or not _private(folder, create=False):
+        return None
+    entry_path = _entry_path(folder, digest)
+    try:
+        if hasattr(os, "getuid") and entry_path.stat().st_uid != os.getuid():
+            return None
+        with open(entry_path, "rb") as fh:
+            head = pickle.load(fh)
+            if head != (FORMAT, code_digest(), digest):
+                return None
+            entry = pickle.load(fh)
+        os.utime(entry_path)  # recently used: pruned last
+    except Exception:  # noqa: BLE001 - a missing, partial or foreign entry is simply a miss
+        return None
+    if not isinstance(entry, Entry):
+        return None
+    _rebuild_cells(entry.table, path)
+    return entry
+
+
+def save(digest: str, table, report=None, *, store: str | None = None, base_export_id: str | None = None,
+         read_store: bool = False) -> bool:
+    """Keep what was read (and found) for the file hashing to ``digest``. Never fails the
+    command: a cache that cannot be written is skipped."""
+    folder = cache_dir()
+    if folder is None or len(table.row_numbers) > MAX_ROWS or not _private(folder, create=True):
+        return False
+    raw = table.raw
+    if len(raw.columns) != len(table.factors) or len(raw.columns) and not table.factors:
+        return False  # cells not held column-wise: nothing cheap to keep
+    tmp = None
+    try:
+        table.raw = None  # rebuilt from the factorised columns on load: half the size, twice as fast
+        entry = Entry(table, report, store, base_export_id, read_store)
+        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".part", dir=folder)
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump((FORMAT, code_digest(), digest), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(entry, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, _entry_path(folder, digest))
+        tmp = None
+    except Exception:  # noqa: BLE001 - disk full, permissions...: the command itself is unaffected
+        return False
+    finally:
+        table.raw = raw
+        if tmp is not None:
+            try:
+                os.remove(tmp)
+            except OSError:
+                pass
+    _prune(folder)
+    return True
+
+
+def _prune(folder: Path) -> None:
+    try:
+        entries = sorted(folder.glob(f"*{_SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in entries[KEEP_ENTRIES:]:
+            old.unlink()
+    except OSError:
+        pass
+
+
+def _rebuild_cells(table, path) -> None:
+    """The raw cell frame from the factorised columns (blank = None), as the reader built it."""
+    table.path = Path(path)
+    data = {name: np.append(uniques, None)[codes] for name, (codes, uniques) in table.factors.items()}
+    table.raw = pd.DataFrame({n: pd.Series(v, dtype=object) for n, v in data.items()}) if data else \
+        pd.DataFrame(index=pd.RangeIndex(len(table.row_numbers)))
