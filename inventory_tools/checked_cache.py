@@ -28,6 +28,7 @@ import hashlib
 import os
 import pickle
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,9 +185,11 @@ def save(digest: str, table, report=None, *, store: str | None = None, base_expo
 
 
 def _prune(folder: Path) -> None:
+    """Keep the newest entries; drop partial files a killed run left (older than an hour)."""
     try:
         entries = sorted(folder.glob(f"*{_SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in entries[KEEP_ENTRIES:]:
+        stale = [p for p in folder.glob(".*.part") if time.time() - p.stat().st_mtime > 3600]
+        for old in entries[KEEP_ENTRIES:] + stale:
             old.unlink()
     except OSError:
         pass

@@ -1,0 +1,189 @@
+"""The cache of checked files: validate → import reads the workbook once, and only ever reuses what
+still holds (same bytes, same code, same store and base, no store-dependent verdict)."""
+import json
+import os
+import pickle
+
+import openpyxl
+import pytest
+
+from inventory_tools import checked_cache, reading
+from conftest import Cli
+from test_importing import edit, export_xlsx, product
+
+
+@pytest.fixture
+def ex(run):
+    from conftest import EXAMPLES
+
+    run("import", EXAMPLES / "inventory-list.csv", "--yes", "--results", str(run.cwd / "load.xlsx"))
+    return run
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """How many times a workbook was parsed in this process."""
+    calls = []
+    real = reading._read_workbook
+
+    def counted(*args, **kwargs):
+        calls.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(reading, "_read_workbook", counted)
+    return calls
+
+
+def entries():
+    return sorted(checked_cache.cache_dir().glob("*.checked"))
+
+
+def without_cache(run, *args, expect=0):
+    os.environ[checked_cache.CACHE_ENV] = "off"
+    try:
+        return run.json(*args, expect=expect)
+    finally:
+        del os.environ[checked_cache.CACHE_ENV]
+
+
+def plan_keys(report):
+    return {k: report[k] for k in ("counts", "changes", "conflicts", "ignored", "problems", "creates")}
+
+
+def test_import_after_validate_reads_the_file_once_and_plans_exactly_the_same(ex, reads):
+    out, _ = export_xlsx(ex)
+    edit(out, {("00123", "PriceTier1"): 7.5, ("00124", "Name"): "  Spaced name ", ("NEW-1", "Name"): "New one"})
+    edit(out, {("NEW-1", "Status"): "Active", ("NEW-1", "Category"): "Accessories", ("NEW-1", "Type"): "Stock",
+               ("NEW-1", "CostingMethod"): "FIFO", ("NEW-1", "DefaultUnitOfMeasure"): "Item"})
+    ex("validate", out, expect=None)
+    assert len(entries()) == 1 and len(reads) == 1
+    cached = ex.json("import", out, "--dry-run", expect=None)
+    assert len(reads) == 1  # not read again
+    fresh = without_cache(ex, "import", out, "--dry-run", expect=None)
+    assert len(reads) == 2
+    assert plan_keys(cached) == plan_keys(fresh)
+    assert cached["counts"]["create"] == 1 and cached["counts"]["update"] == 2
+    assert any(c["column"] == "PriceTier1" and c["new"] == "7.5" for c in cached["changes"])
+    ex("import", out, "--yes", expect=None)
+    assert product(ex, "00123")["PriceTier1"] == "7.5"
+
+
+def test_invalid_cells_found_by_validate_still_block_the_import(ex, reads):
+    out, _ = export_xlsx(ex)
+    edit(out, {("00123", "Status"): "Actvie"})
+    ex("validate", out, expect=1)
+    report = ex.json("import", out, "--yes", expect=1)
+    assert len(reads) == 1
+    assert not report["applied"] and report["counts"]["invalid"] == 1
+    assert [p["cell"] for p in report["problems"] if p["severity"] == "error"] == \
+        [p["cell"] for p in without_cache(ex, "validate", out, expect=1)["problems"] if p["severity"] == "error"]
+
+
+def test_any_change_to_the_bytes_is_a_different_file(ex, reads):
+    out, _ = export_xlsx(ex)
+    edit(out, {("00123", "PriceTier1"): 1})
+    ex("validate", out)
+    stat = out.stat()
+    edit(out, {("00123", "PriceTier1"): 2})
+    os.utime(out, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same time, same size: still a new file
+    report = ex.json("import", out, "--dry-run")
+    assert len(reads) == 2
+    assert [(c["column"], c["new"]) for c in report["changes"]] == [("PriceTier1", "2")]
+
+
+def test_a_verdict_that_read_the_store_is_checked_again(ex, tmp_path, reads):
+    # A sheet without a manifest: a new code may be created as Setup Required, but an existing
+    # Active product may not be turned into one. Validate sees no such product ...
+    header = ["ProductCode", "Name", "Status", "Category", "Type", "CostingMethod", "DefaultUnitOfMeasure"]
+
+    def sheet(name, row):
+        wb = openpyxl.Workbook()
+        wb.active.title = "Inventory List"
+        wb.active.append(header)
+        wb.active.append(row)
+        wb.save(tmp_path / name)
+        return tmp_path / name
+
+    setup = sheet("hand-made.xlsx", ["HM-1", "Hand made", "Setup Required"])
+    ex("validate", setup)
+    entry = checked_cache.load(checked_cache.file_digest(setup), setup)
+    assert entry is not None and entry.read_store
+    # ... then someone creates it, Active, before the import runs
+    ex("import", sheet("other.xlsx", ["HM-1", "Hand made", "Active", "Accessories", "Stock", "FIFO", "Item"]), "--yes")
+    assert product(ex, "HM-1")["Status"] == "Active"
+    report = ex.json("import", setup, "--yes", expect=1)
+    assert any(p["rule"] == "status.into_setup_required" for p in report["problems"])
+    assert product(ex, "HM-1")["Status"] == "Active"
+
+
+def test_another_base_or_store_checks_again_from_the_cached_cells(ex, tmp_path, reads):
+    out, export_id = export_xlsx(ex)
+    ex("validate", out)
+    entry = checked_cache.load(checked_cache.file_digest(out), out)
+    assert entry.report_for(entry.store, export_id) is entry.report
+    assert entry.report_for(entry.store, "exp-other") is None
+    assert entry.report_for("sqlite:another", export_id) is None
+    other = Cli(str(tmp_path / "other.db"), tmp_path)
+    result = other("import", out, "--yes", expect=1)  # the manifest still names the first store
+    assert "exported from another store" in result.stderr
+    assert len(reads) == 1
+
+
+def test_an_unsafe_folder_is_neither_read_nor_written(ex, reads):
+    out, _ = export_xlsx(ex)
+    folder = checked_cache.cache_dir()
+    os.chmod(folder, 0o777)
+    ex("validate", out)
+    assert entries() == []
+    os.chmod(folder, 0o700)
+    ex("validate", out)
+    assert len(entries()) == 1
+    os.chmod(folder, 0o777)  # an entry someone else could have planted is not loaded
+    ex("import", out, "--dry-run")
+    assert len(reads) == 3
+
+
+@pytest.mark.parametrize("damage", ["truncate", "foreign", "code"])
+def test_a_damaged_foreign_or_outdated_entry_is_a_miss(ex, reads, monkeypatch, damage):
+    out, _ = export_xlsx(ex)
+    edit(out, {("00123", "PriceTier1"): 3})
+    ex("validate", out)
+    (path,) = entries()
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[:1000])
+    elif damage == "foreign":
+        with open(path, "wb") as fh:
+            pickle.dump((checked_cache.FORMAT, checked_cache.code_digest(), "0" * 64), fh)
+            pickle.dump({"not": "an entry"}, fh)
+    else:
+        monkeypatch.setattr(checked_cache, "code_digest", lambda: "an upgraded inventory-tools")
+    report = ex.json("import", out, "--yes")
+    assert len(reads) == 2
+    assert report["applied"] and product(ex, "00123")["PriceTier1"] == "3"
+
+
+def test_off_keeps_nothing_and_old_entries_are_pruned(ex, monkeypatch):
+    out, _ = export_xlsx(ex)
+    monkeypatch.setenv(checked_cache.CACHE_ENV, "off")
+    ex("validate", out)
+    assert checked_cache.cache_dir() is None
+    monkeypatch.undo()
+    monkeypatch.setenv(checked_cache.CACHE_ENV, str(out.parent / "cache"))
+    for price in range(checked_cache.KEEP_ENTRIES + 2):
+        edit(out, {("00123", "PriceTier1"): price})
+        ex("validate", out)
+    assert len(entries()) == checked_cache.KEEP_ENTRIES
+    monkeypatch.setattr(checked_cache, "MAX_ROWS", 5)  # the example has 12 products
+    edit(out, {("00123", "PriceTier1"): 99})
+    ex("validate", out)
+    assert checked_cache.load(checked_cache.file_digest(out), out) is None
+
+
+def test_a_dry_run_leaves_the_check_for_the_import(ex, reads):
+    out, _ = export_xlsx(ex)
+    edit(out, {("00124", "PriceTier1"): 4})
+    plan = ex.json("import", out, "--dry-run")
+    applied = ex.json("import", out, "--yes")
+    assert len(reads) == 1
+    assert applied["changes"] == plan["changes"] and product(ex, "00124")["PriceTier1"] == "4"
+    assert json.dumps(applied["problems"]) == json.dumps(plan["problems"])
