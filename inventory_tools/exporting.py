@@ -100,13 +100,7 @@ def export(store, out: str | os.PathLike, *, statuses: Iterable[str] | None = No
                 with open(tmp, "wb") as fh:
                     csvio.write_csv(Recording(rows, columns) if columns else rows, fh, progress=progress,
                                     on_chunk=lambda chunk: warned.extend(csvio.formula_warnings(chunk)))
-            if changes_only:
-                store.state.record_export(db, manifest, keep_snapshot=False)
-            elif hasattr(store, "products_query"):  # copy inside SQLite: no rows through Python
-                store.state.record_export(db, manifest, snapshot_sql=store.products_query(wanted or None),
-                                          columns=columns)
-            else:
-                store.state.record_export(db, manifest, snapshot=rows.frame, columns=columns)
+            store.state.record_export(db, manifest, columns=columns)
             os.replace(tmp, path)
         except OSError as exc:
             _remove(tmp)

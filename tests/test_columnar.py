@@ -25,13 +25,9 @@ def products(n: int) -> pd.DataFrame:
     return pd.DataFrame(data, columns=list(cols.names())).astype(object)
 
 
-def rows_snapshot(store, export_id: str) -> pd.DataFrame:
-    """The same snapshot as stored row by row (what an import read before columns existed)."""
-    from inventory_tools.stores.state import frame_from_cursor, select_list
-
-    cur = store.state.db.execute(f"SELECT {select_list()} FROM export_rows WHERE export_id=? ORDER BY rowid",
-                                 (export_id,))
-    return frame_from_cursor(cur)
+def rows_snapshot(store, statuses=None) -> pd.DataFrame:
+    """The products as they are (nothing changed since the export): what its snapshot must hold."""
+    return store.read_products(statuses)
 
 
 @pytest.mark.parametrize("n", [0, 1, 70_000])
@@ -52,10 +48,10 @@ def test_exported_snapshot_reads_back_column_wise_exactly_as_its_rows(store_path
                                    (export_id,)).fetchone()[0]
     assert parts == 3
     fast = store.state.export_snapshot(export_id)
-    pd.testing.assert_frame_equal(fast, rows_snapshot(store, export_id))
+    pd.testing.assert_frame_equal(fast, rows_snapshot(store))
     some = ["Description", cols.KEY]
-    pd.testing.assert_frame_equal(store.state.export_snapshot(export_id, columns=some),
-                                  rows_snapshot(store, export_id)[some])
+    pd.testing.assert_frame_equal(store.state.export_snapshot(export_id, columns=some), rows_snapshot(store)[some])
+    assert store.state.db.execute("SELECT count(*) FROM export_rows").fetchone()[0] == 0  # no second copy
     store.close()
 
 
@@ -67,7 +63,7 @@ def test_csv_exports_and_status_filters_keep_columns_too(store_path, tmp_path):
     export_id = export(store, tmp_path / "x.csv", statuses=["Active"]).export_id
     fast = store.state.export_snapshot(export_id)
     assert len(fast) == 200 and set(fast["Status"]) == {"Active"}
-    pd.testing.assert_frame_equal(fast, rows_snapshot(store, export_id))
+    pd.testing.assert_frame_equal(fast, rows_snapshot(store, ["Active"]))
     store.close()
 
 
@@ -75,33 +71,62 @@ def test_csv_exports_and_status_filters_keep_columns_too(store_path, tmp_path):
     "UPDATE export_columns SET codes = x'01' || substr(codes, 2) WHERE name = 'Name'",  # wrong width
     "UPDATE export_columns SET uniques = x'00ff' WHERE name = 'Description'",  # not deflated JSON
     "DELETE FROM export_columns WHERE name = 'Status'",  # a column missing
-    "DELETE FROM export_columns",  # an export made before columns were kept
+    "DELETE FROM export_columns",
 ])
-def test_a_damaged_or_missing_column_copy_falls_back_to_the_rows(store_path, tmp_path, damage):
+def test_a_damaged_snapshot_is_an_error_never_a_wrong_base(store_path, tmp_path, damage):
+    from inventory_tools.errors import StoreError
+
     store = open_store(store_path)
     store.apply(ChangeSet(creates=products(400)), kind="import", source="t", base_export_id=None, counts={})
     export_id = export(store, tmp_path / "x.xlsx").export_id
     store.state.db.execute(damage)
     assert columnar.read(store.state.db, export_id, list(cols.names()), 400) is None
-    pd.testing.assert_frame_equal(store.state.export_snapshot(export_id), rows_snapshot(store, export_id))
+    with pytest.raises(StoreError, match="damaged") as caught:
+        store.state.export_snapshot(export_id)
+    assert "export a fresh list" in caught.value.hint
+    store.close()
+
+
+def test_an_export_made_before_version_2_is_read_from_its_rows(store_path, tmp_path):
+    """Older exports kept rows only: their snapshot and the changes since them still work."""
+    from inventory_tools.stores.base import CellChange
+    from inventory_tools.stores.state import qi
+
+    store = open_store(store_path)
+    store.apply(ChangeSet(creates=products(30)), kind="import", source="t", base_export_id=None, counts={})
+    export_id = export(store, tmp_path / "x.xlsx").export_id
+    db = store.state.db
+    names = ", ".join(qi(n) for n in cols.names())
+    db.execute(f"INSERT INTO export_rows (export_id, {names}) SELECT ?, {names} FROM products ORDER BY rowid",
+               (export_id,))
+    db.execute("DELETE FROM export_columns")
+    db.execute("UPDATE exports SET last_op = NULL")
+    before = store.read_products()
+    pd.testing.assert_frame_equal(store.state.export_snapshot(export_id), before)
+    store.apply(ChangeSet(creates=products(0), updates=[CellChange("00003", "Name", "Product 3", "Renamed")]),
+                kind="import",
+                source="t", base_export_id=None, counts={})
+    assert store.state.touched_since(export_id) is None
+    got = store.read_by_codes_since(["00003", "00004"], export_id, before)
+    assert dict(zip(got[cols.KEY], got["Name"])) == {"00003": "Renamed", "00004": "Product 4"}
     store.close()
 
 
 def test_a_version_1_store_is_migrated_and_pruning_removes_columns(store_path, tmp_path, monkeypatch):
     from inventory_tools.stores import state
 
-    store = open_store(store_path)
-    store.apply(ChangeSet(creates=products(50)), kind="import", source="t", base_export_id=None, counts={})
-    store.close()
-    db = sqlite3.connect(store_path)
-    db.execute("DROP TABLE export_columns")
-    db.execute("PRAGMA user_version=1")
-    db.commit()
-    db.close()
+    with monkeypatch.context() as m:  # a store as the first release made it
+        m.setattr(state, "MIGRATIONS", state.MIGRATIONS[:1])
+        m.setattr(state, "SCHEMA_VERSION", 1)
+        store = open_store(store_path)
+        store.apply(ChangeSet(creates=products(50)), kind="import", source="t", base_export_id=None, counts={})
+        store.close()
     monkeypatch.setattr(state, "SNAPSHOTS_KEPT", 1)
     store = open_store(store_path)  # migrated to the current version on open
+    assert store.state.db.execute("PRAGMA user_version").fetchone()[0] == state.SCHEMA_VERSION
     first = export(store, tmp_path / "a.xlsx").export_id
     second = export(store, tmp_path / "b.xlsx").export_id
     kept = {r[0] for r in store.state.db.execute("SELECT DISTINCT export_id FROM export_columns")}
     assert kept == {second} and first != second
+    pd.testing.assert_frame_equal(store.state.export_snapshot(second), store.read_products())
     store.close()

@@ -1,9 +1,9 @@
 """Export snapshots kept column by column: the base an import diffs against, read back in a
 fraction of a second.
 
-An export's rows also go to ``export_rows`` (SQL joins find the products changed since an
-export), but reading 100,000 rows x 96 columns back through the sqlite3 module costs ~3 s of
-Python objects. Here each column of each part (up to :data:`PART_ROWS` rows) is stored as its
+Kept as rows (``export_rows``, before store version 2), reading 100,000 products x 96 columns
+back through the sqlite3 module cost ~3 s of Python objects and the copy took 60 MB of the store
+per export. Here each column of each part (up to :data:`PART_ROWS` rows) is stored as its
 distinct values (a JSON list of text) plus one small integer per row pointing into them, both
 deflated: ~3 MB for 100,000 products, decoded in ~0.3 s. Plain data only (no pickle): a store
 file can come from anywhere.
@@ -179,7 +179,7 @@ def _blob_blocks(db: sqlite3.Connection, rowid: int) -> Iterator[bytes]:
 
 def read(db: sqlite3.Connection, export_id: str, names: list[str], rows: int | None) -> pd.DataFrame | None:
     """The snapshot's ``names`` columns, or None when it was not kept column-wise (an export made
-    before this existed) or does not add up to ``rows`` (then the caller reads ``export_rows``)."""
+    before this existed) or does not add up to ``rows`` (damaged)."""
     parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {n: [] for n in names}
     marks = ", ".join("?" * len(names))
     streamed = hasattr(db, "blobopen")  # Python 3.11+

@@ -83,11 +83,14 @@ def _migration_1(db: sqlite3.Connection) -> None:
 
 
 def _migration_2(db: sqlite3.Connection) -> None:
-    # export snapshots also kept column by column (see columnar.py): read back 10x faster
+    # Export snapshots kept column by column (columnar.py: 10x faster to read, 20x smaller than
+    # export_rows, which stays for older exports and planned rows); last_op: the newest operation
+    # when the export was taken (the journal after it says which products changed since).
     _run_script(db, """
         CREATE TABLE export_columns (
             export_id TEXT NOT NULL, part INTEGER NOT NULL, name TEXT NOT NULL,
-            codes BLOB NOT NULL, uniques BLOB NOT NULL, PRIMARY KEY (export_id, name, part))
+            codes BLOB NOT NULL, uniques BLOB NOT NULL, PRIMARY KEY (export_id, name, part));
+        ALTER TABLE exports ADD COLUMN last_op INTEGER
     """)
 
 
@@ -204,29 +207,19 @@ class LocalState:
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
         return f"exp-{stamp}-{secrets.token_hex(2)}"
 
-    def record_export(self, db: sqlite3.Connection, manifest: dict, snapshot: pd.DataFrame | None = None,
-                      snapshot_sql: tuple[str, tuple] | None = None, keep_snapshot: bool = True,
-                      columns: "SnapshotColumns | None" = None) -> None:
-        """Keep the export's manifest and its rows (the base a later import diffs against).
+    def record_export(self, db: sqlite3.Connection, manifest: dict, columns: "SnapshotColumns | None" = None) -> None:
+        """Keep the export's manifest and, with ``columns`` (the rows collected column by column
+        while they were written), its snapshot: the base a later import diffs against.
 
-        Call inside :meth:`transaction`. ``snapshot_sql`` copies rows inside SQLite (fast path for
-        the embedded store); otherwise ``snapshot`` rows are inserted. ``columns``: the same rows
-        collected column by column while they were written (what :meth:`export_snapshot` reads).
-        """
+        Call inside the export's :meth:`transaction` (the rows and ``last_op`` then agree)."""
+        last_op = db.execute("SELECT coalesce(max(op_id), 0) FROM operations").fetchone()[0]
         db.execute(
             "INSERT INTO exports (export_id, created_at, store_id, schema_version, statuses, row_count, path, format,"
-            " snapshot) VALUES (?,?,?,?,?,?,?,?,?)",
+            " snapshot, last_op) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (manifest["export_id"], manifest["exported_at"], manifest["store_id"], manifest["schema_version"],
              json.dumps(manifest.get("statuses") or []), manifest["row_count"], manifest.get("path"),
-             manifest.get("format"), 1 if keep_snapshot else 0))
-        names = ", ".join(qi(n) for n in cols.names())
-        if snapshot_sql is not None:
-            sql, params = snapshot_sql
-            db.execute(f"INSERT INTO export_rows (export_id, {names}) SELECT ?, {names} FROM ({sql})",
-                       (manifest["export_id"], *params))
-        elif snapshot is not None:
-            self.insert_rows(db, manifest["export_id"], snapshot)
-        if columns is not None and keep_snapshot:
+             manifest.get("format"), 1 if columns is not None else 0, last_op))
+        if columns is not None:
             columns.insert(db, manifest["export_id"])
         self._prune_snapshots(db)
 
@@ -248,12 +241,12 @@ class LocalState:
 
     def export_info(self, export_id: str) -> dict | None:
         row = self.db.execute(
-            "SELECT export_id, created_at, store_id, schema_version, statuses, row_count, path, format, snapshot"
-            " FROM exports WHERE export_id=?", (export_id,)).fetchone()
+            "SELECT export_id, created_at, store_id, schema_version, statuses, row_count, path, format, snapshot,"
+            " last_op FROM exports WHERE export_id=?", (export_id,)).fetchone()
         if not row:
             return None
         keys = ["export_id", "exported_at", "store_id", "schema_version", "statuses", "row_count", "path",
-                "format", "snapshot"]
+                "format", "snapshot", "last_op"]
         info = dict(zip(keys, row))
         info["statuses"] = json.loads(info["statuses"] or "[]")
         return info
@@ -262,13 +255,26 @@ class LocalState:
         """The rows an export wrote (all columns, or just ``columns``), in the export's order."""
         names = list(columns) if columns is not None else None
         info = self.export_info(export_id)
-        if info is not None:  # kept column-wise too (exports since store version 2): fast
+        if info is not None and info["last_op"] is not None:  # kept column-wise (store version 2 on)
             frame = columnar.read(self.db, export_id, names or list(cols.names()), info["row_count"])
+            if frame is None and info["row_count"]:
+                raise StoreError(f"the snapshot of export {export_id} in {self.path} cannot be read (damaged)",
+                                 "export a fresh list, copy your edits into it, and import that")
             if frame is not None:
                 return frame
+        # an export made before version 2 (its rows), or the rows of a dry-run plan
         cursor = self.db.execute(f"SELECT {select_list(names)} FROM export_rows WHERE export_id=? ORDER BY rowid",
                                  (export_id,))
         return frame_from_cursor(cursor, names)
+
+    def touched_since(self, export_id: str) -> set[str] | None:
+        """Codes of products created, changed or deleted since the export (every write to the
+        products is journaled), or None for an export made before store version 2."""
+        info = self.export_info(export_id)
+        if info is None or info["last_op"] is None:
+            return None
+        return {r[0] for r in self.db.execute("SELECT DISTINCT code FROM journal WHERE op_id > ?",
+                                              (info["last_op"],))}
 
     def last_export_id(self) -> str | None:
         row = self.db.execute("SELECT export_id FROM exports ORDER BY created_at DESC, rowid DESC LIMIT 1").fetchone()
