@@ -54,7 +54,7 @@ def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool) -> 
     # the file as read last time (validate, fix, validate again...) unless its bytes changed
     digest = checked_cache.digest_if_enabled(file)
     entry = checked_cache.load(digest, file) if digest else None
-    validation = prepare(file, store=_lazy_store(ctx_obj), table=entry.table if entry else None)
+    validation = prepare(file, store=_lazy_store(ctx_obj), table=entry.cells() if entry else None)
     with progress_bar(progress_steps(validation.table), "checking") as advance:
         report = validation.run(advance)
     if digest:  # for the import that follows

@@ -142,7 +142,7 @@ def _checked(store, path: str, base_export_id: str | None, keep: bool):
     entry = checked_cache.load(digest, path) if digest else None
     if entry is not None:
         base_id, base = resolve_base(store, entry.table.manifest, base_export_id, source)
-        report = entry.report_for(store.identity(), base_id) or validate(entry.table, store=store, base=base)
+        report = entry.report_for(store.identity(), base_id) or validate(entry.cells(), store=store, base=base)
         return report, base_id, base
 
     def base_for(manifest):

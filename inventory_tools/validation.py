@@ -22,7 +22,7 @@ import json
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -90,6 +90,8 @@ class ValidationReport:
     used_store: bool = False
     store_identity: str | None = None  # the store the checks opened, if any
     read_current: bool = False  # the checks read current products: the verdict depends on them
+    # each checked column of ``frame`` as categories (the same values, held once per distinct value)
+    categorical: dict[str, pd.Categorical] = field(default_factory=dict, repr=False)
 
     def to_json(self) -> dict:
         return {
@@ -233,7 +235,7 @@ class _Validator:
                                 frame=frame, table=t, row_valid=row_valid, base_export_id=self.base_export_id,
                                 used_store=self.used_store,
                                 store_identity=_identity(self._store) if self._store is not None else None,
-                                read_current=self.read_current)
+                                read_current=self.read_current, categorical=self.categorical)
 
     # -- step 2: cells ------------------------------------------------------------------------
     def canonical_column(self, name: str) -> pd.Series:

@@ -187,3 +187,24 @@ def test_a_dry_run_leaves_the_check_for_the_import(ex, reads):
     assert len(reads) == 1
     assert applied["changes"] == plan["changes"] and product(ex, "00124")["PriceTier1"] == "4"
     assert json.dumps(applied["problems"]) == json.dumps(plan["problems"])
+
+
+def test_the_cached_report_is_the_report(ex, tmp_path):
+    """Every kind of cell (edits, spaces, bad values, blanks, a new row) survives the cache exactly."""
+    from inventory_tools.stores import open_store
+    from inventory_tools.validation import validate
+
+    out, _ = export_xlsx(ex)
+    edit(out, {("00123", "PriceTier1"): "abc", ("00124", "Name"): "\u00a0Spaced ", ("00125", "Barcode"): "",
+               ("NEW-9", "Name"): "New", ("00126", "Status"): "Actvie", ("00127", "Description"): "two\nlines"})
+    ex("validate", out, expect=1)
+    entry = checked_cache.load(checked_cache.file_digest(out), out)
+    store = open_store(ex.store)
+    fresh = validate(str(out), store=store)
+    store.close()
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(entry.report.frame, fresh.frame)
+    assert [p.to_dict() for p in entry.report.problems] == [p.to_dict() for p in fresh.problems]
+    assert list(entry.report.row_valid) == list(fresh.row_valid)
+    pd.testing.assert_frame_equal(entry.cells().raw, fresh.table.raw)
