@@ -221,15 +221,16 @@ def _rebuild_cells(table) -> None:
 class _FrameParts:
     """A checked frame as stored: categorical columns as codes + categories, the rest as is."""
     order: list[str]
-    categorical: dict[str, tuple[np.ndarray, np.ndarray]]
+    categorical: dict[str, pd.Categorical]
     rest: pd.DataFrame
 
     def rebuild(self) -> pd.DataFrame:
         data = {}
         for name in self.order:
             if name in self.categorical:
-                codes, categories = self.categorical[name]
-                data[name] = pd.Series(categories[codes], index=self.rest.index, dtype=object, copy=False)
+                cat = self.categorical[name]
+                values = np.asarray(cat.categories, dtype=object)[np.asarray(cat.codes)]
+                data[name] = pd.Series(values, index=self.rest.index, dtype=object, copy=False)
             else:
                 data[name] = self.rest[name]
         return pd.DataFrame(data, index=self.rest.index)
@@ -242,10 +243,7 @@ def _frame_parts(frame: pd.DataFrame, categorical: dict) -> _FrameParts:
     parts = {}
     for name in frame.columns:
         cat = categorical.get(name)
-        if cat is None or len(cat) != len(frame):
+        if cat is None or len(cat) != len(frame) or (np.asarray(cat.codes) < 0).any():
             continue
-        codes, categories = np.asarray(cat.codes), np.asarray(cat.categories, dtype=object)
-        if (codes < 0).any():
-            continue
-        parts[name] = (codes, categories)
+        parts[name] = cat  # the report's own object: pickled once for both
     return _FrameParts(list(frame.columns), parts, frame[[n for n in frame.columns if n not in parts]])

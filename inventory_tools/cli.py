@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import sys
 
@@ -36,7 +35,9 @@ def say(message: str = "", **kw) -> None:
 
 
 def emit_json(data) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    from .render.render_json import json_text
+
+    click.echo(json_text(data))
 
 
 def handle_errors(fn):

@@ -350,7 +350,7 @@ def write_results(out: str, report, plan: ImportPlan, *, applied: bool, part: st
 
     Written to a temporary name and renamed to ``out``; with ``part``, left under that name
     (the caller renames it when the import it describes has been applied)."""
-    from .xlsx_writer import ColumnSpec, PlainSheet, XlsxWriter
+    from .xlsx_writer import CodedColumn, ColumnSpec, PlainSheet, XlsxWriter
 
     frame = report.frame.reset_index(drop=True)
     present = [c for c in cols.names() if c in frame.columns]
@@ -371,8 +371,12 @@ def write_results(out: str, report, plan: ImportPlan, *, applied: bool, part: st
     for i, texts in parts.items():
         messages[i] = "; ".join(texts)
     out_frame = pd.DataFrame({"Result": words.to_numpy(dtype=object), "Message": messages})
+    # validation's columns as categories: each value's cell is built once, not once per chunk
+    coded = {c: CodedColumn(np.asarray(cat.codes), cat.categories) for c, cat in
+             getattr(report, "categorical", {}).items() if c in present and len(cat) == len(frame)}
     for c in present:
-        out_frame[c] = frame[c].to_numpy(dtype=object)
+        if c not in coded:
+            out_frame[c] = frame[c].to_numpy(dtype=object)
     highlight: dict[str, np.ndarray] = {}
     comments: list[tuple[int, int, str]] = []
     col_of = {c: j + 2 for j, c in enumerate(present)}  # after Result and Message
@@ -399,7 +403,7 @@ def write_results(out: str, report, plan: ImportPlan, *, applied: bool, part: st
     writer.add_sheet(PlainSheet("Conflicts", conflict_rows, widths=[20, 20, 30, 30, 30]))
     tmp = part or out + ".part"
     writer.path = tmp
-    writer.write(out_frame, highlight=highlight, comments=comments)
+    writer.write(out_frame, highlight=highlight, comments=comments, coded=coded)
     if part is None:
         os.replace(tmp, out)
     return out

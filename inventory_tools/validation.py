@@ -18,7 +18,6 @@ not one of Active, Setup Required, Deprecated``.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import math
 import re
 from collections import Counter
@@ -693,7 +692,9 @@ def _gtin_ok(v) -> bool:
 # -- reports ----------------------------------------------------------------------------------
 def write_json(report: ValidationReport, out) -> Path:
     out = Path(out)
-    out.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    from .render.render_json import json_text
+
+    out.write_text(json_text(report.to_json()), encoding="utf-8")
     return out
 
 

@@ -165,13 +165,15 @@ class SharedStrings:
     def codes(self, values: np.ndarray, factorised: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """Shared-string index per value (as str), factorising instead of looping in Python."""
         codes, uniques = factorised if factorised is not None else pd.factorize(values)
-        mapping = np.empty(len(uniques), dtype=np.int64)
+        uniques = np.asarray(uniques, dtype=object)
         index = self.index
-        for i, u in enumerate(uniques):
-            j = index.get(u)
-            if j is None:
-                j = index[u] = len(index)
-            mapping[i] = j
+        get = index.get
+        mapping = np.fromiter((get(u, -1) for u in uniques), dtype=np.int64, count=len(uniques))
+        new = np.flatnonzero(mapping < 0)
+        if len(new):  # distinct already (factorised): numbered in one go, in their order
+            start = len(index)
+            index.update(zip(uniques[new].tolist(), range(start, start + len(new))))
+            mapping[new] = np.arange(start, start + len(new))
         return mapping[codes]
 
     def code(self, value: str) -> int:
@@ -184,13 +186,32 @@ class SharedStrings:
         yield ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
                f' count="{len(self.index)}" uniqueCount="{len(self.index)}">')
-        batch = []
-        for s in self.index:  # dicts keep insertion order = index order
-            batch.append(f'<si><t xml:space="preserve">{xml_text(s)}</t></si>')
-            if len(batch) >= 10_000:
-                yield "".join(batch)
-                batch = []
-        yield "".join(batch) + "</sst>"
+        texts = list(self.index)  # dicts keep insertion order = index order
+        for start in range(0, len(texts), 10_000):
+            yield _si_elements(texts[start:start + 10_000])
+        yield "</sst>"
+
+
+_SEP = "\x01"  # never in a cell's text once written (escaped as _x0001_), so a safe joiner
+
+
+def _si_elements(texts: list[str]) -> str:
+    """``<si>`` elements for ``texts``: escaped all at once on the joined text (C speed) when no
+    text holds the joiner itself, else one by one."""
+    if not texts:
+        return ""
+    joined = _SEP.join(texts)
+    if joined.count(_SEP) != len(texts) - 1:
+        return "".join(f'<si><t xml:space="preserve">{xml_text(t)}</t></si>' for t in texts)
+    escaped = joined.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if "_x" in escaped:
+        escaped = _OOXML_ESCAPE.sub(r"_x005F_\1_", escaped)
+    if "\r" in escaped:
+        escaped = escaped.replace("\r", "&#13;")
+    escaped = escaped.replace(_SEP, '</t></si><si><t xml:space="preserve">')
+    if _ILLEGAL_XML.search(escaped):
+        escaped = _ILLEGAL_XML.sub(lambda m: f"_x{ord(m.group()):04X}_", escaped)
+    return f'<si><t xml:space="preserve">{escaped}</t></si>'
 
 
 def _render_column(values: np.ndarray, letter: str, rows: np.ndarray, spec: ColumnSpec,
@@ -202,30 +223,59 @@ def _render_column(values: np.ndarray, letter: str, rows: np.ndarray, spec: Colu
     (codes, distinct values; blank = -1) for a caller that keeps it.
     """
     filled = values != ""
-    marked = highlight & filled if highlight is not None and highlight.any() else None
-    factorised = np.full(len(values), -1, dtype=np.int32), np.empty(0, dtype=object)
+    codes = np.full(len(values), -1, dtype=np.int32)
+    uniques = np.empty(0, dtype=object)
+    tails = uniques
     if filled.any():
-        codes, uniques = pd.factorize(values[filled])
+        chunk_codes, uniques = pd.factorize(values[filled])
         uniques = np.asarray(uniques, dtype=object)
-        factorised[0][filled] = codes
-        factorised = factorised[0], uniques
-        tails = _cell_tails(uniques, codes, spec, sst)
+        codes[filled] = chunk_codes
+        tails = _cell_tails(uniques, chunk_codes, spec, sst)
+    _place_cells(codes, filled, tails, letter, rows, spec, highlight, out)
+    return codes, uniques
+
+
+class CodedColumn:
+    """A whole column given as category codes (as validation holds it): each category's cell
+    XML is built once for the column instead of once per chunk."""
+
+    def __init__(self, codes: np.ndarray, categories: np.ndarray):
+        self.codes = codes
+        self.categories = np.asarray(categories, dtype=object)
+        self.filled = self.categories != ""
+        self.tails: np.ndarray | None = None
+
+    def render(self, start: int, letter: str, rows: np.ndarray, spec: ColumnSpec, sst: SharedStrings,
+               highlight: np.ndarray | None, out: np.ndarray) -> None:
+        if self.tails is None:
+            self.tails = np.empty(len(self.categories), dtype=object)
+            if self.filled.any():
+                self.tails[self.filled] = _cell_tails(self.categories[self.filled], self.codes, spec, sst)
+        codes = self.codes[start:start + len(rows)]
+        _place_cells(codes, self.filled[codes], self.tails, letter, rows, spec, highlight, out)
+
+
+def _place_cells(codes: np.ndarray, filled: np.ndarray, tails: np.ndarray, letter: str, rows: np.ndarray,
+                 spec: ColumnSpec, highlight: np.ndarray | None, out: np.ndarray) -> None:
+    """Cells of a chunk's column from per-value tails: ``tails[codes]`` where ``filled``."""
+    marked = highlight & filled if highlight is not None and highlight.any() else None
+    if filled.any():
+        used = codes[filled]
         out[filled, 0] = f'<c r="{letter}'
         out[filled, 1] = rows[filled]
-        out[filled, 2] = tails[codes]
+        out[filled, 2] = tails[used]
         if marked is not None:  # changed cells: the same value in the highlight style
             mark = f' s="{CellStyle.HIGHLIGHT_NUMBER if spec.kind == "number" else CellStyle.HIGHLIGHT_TEXT}"'
-            hl_codes = codes[marked[filled]]
-            used = np.unique(hl_codes)
+            hl_codes = codes[marked]
+            distinct = np.unique(hl_codes)
             hl_tails = np.empty(len(tails), dtype=object)
-            hl_tails[used] = [re.sub(r' s="\d+"', mark, t, count=1) for t in tails[used]]
+            hl_tails[distinct] = [re.sub(r' s="\d+"', mark, t, count=1) for t in tails[distinct]]
             out[marked, 2] = hl_tails[hl_codes]
     if highlight is not None and highlight.any():
         blank = highlight & ~filled  # a cleared cell: show the highlight on the empty cell
         out[blank, 0] = f'<c r="{letter}'
         out[blank, 1] = rows[blank]
         out[blank, 2] = f'" s="{CellStyle.HIGHLIGHT_TEXT}"/>'
-    return factorised
 
 
 def _cell_tails(uniques: np.ndarray, codes: np.ndarray, spec: ColumnSpec, sst: SharedStrings) -> np.ndarray:
@@ -324,17 +374,21 @@ class XlsxWriter:
         self.sst = SharedStrings()
         self.extra: list[PlainSheet] = []
         self.observer = None
+        self.coded: dict[str, CodedColumn] = {}
 
     def add_sheet(self, sheet: PlainSheet) -> None:
         self.extra.append(sheet)
 
     def write(self, rows, progress=None, highlight: dict[str, np.ndarray] | None = None,
-              comments: list[tuple[int, int, str]] | None = None, observer=None) -> int:
+              comments: list[tuple[int, int, str]] | None = None, observer=None,
+              coded: dict[str, CodedColumn] | None = None) -> int:
         """``rows``: a DataFrame, or anything with ``n`` and ``chunks(size)`` (streamed, so memory
         stays flat). ``comments``: (0-based data row, 0-based column, text) notes on cells.
         ``observer``: gets each chunk's columns as the writer factorised them
-        (``column(name, codes, uniques)`` with blank = -1, then ``end_chunk(rows)``)."""
+        (``column(name, codes, uniques)`` with blank = -1, then ``end_chunk(rows)``).
+        ``coded``: columns given whole as category codes (then absent from ``rows``)."""
         self.observer = observer
+        self.coded = coded or {}
         source = rows if hasattr(rows, "chunks") else FrameChunks(rows)
         n = source.n
         if n + 1 > MAX_ROWS:
@@ -398,9 +452,12 @@ class XlsxWriter:
             grid = np.full((len(chunk), 3 * len(specs) + 2), "", dtype=object)
             grid[:, 0] = '<row r="' + rows + '">'
             for j, (name, letter, spec) in enumerate(zip(names, letters, specs)):
-                values = chunk[name].to_numpy(dtype=object)
                 marks = highlight.get(name)
                 marks = marks[start:start + len(chunk)] if marks is not None else None
+                if name in self.coded:
+                    self.coded[name].render(start, letter, rows, spec, self.sst, marks, grid[:, 1 + 3 * j:4 + 3 * j])
+                    continue
+                values = chunk[name].to_numpy(dtype=object)
                 factorised = _render_column(values, letter, rows, spec, self.sst, marks,
                                             grid[:, 1 + 3 * j:4 + 3 * j])
                 if self.observer is not None:

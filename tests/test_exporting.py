@@ -176,3 +176,41 @@ def test_huge_exports_write_unique_text_inline_and_read_back_the_same(loaded, tm
     assert a == b
     plan = loaded.json("import", inline, "--dry-run")
     assert plan["changes"] == [] and plan["counts"]["unchanged"] == 100
+
+
+@pytest.mark.parametrize("texts", [
+    ["plain", "a & b < c > d", "_x0041_ literal", "cr\r\nlf", "bell\x07", "\ufffe", "", "naïve ☃", "__x12_"],
+    ["holds the joiner \x01 itself", "other _x00e9_"],  # escaped one by one
+])
+def test_shared_strings_escaped_in_bulk_exactly_as_one_by_one(texts):
+    from inventory_tools.xlsx_writer import _si_elements, xml_text
+
+    assert _si_elements(texts) == "".join(f'<si><t xml:space="preserve">{xml_text(t)}</t></si>' for t in texts)
+
+
+def test_results_workbook_from_coded_columns_reads_back_the_same(tmp_path):
+    """The results workbook's columns come as validation's categories: same cells as from values."""
+    import numpy as np
+    import pandas as pd
+
+    from inventory_tools.xlsx_writer import CodedColumn, ColumnSpec, XlsxWriter, CHUNK_ROWS
+
+    n = CHUNK_ROWS + 7  # two chunks
+    values = np.array([["", "0", "12.5", "text & <more>", "00123"][i % 5] for i in range(n)], dtype=object)
+    codes, categories = pd.factorize(values)
+    highlight = {"B": np.arange(n) % 3 == 0}
+    specs = [ColumnSpec("A", "text"), ColumnSpec("B", "number", decimals=4)]
+    paths = []
+    for how in ("values", "coded"):
+        path = tmp_path / f"{how}.xlsx"
+        writer = XlsxWriter(path, data_sheet="S", specs=specs)
+        if how == "values":
+            writer.write(pd.DataFrame({"A": values, "B": values}), highlight=highlight)
+        else:
+            coded = {name: CodedColumn(codes, np.asarray(categories, dtype=object)) for name in ("A", "B")}
+            writer.write(pd.DataFrame(index=range(n)), highlight=highlight, coded=coded)
+        paths.append(path)
+    sheets = [openpyxl.load_workbook(p)["S"] for p in paths]
+    cells = [[(c.value, c.data_type, c.style_id) for row in ws.iter_rows() for c in row] for ws in sheets]
+    assert cells[0] == cells[1]
+    assert sheets[1]["B2"].value is None and sheets[1]["A5"].value == "text & <more>"
