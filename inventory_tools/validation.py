@@ -30,7 +30,7 @@ import pandas as pd
 
 from . import columns as cols
 from .reading import Problem, Table, chunks, col_index, overlap_with_parse, read_table_with
-from .values import canonical
+from .values import canonical, plain_float_texts
 from .xlsx_writer import col_letter, xml_text
 
 RULES = {
@@ -155,6 +155,7 @@ class _Validator:
         self.base_export_id = None
         self.used_store = False
         self.read_current = False
+        self._key: pd.Series | None = None
         self.progress: Callable[[int], None] | None = None
         self._base_loaded = False
         self.categorical: dict[str, pd.Categorical] = {}  # canonical columns as categories
@@ -220,7 +221,8 @@ class _Validator:
         self.rows()
         tick(1)
         frame["_row"] = t.row_numbers
-        frame["_key"] = _code_key(frame[cols.KEY]) if cols.KEY in frame else ""
+        frame["_key"] = self._key if self._key is not None else (
+            _code_key(frame[cols.KEY]) if cols.KEY in frame else "")
         errors = sum(1 for p in self.problems if p.severity == "error")
         warnings = len(self.problems) - errors
         row_valid = np.ones(self.n, dtype=bool)
@@ -269,6 +271,17 @@ class _Validator:
                 spaced_u[at[sci]] = False
                 vals_u[at[sci]] = ""
             others = np.flatnonzero(~is_str).tolist()
+        elif col.type == "decimal" and nu:
+            # Numbers read as numbers (nearly every value): their text in one pass, the same as
+            # canonical() gives; anything else (text, bools, odd floats) goes through canonical().
+            uniq_arr = np.asarray(uniq, dtype=object)
+            at = np.flatnonzero(np.fromiter((type(u) is float for u in uniq_arr), dtype=bool, count=nu))
+            texts = np.array(plain_float_texts(uniq_arr[at].tolist()) + [None], dtype=object)[:-1]
+            done = texts != None  # noqa: E711 - elementwise
+            vals_u[at[done]] = texts[done]
+            rest = np.ones(nu, dtype=bool)
+            rest[at[done]] = False
+            others = np.flatnonzero(rest).tolist()
         for i in others:
             v, issue = canonical(col, uniq[i])
             vals_u[i] = "" if v is None else v
@@ -381,7 +394,7 @@ class _Validator:
         if cols.KEY not in f.columns or n == 0:
             return
         code = f[cols.KEY].astype(object)
-        key = _code_key(code)
+        key = self._key = _code_key(code)  # also the frame's _key column
         present = set(f.columns)
 
         # ProductCode blank / duplicates

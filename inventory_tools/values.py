@@ -83,6 +83,23 @@ def parse_decimal(value) -> tuple[str | None, Issue | None]:
     return decimal_text(d), None
 
 
+def plain_float_texts(values: list[float]) -> list[str | None]:
+    """:func:`parse_decimal`'s fast path over many floats at once: the text of each float whose
+    shortest repr is plain and within Excel's digits, else None (left to :func:`parse_decimal`)."""
+    out: list[str | None] = []
+    append = out.append
+    for value in values:
+        text = repr(value)
+        if "e" in text or "n" in text or len(text.lstrip("-").replace(".", "").lstrip("0")) > EXCEL_DIGITS:
+            append(None)  # scientific, inf/nan, or float noise: the careful path
+        elif text.endswith(".0"):
+            text = text[:-2]
+            append("0" if text in ("0", "-0") else text)
+        else:
+            append(text)
+    return out
+
+
 def decimal_places(text: str) -> int:
     return len(text.split(".", 1)[1]) if "." in text else 0
 

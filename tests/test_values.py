@@ -51,3 +51,14 @@ def test_canonicalize_parses_each_distinct_value_once():
     vals, issues = v.canonicalize(cols.column("Length"), s)
     assert list(vals) == ["0"] * 5 + ["", ""]
     assert issues.iloc[5].rule == "type.decimal" and issues.iloc[6] is None
+
+
+def test_plain_float_texts_are_parse_decimals_own_texts():
+    from inventory_tools.values import parse_decimal, plain_float_texts
+
+    floats = [0.0, -0.0, 1.0, 12.5, 0.1 + 0.2, 1e-7, 1e20, 123456789012345.0, 1234567890123456.0, -3.25,
+              float("inf"), float("nan"), 2.675, 100.0, 0.30000000000000004, 99999999999999.99]
+    for value, text in zip(floats, plain_float_texts(floats)):
+        if text is not None:
+            assert (text, None) == parse_decimal(value), value
+    assert plain_float_texts([1e20, float("nan"), 0.1 + 0.2]) == [None, None, None]
