@@ -373,7 +373,8 @@ def write_results(out: str, report, plan: ImportPlan, *, applied: bool, part: st
     out_frame = pd.DataFrame({"Result": words.to_numpy(dtype=object), "Message": messages})
     # validation's columns as categories: each value's cell is built once, not once per chunk
     coded = {c: CodedColumn(np.asarray(cat.codes), cat.categories) for c, cat in
-             getattr(report, "categorical", {}).items() if c in present and len(cat) == len(frame)}
+             getattr(report, "categorical", {}).items()
+             if c in present and len(cat) == len(frame) and not (np.asarray(cat.codes) < 0).any()}
     for c in present:
         if c not in coded:
             out_frame[c] = frame[c].to_numpy(dtype=object)

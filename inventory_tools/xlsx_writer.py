@@ -192,7 +192,7 @@ class SharedStrings:
         yield "</sst>"
 
 
-_SEP = "\x01"  # never in a cell's text once written (escaped as _x0001_), so a safe joiner
+_SEP = "\x01"  # the joiner; a batch in which some text holds it is escaped text by text
 
 
 def _si_elements(texts: list[str]) -> str:
