@@ -31,7 +31,6 @@ class SnapshotColumns:
         self.names = list(names)
         self._db: sqlite3.Connection | None = None
         self._export_id = ""
-        self.rows = 0
         self._pending: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {n: [] for n in self.names}
         self._pending_rows = 0
         self._parts: list[tuple[int, str, bytes, bytes]] = []
@@ -50,7 +49,6 @@ class SnapshotColumns:
 
     def end_chunk(self, rows: int) -> None:
         self._pending_rows += rows
-        self.rows += rows
         if self._pending_rows >= PART_ROWS:
             self._flush()
 
@@ -77,7 +75,7 @@ class SnapshotColumns:
 
     def insert(self, db: sqlite3.Connection, export_id: str) -> None:
         """Store the (remaining) columns, inside the export's transaction."""
-        self._db, self._export_id = db, export_id
+        self.bind(db, export_id)
         self._flush()
         self._insert_parts()
 
