@@ -107,7 +107,7 @@ def export_command(obj: Context, out: str, statuses: tuple[str, ...], changes_on
 
     store = obj.store()
     # Only the embedded store can count for free; a remote one would pay a full read for it.
-    total = sum(store.status_counts().values()) if store.kind == "sqlite" else 0
+    total = sum(store.status_counts().values()) if store.counts_cheaply else 0
     with progress_bar(total, "Exporting") as advance:
         result = export(store, out, statuses=statuses, changes_only=changes_only, progress=advance)
     for w in result.warnings[:20]:
@@ -199,8 +199,9 @@ def import_command(obj: Context, file: str, dry_run: bool, yes: bool, results: s
 
     def confirm(plan) -> bool:
         say(render_import.plan_text(plan))
-        if hasattr(store, "estimate_text"):  # a remote store writes at its API's pace
-            say("  " + store.estimate_text(len(plan.creates) + len({c.code for c in plan.changes})))
+        estimate = store.write_estimate(plan.products_to_write)  # a remote store writes at its API's pace
+        if estimate is not None:
+            say("  " + render_import.estimate_text(estimate))
         return not interactive or click.confirm("Apply these changes?", default=False, err=True)
 
     result = import_file(store, file, dry_run=dry_run, on_conflict=on_conflict, skip_invalid=skip_invalid,

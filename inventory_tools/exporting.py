@@ -12,6 +12,7 @@ import pandas as pd
 from . import __version__
 from . import columns as cols
 from . import csvio, values
+from .changes import FrameSource
 from .errors import FileReadError, UsageError
 from .resources import resource_path
 from .stores.columnar import Recording, SnapshotColumns
@@ -77,10 +78,8 @@ def export(store, out: str | os.PathLike, *, statuses: Iterable[str] | None = No
     with store.state.transaction() as db:
         if changes_only:
             rows = FrameSource(_planned_frame(store, wanted))
-        elif hasattr(store, "stream"):
-            rows = store.stream(wanted)  # streamed: memory stays flat at any size
         else:
-            rows = FrameSource(store.read_products(wanted or None))
+            rows = store.stream(wanted)  # the embedded store streams: memory stays flat at any size
         manifest = {
             "export_id": export_id, "store_id": store.identity(), "store": store.describe(),
             "exported_at": now_iso(), "schema_version": cols.SCHEMA_VERSION, "tool_version": __version__,
@@ -113,24 +112,6 @@ def export(store, out: str | os.PathLike, *, statuses: Iterable[str] | None = No
     warnings = [f"{w.code} · {w.column} starts like a formula ({w.value!r}); a spreadsheet opening this CSV may run it"
                 for w in warned]
     return ExportResult(export_id, str(path), fmt, rows.n, wanted, counts, warnings)
-
-
-class FrameSource:
-    """Products already in memory, shaped like a store's stream (``n``, ``chunks``, ``distinct``)."""
-
-    def __init__(self, frame: pd.DataFrame):
-        self.frame = frame
-        self.n = len(frame)
-
-    def chunks(self, size: int):
-        for start in range(0, self.n, size):
-            yield self.frame.iloc[start:start + size]
-
-    def distinct(self, column: str) -> list[str]:
-        return [v for v in pd.unique(self.frame[column]) if v] if self.n else []
-
-    def status_counts(self) -> dict[str, int]:
-        return {k: int(v) for k, v in self.frame[cols.STATUS].value_counts().items()} if self.n else {}
 
 
 def _planned_frame(store, wanted: list[str]) -> pd.DataFrame:
@@ -167,11 +148,9 @@ def _dropdown_lists(store, rows) -> dict[str, list[str]]:
     lists: dict[str, list[str]] = {}
     for name in OPEN_LISTS:
         lists[name] = sorted(set(rows.distinct(name)) | set(DEFAULT_UNITS), key=str.casefold)
-    reference = getattr(store, "reference_lists", None)
-    if callable(reference):
-        for name, items in (reference() or {}).items():
-            if items:
-                lists[name] = sorted(set(items), key=str.casefold)
+    for name, items in (store.reference_lists() if store is not None else {}).items():
+        if items:
+            lists[name] = sorted(set(items), key=str.casefold)
     return lists
 
 

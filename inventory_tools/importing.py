@@ -12,7 +12,7 @@ import pandas as pd
 from . import columns as cols
 from .errors import DataError, ExitCode, UsageError
 from .plan import ACTIONS, POLICIES, Conflict, ImportPlan, make_plan
-from .stores.base import CellChange, ChangeSet
+from .changes import CellChange, ChangeSet, WriteEstimate, empty_products
 
 
 @dataclass
@@ -28,7 +28,7 @@ class ImportResult:
     invalid_codes: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     stopped_reason: str | None = None  # why nothing was applied
-    estimate: str | None = None  # a remote store: how long its API will take
+    estimate: WriteEstimate | None = None  # a remote store: how long its API will take
 
     @property
     def counts(self) -> dict[str, int]:
@@ -66,8 +66,14 @@ class ImportResult:
             "problems": [p.to_json() if hasattr(p, "to_json") else p for p in getattr(self.report, "problems", [])],
             "results": self.results_path,
             "stopped": self.stopped_reason,
-            "estimate": self.estimate,
+            "estimate": _estimate_json(self.estimate),
         }
+
+
+def _estimate_json(estimate: WriteEstimate | None) -> str | None:
+    from .render.render_import import estimate_text
+
+    return estimate_text(estimate) if estimate is not None else None
 
 
 def resolve_base(store, manifest: dict | None, base_export_id: str | None, source: str, *, load: bool = True):
@@ -111,8 +117,7 @@ def plan_import(store, path: str, *, base_export_id: str | None = None, blank_cl
             return report, None, base_id, invalid_codes
         frame = frame.loc[row_valid]
     codes = list(frame[cols.KEY])
-    since = getattr(store, "read_by_codes_since", None)
-    current = since(codes, base_id, base) if since and base is not None else store.read_by_codes(codes)
+    current = store.read_by_codes_since(codes, base_id, base) if base is not None else store.read_by_codes(codes)
     plan = make_plan(frame, current, base, blank_clears=blank_clears, policy=on_conflict)
     unknown = _unknown_references(store, plan, report)
     if unknown:
@@ -178,8 +183,7 @@ def with_changes(frame: pd.DataFrame, changes: list[CellChange]) -> pd.DataFrame
 def _unknown_references(store, plan: ImportPlan, report) -> list:
     """A remote store checks names (Category, UOM, tax rules...) against its own lists up front,
     so a typo fails in seconds, not forty minutes into a run of API calls."""
-    check = getattr(store, "check_references", None)
-    if not callable(check) or plan.empty:
+    if plan.empty:
         return []
     touched = {c.code for c in plan.changes}
     before = plan.current[plan.current[cols.KEY].isin(touched)] if plan.current is not None else \
@@ -190,7 +194,7 @@ def _unknown_references(store, plan: ImportPlan, report) -> list:
     table = report.table
     position = {code: i for i, code in enumerate(report.frame[cols.KEY])}
     problems = []
-    for item in check(after):
+    for item in store.check_references(after):
         i = position.get(item["code"])
         row = int(table.row_numbers[i]) if i is not None else None
         letter = table.column_letters.get(item["column"], "")
@@ -213,8 +217,8 @@ def import_file(store, path: str, *, dry_run: bool = False, on_conflict: str = "
                                                   blank_clears=blank_clears, on_conflict=on_conflict,
                                                   skip_invalid=skip_invalid, keep_checked=dry_run)
     result = ImportResult(None, False, plan, report, source, base_id, dry_run=dry_run, invalid_codes=invalid)
-    if plan is not None and hasattr(store, "estimate_text") and not plan.empty:
-        result.estimate = store.estimate_text(len(plan.creates) + len({c.code for c in plan.changes}))
+    if plan is not None and not plan.empty:
+        result.estimate = store.write_estimate(plan.products_to_write)
     if plan is None:
         result.stopped_reason = "the file has invalid cells: nothing was applied"
     elif plan.blocked:
@@ -226,7 +230,7 @@ def import_file(store, path: str, *, dry_run: bool = False, on_conflict: str = "
         if results and plan is not None:
             result.results_path = write_results(results, report, plan, applied=False)
         return result
-    resuming = getattr(store, "unfinished_operation", lambda *a: None)("import", source)
+    resuming = store.unfinished_operation("import", source)
     if plan.empty and not resuming:
         result.results_path = write_results(results or default_results_path(path), report, plan, applied=True) \
             if results else None
@@ -243,7 +247,7 @@ def import_file(store, path: str, *, dry_run: bool = False, on_conflict: str = "
                            counts=counts, progress=progress)
 
     written = False
-    if getattr(store, "kind", "") == "sqlite":  # all or nothing: the results are known before the apply
+    if store.atomic:  # all or nothing: the results are known before the apply
         outcome, written = _apply_while_writing(apply, lambda tmp: write_results(out, report, plan, applied=True,
                                                                                  part=tmp), out)
     else:  # a remote store's per-product failures belong in the results
@@ -458,7 +462,7 @@ def plan_undo(store, op_id: int | None, *, on_conflict: str = "abort") -> UndoPl
     entries = store.state.journal(op["op_id"])
     touched = list(dict.fromkeys(e[0] for e in entries))
     current = store.read_by_codes(touched).set_index(cols.KEY)
-    last_ops = store.last_ops(touched) if hasattr(store, "last_ops") else {}
+    last_ops = store.last_ops(touched)
     changes: list[CellChange] = []
     deletes: list[str] = []
     conflicts: list[Conflict] = []
@@ -521,8 +525,7 @@ def undo(store, op_id: int | None = None, *, on_conflict: str = "abort", dry_run
     up = plan_undo(store, op_id, on_conflict=on_conflict)
     if dry_run or (up.conflicts and on_conflict == "abort"):
         return UndoResult(None, False, up, on_conflict)
-    empty = pd.DataFrame({n: pd.Series(dtype=object) for n in cols.names()})
-    changes = ChangeSet(creates=empty, updates=up.changes, deletes=up.deletes)
+    changes = ChangeSet(creates=empty_products(), updates=up.changes, deletes=up.deletes)
     counts = {"update": len({c.code for c in up.changes}), "delete": len(up.deletes), "conflict": len(up.conflicts)}
     # The store marks the undone operation in the same transaction as the undo itself.
     outcome = store.apply(changes, kind="undo", source=f"undo #{up.op['op_id']}", base_export_id=None,

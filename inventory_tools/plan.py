@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import columns as cols
-from .stores.base import CellChange, ChangeSet
+from .changes import CellChange, ChangeSet
 
 ACTIONS = ("create", "update", "unchanged", "conflict", "invalid", "skipped", "failed")
 POLICIES = ("abort", "skip", "overwrite")
@@ -76,6 +76,11 @@ class ImportPlan:
     @property
     def empty(self) -> bool:
         return self.creates.empty and not self.changes
+
+    @property
+    def products_to_write(self) -> int:
+        """Products the apply writes: each created one and each with a changed cell."""
+        return len(self.creates) + len({c.code for c in self.changes})
 
 
 def _normal(column: cols.Column, text: str) -> str:

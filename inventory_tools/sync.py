@@ -26,7 +26,7 @@ import pandas as pd
 from . import columns as cols
 from . import sync_state as ss
 from .errors import ExitCode, ToolError, UsageError
-from .stores.base import ChangeSet
+from .changes import ChangeSet
 from .values import account_code, canonical, fold
 
 TRACKED_GUIDANCE = (
@@ -35,7 +35,6 @@ TRACKED_GUIDANCE = (
     "untrack an item already used in transactions; such an item may have to be re-created under a new code.")
 #: Re-read this much before the cursor: If-Modified-Since has whole seconds, UpdatedDateUTC milliseconds.
 CURSOR_OVERLAP = dt.timedelta(seconds=1)
-CIN7_CREATE_DEFAULTS = {"Category": "Other", "Type": "Stock", "CostingMethod": "FIFO", "DefaultUnitOfMeasure": "Item"}
 LIMITS = {"Code": 30, "Name": 50, "Description": 4000}
 
 
@@ -153,7 +152,7 @@ def sync(store, *, xero_file=None, since=None, pull_only: bool = False, push_onl
         report.tenant_id = run.tenant_id
         push_off = ("--pull-only" if pull_only else
                     "the store is Cin7 Core, which pushes products to Xero itself"
-                    if getattr(store, "kind", "") == "cin7core" else None)
+                    if not store.pushes_to_xero else None)
         if not push_only:
             _pull_api(run, since_dt)
         elif push_off is None:
@@ -180,9 +179,7 @@ def sync(store, *, xero_file=None, since=None, pull_only: bool = False, push_onl
 
 # -- pull ----------------------------------------------------------------------------------------
 def _store_codes(store) -> list[str]:
-    if hasattr(store, "codes"):
-        return list(store.codes())
-    return list(store.read_products()[cols.KEY])
+    return list(store.codes())
 
 
 def _path(item: dict, path: str):
@@ -205,7 +202,7 @@ def _canonical_cached(name: str, raw):
     return canonical(cols.column(name), raw)
 
 
-def item_to_product(item: dict, tax_names: dict, store_kind: str, warnings: list[str]) -> dict:
+def item_to_product(item: dict, tax_names: dict, create_defaults: dict[str, str], warnings: list[str]) -> dict:
     row = {n: "" for n in cols.names()}
     for c in _pull_columns():
         if c.xero_field.endswith(".TaxType"):
@@ -226,8 +223,8 @@ def item_to_product(item: dict, tax_names: dict, store_kind: str, warnings: list
             value = ""
         row[c.name] = value
     row[cols.STATUS] = cols.SETUP_REQUIRED
-    if store_kind == "cin7core":
-        for name, value in CIN7_CREATE_DEFAULTS.items():
+    if create_defaults:  # a store that requires the setup fields on create (Cin7 Core)
+        for name, value in create_defaults.items():
             if name in row and not row[name]:
                 row[name] = value
         if not row["Name"]:  # Cin7 refuses a product without a name; Xero's Name is optional
@@ -306,7 +303,7 @@ def _pull_api(run: _Run, since_dt: dt.datetime | None) -> None:
         report.tracked_guidance = TRACKED_GUIDANCE
     if new and run.tax_names is None and _tax_names_needed(new):
         run.tax_names = client.tax_rates()
-    rows = [item_to_product(it, run.tax_names or {}, getattr(run.store, "kind", ""), report.warnings) for it in new]
+    rows = [item_to_product(it, run.tax_names or {}, run.store.create_defaults, report.warnings) for it in new]
     report.loaded = [r[cols.KEY] for r in rows]
     known = ss.links(run.store.state, run.tenant_id)
     link_rows = [(code, it.get("ItemID"), False) for code, it in link.items()]
@@ -327,7 +324,7 @@ def _pull_api(run: _Run, since_dt: dt.datetime | None) -> None:
     if run.dry_run:
         return
     outcome = _begin_op(run, _frame(rows))
-    if outcome is not None and getattr(outcome, "failed", None):
+    if outcome is not None and outcome.failed:
         # Some products were refused by the store: keep the cursor, so the next run retries them.
         new_cursor = cursor if cursor is not None else (moment if since_dt is None else since_dt)
         report.cursor = _iso(new_cursor)
@@ -364,7 +361,7 @@ def _pull_file(run: _Run, path: str) -> None:
     report.skipped_tracked = tracked
     if tracked:
         report.tracked_guidance = TRACKED_GUIDANCE
-    rows = [item_to_product(it, {}, getattr(run.store, "kind", ""), report.warnings) for it in new]
+    rows = [item_to_product(it, {}, run.store.create_defaults, report.warnings) for it in new]
     report.loaded = [r[cols.KEY] for r in rows]
     report.linked = sorted(link)
     if not run.dry_run:
@@ -386,7 +383,7 @@ def _begin_op(run: _Run, frame: pd.DataFrame):
                               else f"xero:{report.tenant_name or run.tenant_id}", base_export_id=None,
                               counts=_counts(report))
     report.sync_id = outcome.op_id
-    failed = getattr(outcome, "failed", None) or {}
+    failed = outcome.failed
     if failed:
         report.loaded = [c for c in report.loaded if c not in failed]
         report.rejected.extend({"code": c, "message": f"the store refused it: {why}"} for c, why in failed.items())

@@ -19,9 +19,11 @@ from fakes.cin7_server import ACCOUNT_ID, APP_KEY, FakeCin7, cin7_server, sample
 from inventory_tools import columns as cols  # noqa: E402
 from inventory_tools.errors import ExitCode, RemoteError  # noqa: E402
 from inventory_tools.stores import open_store  # noqa: E402
-from inventory_tools.stores.base import CellChange, ChangeSet, Store  # noqa: E402
+from inventory_tools.changes import CellChange, ChangeSet  # noqa: E402
+from inventory_tools.stores.base import Store  # noqa: E402
+from inventory_tools.render.render_import import estimate_text  # noqa: E402
 from inventory_tools.stores.cin7 import Cin7Store, DONE, FAILED, SENT  # noqa: E402
-from inventory_tools.stores.state import empty_frame  # noqa: E402
+from inventory_tools.changes import empty_products as empty_frame  # noqa: E402
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -529,8 +531,9 @@ def test_estimates_follow_the_rate_limit(cin7_server, store, monkeypatch):
     monkeypatch.setenv("INVENTORY_TOOLS_RATE_WINDOW_SECONDS", "60")
     s = Cin7Store.from_env()
     try:
-        assert 1240 * 60 / 60 <= s.estimate_seconds(1240) <= 1240 * 1.1
-        assert s.estimate_text(1240) == "1,240 products to write at 60/min ≈ 21 min"
+        estimate = s.write_estimate(1240)
+        assert 1240 * 60 / 60 <= estimate.seconds <= 1240 * 1.1
+        assert estimate_text(estimate) == "1,240 products to write at 60/min ≈ 21 min"
     finally:
         s.close()
 
@@ -661,7 +664,7 @@ _CHILD = r"""
 import json, sys
 import pandas as pd
 from inventory_tools import columns as cols
-from inventory_tools.stores.base import CellChange, ChangeSet
+from inventory_tools.changes import CellChange, ChangeSet
 from inventory_tools.stores.cin7 import Cin7Store
 plan = json.load(open(sys.argv[1]))
 creates = pd.DataFrame([{n: r.get(n, "") for n in cols.names()} for r in plan["creates"]],

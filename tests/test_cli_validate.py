@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from inventory_tools import columns as cols
 from inventory_tools.cli import cli
-from inventory_tools.stores.base import ChangeSet
+from inventory_tools.changes import ChangeSet
 from inventory_tools.stores.sqlite import SqliteStore
 
 SAMPLE = Path(__file__).parent / "data" / "samples" / "dear_inventorylist_export_live_2026-07-03.csv"

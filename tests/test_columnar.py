@@ -9,7 +9,7 @@ from inventory_tools import columns as cols
 from inventory_tools import xlsx_writer
 from inventory_tools.exporting import export
 from inventory_tools.stores import columnar, open_store
-from inventory_tools.stores.base import ChangeSet
+from inventory_tools.changes import ChangeSet
 
 ODD_TEXTS = ["", "0", "00123", "a\r\nb\nc", "naïve ☃ \u00a0x", '"quoted", [json]', "\\", "=1+1", "x" * 5000]
 
@@ -89,7 +89,7 @@ def test_a_damaged_snapshot_is_an_error_never_a_wrong_base(store_path, tmp_path,
 
 def test_an_export_made_before_version_2_is_read_from_its_rows(store_path, tmp_path):
     """Older exports kept rows only: their snapshot and the changes since them still work."""
-    from inventory_tools.stores.base import CellChange
+    from inventory_tools.changes import CellChange
     from inventory_tools.stores.state import qi
 
     store = open_store(store_path)

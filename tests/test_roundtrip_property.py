@@ -9,7 +9,7 @@ from inventory_tools import columns as cols
 from inventory_tools.exporting import export
 from inventory_tools.importing import plan_import
 from inventory_tools.stores import open_store
-from inventory_tools.stores.base import ChangeSet
+from inventory_tools.changes import ChangeSet
 
 TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")) | st.sampled_from("\r\n\t"),
                max_size=60).map(lambda s: s.strip())

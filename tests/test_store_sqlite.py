@@ -12,7 +12,7 @@ import pytest
 from inventory_tools import columns as cols
 from inventory_tools.errors import StoreError
 from inventory_tools.stores import open_store
-from inventory_tools.stores.base import CellChange, ChangeSet
+from inventory_tools.changes import CellChange, ChangeSet
 from inventory_tools.stores.state import SCHEMA_VERSION
 
 
@@ -111,7 +111,7 @@ def test_a_locked_store_waits_then_fails_clearly(store_path, monkeypatch):
 KILLER = r"""
 import sys
 from inventory_tools.stores import open_store
-from inventory_tools.stores.base import ChangeSet
+from inventory_tools.changes import ChangeSet
 import pandas as pd
 from inventory_tools import columns as cols
 n = int(sys.argv[2])

@@ -21,7 +21,7 @@ from inventory_tools import sync_state as ss  # noqa: E402
 from inventory_tools.cli import cli  # noqa: E402
 from inventory_tools.errors import ExitCode, RemoteError  # noqa: E402
 from inventory_tools.http import RatePolicy  # noqa: E402
-from inventory_tools.stores.base import CellChange, ChangeSet  # noqa: E402
+from inventory_tools.changes import CellChange, ChangeSet  # noqa: E402
 from inventory_tools.stores.sqlite import SqliteStore  # noqa: E402
 from inventory_tools.sync import sync  # noqa: E402
 from inventory_tools.xero.api import XeroClient  # noqa: E402
@@ -233,7 +233,9 @@ def test_read_only_connection_fails_before_any_write(fx, monkeypatch, store):
 
 def test_cin7_store_never_pushes(xenv, store):
     add_products(store, [active("C7-1")])
-    store.kind = "cin7core"
+    from inventory_tools.stores.cin7 import Cin7Store
+
+    store.pushes_to_xero, store.create_defaults = Cin7Store.pushes_to_xero, Cin7Store.create_defaults  # as Cin7 is
     report = sync(store, since="2010-01-01")
     assert report.pushed == [] and "Cin7" in report.push_off_reason and posts(xenv) == []
     assert product(store, "123")["Category"] == "Other"  # Cin7's own defaults for required fields
@@ -473,7 +475,7 @@ def test_undo_of_a_sync_removes_what_it_loaded(xenv, tmp_path):
 
 
 def test_store_refusals_keep_the_cursor_and_are_reported(xenv, store, monkeypatch):
-    from inventory_tools.stores.base import ApplyOutcome
+    from inventory_tools.changes import ApplyOutcome
 
     sync(store)  # first run
     cursor = ss.get_state(store.state, TENANT)["cursor"]

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from inventory_tools import columns as cols
 from inventory_tools import validation
-from inventory_tools.stores.base import ChangeSet
+from inventory_tools.changes import ChangeSet
 from inventory_tools.stores.sqlite import SqliteStore
 from inventory_tools.validation import validate, write_json, write_xlsx
 

@@ -10,6 +10,13 @@ from ..plan import ImportPlan
 FIRST_CHANGES = 15
 
 
+def estimate_text(estimate) -> str:
+    """``1,240 products to write at 60/min ≈ 21 min`` for a :class:`~inventory_tools.changes.WriteEstimate`."""
+    secs = estimate.seconds
+    span = f"{max(1, round(secs))} s" if secs < 90 else f"{round(secs / 60):,} min"
+    return f"{estimate.products:,} products to write at {estimate.calls_per_minute}/min ≈ {span}"
+
+
 def _short(v: str, n: int = 40) -> str:
     v = v.replace("\r", "").replace("\n", "⏎")
     return "(blank)" if v == "" else (v if len(v) <= n else v[: n - 1] + "…")
@@ -59,7 +66,7 @@ def summary(result, say: Callable[[str], None]) -> None:
         if not result.applied:
             say(plan_text(result.plan))
             if result.estimate:
-                say(f"  {result.estimate} (for large edits, see export --changes-only)")
+                say(f"  {estimate_text(result.estimate)} (for large edits, see export --changes-only)")
     if result.invalid_codes:
         say(f"{len(result.invalid_codes)} invalid row(s)" +
             (" skipped" if result.plan is not None else ""))

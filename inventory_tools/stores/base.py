@@ -1,74 +1,106 @@
-"""The Store interface every product store implements (SQLite, Cin7 Core).
+"""The interface every product store implements (the embedded SQLite file, Cin7 Core).
+
+Callers outside ``stores/`` call these methods; they never ask a store what it can do with
+``hasattr``. The optional parts have defaults here that are right for a store without the
+capability (no incremental reads, no reference lists, no resumable runs...).
 
 Products travel as pandas DataFrames with exactly the column table's columns (in order), every
-value a canonical ``str`` and blank as ``""`` (see :mod:`inventory_tools.values`).
-Local bookkeeping (export snapshots, operations journal, sync state) lives in a
+value a canonical ``str`` and blank as ``""`` (see :mod:`inventory_tools.values`). Local
+bookkeeping (export snapshots, operations journal, sync state) lives in a
 :class:`~inventory_tools.stores.state.LocalState`, a SQLite file, for every kind of store.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Iterable, Protocol, runtime_checkable
+import abc
+from typing import TYPE_CHECKING, Iterable
 
 import pandas as pd
 
-from .state import LocalState
+from .. import columns as cols
+from ..changes import ApplyOutcome, CellChange, ChangeSet, FrameSource, WriteEstimate
+
+if TYPE_CHECKING:
+    from .state import LocalState
 
 
-@dataclass
-class CellChange:
-    code: str
-    column: str
-    old: str
-    new: str
-
-
-@dataclass
-class ChangeSet:
-    """What to write: whole new products plus cell-level updates (with the values they replace).
-
-    ``expected`` holds, per updated cell, the value the store must still hold when the change
-    is applied (optimistic concurrency: someone else's write in between aborts the apply).
-    """
-
-    creates: pd.DataFrame
-    updates: list[CellChange] = field(default_factory=list)
-    deletes: list[str] = field(default_factory=list)  # only undo deletes (SQLite); Cin7 deprecates
-
-    @property
-    def empty(self) -> bool:
-        return self.creates.empty and not self.updates and not self.deletes
-
-
-@dataclass
-class ApplyOutcome:
-    op_id: int
-    created: list[str]
-    updated: list[str]
-    deleted: list[str]
-    failed: dict[str, str] = field(default_factory=dict)  # code -> reason (remote stores)
-
-
-@runtime_checkable
-class Store(Protocol):
+class Store(abc.ABC):
     kind: str  # "sqlite" | "cin7core"
-    state: LocalState
+    state: "LocalState"
 
+    #: An apply is one transaction: all of it or nothing (else: journaled, product by product).
+    atomic: bool = False
+    #: ``sync`` pushes this store's products to Xero (Cin7 Core does that itself).
+    pushes_to_xero: bool = True
+    #: Counting products costs nothing (no API call), so an export can show a progress total.
+    counts_cheaply: bool = False
+    #: Setup fields the store requires on create, with the value it fills a blank with ({}: none).
+    create_defaults: dict[str, str] = {}
+
+    # -- identity -----------------------------------------------------------------------------
+    @abc.abstractmethod
     def identity(self) -> str:
         """A stable id for this store (a workbook's manifest names it)."""
 
+    @abc.abstractmethod
     def describe(self) -> str:
         """Human words for where the products are."""
 
+    @abc.abstractmethod
+    def close(self) -> None:
+        ...
+
+    # -- reads --------------------------------------------------------------------------------
+    @abc.abstractmethod
     def read_products(self, statuses: Iterable[str] | None = None) -> pd.DataFrame:
         """Every product (optionally only some canonical statuses), in a stable order."""
 
+    @abc.abstractmethod
     def read_by_codes(self, codes: Iterable[str]) -> pd.DataFrame:
         """The products with exactly these codes (missing codes are simply absent)."""
 
+    def read_by_codes_since(self, codes: Iterable[str], export_id: str, snapshot: pd.DataFrame) -> pd.DataFrame:
+        """:meth:`read_by_codes`, allowed to reuse export ``export_id``'s ``snapshot`` (already in
+        memory) for products that have not changed since that export."""
+        return self.read_by_codes(codes)
+
+    def stream(self, statuses: Iterable[str] | None = None):
+        """The products to export: ``n``, ``chunks(size)``, ``distinct(column)``, ``status_counts()``."""
+        return FrameSource(self.read_products(list(statuses or []) or None))
+
+    def codes(self) -> list[str]:
+        return list(self.read_products()[cols.KEY])
+
+    def status_counts(self) -> dict[str, int]:
+        return FrameSource(self.read_products()).status_counts()
+
+    def last_ops(self, codes: Iterable[str]) -> dict[str, int | None]:
+        """The last operation of ours that wrote each code (None: not known)."""
+        return {}
+
+    # -- references (names a product points at: Category, units, tax rules, accounts...) -------
+    def reference_lists(self) -> dict[str, list[str]]:
+        """Column → the names the store accepts (for dropdowns); {} when any name is accepted."""
+        return {}
+
+    def check_references(self, frame: pd.DataFrame, lists: dict[str, list[str]] | None = None) -> list[dict]:
+        """Problems for names the store does not know, before any write (see Cin7Store)."""
+        return []
+
+    # -- writes -------------------------------------------------------------------------------
+    @abc.abstractmethod
     def apply(self, changes: ChangeSet, *, kind: str, source: str, base_export_id: str | None,
-              counts: dict, progress=None) -> ApplyOutcome:
+              counts: dict, progress=None, undo_of: int | None = None,
+              detail: dict | None = None) -> ApplyOutcome:
         """Apply a change set and journal it as one operation (history / undo)."""
 
-    def close(self) -> None:
-        ...
+    def unfinished_operation(self, kind: str, source: str | None) -> dict | None:
+        """The interrupted operation a re-run of (kind, source) would resume, if any."""
+        return None
+
+    def write_estimate(self, n_products: int) -> WriteEstimate | None:
+        """How long writing ``n_products`` takes at the store's API pace (None: no pace to keep)."""
+        return None
+
+
+# the value types live in inventory_tools.changes; named here too for code written before they moved
+__all__ = ["Store", "ApplyOutcome", "CellChange", "ChangeSet"]

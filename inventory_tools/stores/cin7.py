@@ -56,8 +56,9 @@ from .. import values
 from ..columns import Column
 from ..errors import RemoteError, StoreError
 from ..http import HttpClient, MaybeSentError, RatePolicy, Verdict
-from .base import ApplyOutcome, ChangeSet
-from .state import LocalState, connect, empty_frame
+from ..changes import ApplyOutcome, ChangeSet, WriteEstimate, empty_products
+from .base import Store
+from .state import LocalState, connect
 
 log = logging.getLogger("inventory_tools.cin7")
 
@@ -389,7 +390,7 @@ def product_to_row(p: dict) -> dict[str, str]:
 
 def rows_to_frame(rows: list[dict]) -> pd.DataFrame:
     if not rows:
-        return empty_frame()
+        return empty_products()
     # Cin7's own order (as its Inventory List export lists them), like the SQLite store's creation order.
     return pd.DataFrame.from_records(rows, columns=list(cols.names())).astype(object)
 
@@ -463,12 +464,12 @@ def _call_progress(progress) -> None:
         progress.update(1)
 
 
-class Cin7Store:
+class Cin7Store(Store):
     kind = "cin7core"
     #: Cin7 Core pushes its products to Xero itself: sync never pushes from this store.
     pushes_to_xero = False
-    #: Cin7 has no delete: ChangeSet.deletes deprecates.
-    deletes_deprecate = True
+    #: Cin7 requires these on create; its own defaults fill the blanks (sync loads with them).
+    create_defaults = CREATE_DEFAULTS
 
     def __init__(self, account_id: str, application_key: str, *, base_url: str | None = None,
                  state_file: str | os.PathLike | None = None, policy: RatePolicy | None = None):
@@ -538,7 +539,7 @@ class Cin7Store:
     def read_by_codes(self, codes: Iterable[str]) -> pd.DataFrame:
         codes = list(dict.fromkeys(c.strip() for c in codes))
         if not codes:
-            return empty_frame()
+            return empty_products()
         if len(codes) <= 3:  # cheaper than a full read: one filtered GET each, matched exactly here
             rows = [product_to_row(p) for p in (self.client.find_sku(c) for c in codes) if p]
         else:
@@ -626,20 +627,13 @@ class Cin7Store:
         return problems
 
     # -- timing ---------------------------------------------------------------------------------
-    def estimate_seconds(self, n_writes: int, n_products: int = 0) -> float:
-        """How long ``n_writes`` writes take at the rate limit (plus the page reads of ``n_products``)."""
+    def write_estimate(self, n_products: int, n_catalogue: int = 0) -> WriteEstimate:
+        """How long writing ``n_products`` takes at the rate limit (one call each, plus the page
+        reads of ``n_catalogue`` products, or one)."""
         p = self.client.policy
-        calls = n_writes + (math.ceil(n_products / PAGE_LIMIT) if n_products else 1)
-        return calls * p.per_seconds / p.calls
-
-    def estimate_text(self, n_writes: int) -> str:
-        secs = self.estimate_seconds(n_writes)
-        per_min = CALLS_PER_WINDOW
-        if secs < 90:
-            span = f"{max(1, round(secs))} s"
-        else:
-            span = f"{round(secs / 60):,} min"
-        return f"{n_writes:,} products to write at {per_min}/min ≈ {span}"
+        calls = n_products + (math.ceil(n_catalogue / PAGE_LIMIT) if n_catalogue else 1)
+        return WriteEstimate(products=n_products, calls=calls, seconds=calls * p.per_seconds / p.calls,
+                             calls_per_minute=CALLS_PER_WINDOW)
 
     # -- writes ---------------------------------------------------------------------------------
     def apply(self, changes: ChangeSet, *, kind: str, source: str, base_export_id: str | None,

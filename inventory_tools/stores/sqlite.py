@@ -9,14 +9,17 @@ from typing import Iterable
 import pandas as pd
 
 from .. import columns as cols
-from .base import ApplyOutcome, ChangeSet
+from ..changes import ApplyOutcome, ChangeSet
+from .base import Store
 from .state import LocalState, connect, frame_from_cursor, frame_from_rows, now_iso, qi, select_list
 
 _CHUNK = 500  # codes per IN (...) query, under SQLite's variable limit
 
 
-class SqliteStore:
+class SqliteStore(Store):
     kind = "sqlite"
+    atomic = True  # one transaction per apply
+    counts_cheaply = True
 
     def __init__(self, path: str | os.PathLike):
         self.path = str(Path(path))

@@ -21,6 +21,7 @@ from .. import columns as cols
 from ..factorised import merge
 from . import columnar
 from .columnar import SnapshotColumns
+from ..changes import empty_products
 from ..errors import StoreError
 
 APPLICATION_ID = 0x494E5654  # "INVT": marks a SQLite file as ours
@@ -341,7 +342,7 @@ def frame_from_rows(rows: list) -> pd.DataFrame:
     """Rows of the column table (SQL NULL = blank) → canonical product frame (object dtype)."""
     names = list(cols.names())
     if not rows:
-        return empty_frame()
+        return empty_products()
     grid = np.array(rows, dtype=object)
     if not isinstance(rows[0][0], str) or None in rows[0]:  # not selected with select_list()
         grid[pd.isna(grid)] = ""
@@ -386,6 +387,3 @@ def select_list(names: Iterable[str] | None = None) -> str:
     in pandas)."""
     return ", ".join(f"coalesce({qi(n)}, '')" for n in (names or cols.names()))
 
-
-def empty_frame() -> pd.DataFrame:
-    return pd.DataFrame({n: pd.Series(dtype=object) for n in cols.names()})

@@ -182,7 +182,7 @@ def big_workbook(out: Path, store_path: Path, size: int = 210 * 1024**2, text_ch
     from inventory_tools import columns as cols
     from inventory_tools.exporting import export
     from inventory_tools.stores import open_store
-    from inventory_tools.stores.base import ChangeSet
+    from inventory_tools.changes import ChangeSet
 
     per_row = text_chars * 3 // 4 + 200  # deflate gets ~6 bits per base64 character back
     n = size // per_row + 1
