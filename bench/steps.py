@@ -30,7 +30,7 @@ def export_baseline(store: str, out: str) -> None:
 
 def export_floor(store: str, out: str) -> None:
     """The floor: the sheet XML built directly (inline strings, no styles) and deflated (level 1)."""
-    from inventory_tools.xlsx_writer import col_letter, xml_text
+    from inventory_tools.xlsx import col_letter, xml_text
 
     df = _store_frame(store)
     rows = np.arange(2, len(df) + 2).astype(str).astype(object)

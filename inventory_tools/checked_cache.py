@@ -238,7 +238,7 @@ class _FrameParts:
 
 def _frame_parts(frame: pd.DataFrame, categorical: dict) -> _FrameParts:
     """Checked columns kept as their categories' codes: validation builds each column and its
-    categories from the same values (``_Validator.canonical_column``; the rebuilt frame is compared
+    categories from the same values (``validation.cells.canonical_column``; the rebuilt frame is compared
     with the original in ``test_checked_cache.py``); other columns are kept as they are."""
     parts = {}
     for name in frame.columns:

@@ -35,7 +35,8 @@ def _release_cells(report) -> None:
 
 def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool) -> int:
     from .cli import emit_json, say
-    from .validation import summary_lines, write_json, write_xlsx
+    from .render.render_validate import summary_lines
+    from .validation import write_json, write_xlsx
 
     if report_path is not None and Path(report_path).suffix.lower() not in REPORT_KINDS:
         raise UsageError(f"--report must end in .xlsx or .json, not '{Path(report_path).name}'",

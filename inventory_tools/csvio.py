@@ -74,7 +74,7 @@ def header_line() -> str:
 
 def write_csv(rows, fh, chunk_rows: int = 5_000, progress=None, on_chunk=None) -> None:
     """Write canonical products (a DataFrame, or ``n`` + ``chunks(size)``) in Cin7's format."""
-    from .xlsx_writer import FrameChunks
+    from .xlsx import FrameChunks
 
     source = rows if hasattr(rows, "chunks") else FrameChunks(rows)
     fh.write(header_line().encode("utf-8"))

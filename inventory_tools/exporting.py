@@ -15,13 +15,11 @@ from . import csvio, values
 from .changes import FrameSource
 from .errors import FileReadError, UsageError
 from .resources import resource_path
+from .sheets import DATA_SHEET, INSTRUCTIONS_SHEET, LISTS_SHEET, MANIFEST_SHEET
 from .stores.columnar import Recording, SnapshotColumns
 from .stores.state import now_iso
-from .xlsx_writer import ColumnSpec, PlainSheet, XlsxWriter, col_letter
+from .xlsx import ColumnSpec, PlainSheet, XlsxWriter, col_letter
 
-DATA_SHEET = "Inventory List"
-MANIFEST_SHEET = "_manifest"
-LISTS_SHEET = "_lists"
 WRAP_COLUMNS = {"Description", "ShortDescription", "InternalNote"}
 #: Columns whose dropdown is fed from values in use (free to add new ones: warning, not stop).
 OPEN_LISTS = ("DefaultUnitOfMeasure",)
@@ -202,4 +200,4 @@ def instructions_sheet() -> PlainSheet:
             rows.append([])
         else:
             rows.append(["", line])
-    return PlainSheet("Instructions", rows, widths=[4, 120], title_first_row=True)
+    return PlainSheet(INSTRUCTIONS_SHEET, rows, widths=[4, 120], title_first_row=True)

@@ -354,7 +354,7 @@ def write_results(out: str, report, plan: ImportPlan, *, applied: bool, part: st
 
     Written to a temporary name and renamed to ``out``; with ``part``, left under that name
     (the caller renames it when the import it describes has been applied)."""
-    from .xlsx_writer import CodedColumn, ColumnSpec, PlainSheet, XlsxWriter
+    from .xlsx import CodedColumn, ColumnSpec, PlainSheet, XlsxWriter
 
     frame = report.frame.reset_index(drop=True)
     present = [c for c in cols.names() if c in frame.columns]

@@ -24,13 +24,13 @@ def ex(run):
 def reads(monkeypatch):
     """How many times a workbook was parsed in this process."""
     calls = []
-    real = reading._read_workbook
+    real = reading.read_workbook
 
     def counted(*args, **kwargs):
         calls.append(args[0])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(reading, "_read_workbook", counted)
+    monkeypatch.setattr(reading, "read_workbook", counted)
     return calls
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from inventory_tools import columns as cols
-from inventory_tools import xlsx_writer
+from inventory_tools.xlsx import writer as xlsx_writer
 from inventory_tools.exporting import export
 from inventory_tools.stores import columnar, open_store
 from inventory_tools.changes import ChangeSet

@@ -161,11 +161,11 @@ def test_exported_file_has_normal_permissions(example_store, tmp_path):
 def test_huge_exports_write_unique_text_inline_and_read_back_the_same(loaded, tmp_path, monkeypatch):
     """Past SST_INLINE_AFTER shared strings, mostly-unique columns are written as inline strings
     (so memory stays flat at a million rows); both readers and a re-import see the same values."""
-    from inventory_tools import xlsx_writer
+    from inventory_tools.xlsx import cells
 
     shared, inline = tmp_path / "shared.xlsx", tmp_path / "inline.xlsx"
     loaded("export", shared)
-    monkeypatch.setattr(xlsx_writer, "SST_INLINE_AFTER", 0)
+    monkeypatch.setattr(cells, "SST_INLINE_AFTER", 0)
     loaded("export", inline)
     with zipfile.ZipFile(inline) as z:
         assert b't="inlineStr"' in z.read("xl/worksheets/sheet1.xml")
@@ -183,7 +183,8 @@ def test_huge_exports_write_unique_text_inline_and_read_back_the_same(loaded, tm
     ["holds the joiner \x01 itself", "other _x00e9_"],  # escaped one by one
 ])
 def test_shared_strings_escaped_in_bulk_exactly_as_one_by_one(texts):
-    from inventory_tools.xlsx_writer import _si_elements, xml_text
+    from inventory_tools.xlsx.cells import _si_elements
+    from inventory_tools.xlsx.xml import xml_text
 
     assert _si_elements(texts) == "".join(f'<si><t xml:space="preserve">{xml_text(t)}</t></si>' for t in texts)
 
@@ -193,7 +194,7 @@ def test_results_workbook_from_coded_columns_reads_back_the_same(tmp_path):
     import numpy as np
     import pandas as pd
 
-    from inventory_tools.xlsx_writer import CodedColumn, ColumnSpec, XlsxWriter, CHUNK_ROWS
+    from inventory_tools.xlsx import CHUNK_ROWS, CodedColumn, ColumnSpec, XlsxWriter
 
     n = CHUNK_ROWS + 7  # two chunks
     values = np.array([["", "0", "12.5", "text & <more>", "00123"][i % 5] for i in range(n)], dtype=object)

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from inventory_tools import columns as cols
 from inventory_tools import validation
+from inventory_tools.xlsx import report as xlsx_report
 from inventory_tools.changes import ChangeSet
 from inventory_tools.stores.sqlite import SqliteStore
 from inventory_tools.validation import validate, write_json, write_xlsx
@@ -325,7 +326,7 @@ def test_xlsx_report_marks_cells_and_lists_problems(tmp_path, monkeypatch):
             good("C")[:6] + ["bad"]]
     src = write_wb(tmp_path / "a.xlsx", HEAD + ["Notes"], [r + ["mine"] for r in rows])
     # the second code cell is a formula without a cached value (openpyxl stores it as a formula)
-    monkeypatch.setattr(validation, "COMMENT_LIMIT", 2)
+    monkeypatch.setattr(xlsx_report, "COMMENT_LIMIT", 2)
     rep = validate(src)
     out = write_xlsx(rep, tmp_path / "report.xlsx")
     wb = openpyxl.load_workbook(out)
@@ -534,7 +535,9 @@ def test_manifest_from_a_newer_schema_is_warned(tmp_path):
 
 def test_file_level_problems_in_the_summary(tmp_path):
     rep = validate(write_wb(tmp_path / "a.xlsx", ["Product Code", "Catgory"], [["A", "x"]]))
-    text = "\n".join(validation.summary_lines(rep))
+    from inventory_tools.render.render_validate import summary_lines
+
+    text = "\n".join(summary_lines(rep))
     assert "Inventory List!A1: column 'Product Code' is not a known column; did you mean ProductCode?" in text
     assert "Inventory List!B1: column 'Catgory' is not a known column; did you mean Category?" in text
     assert not rep.valid
@@ -553,8 +556,8 @@ def test_columns_left_out_of_the_file_come_from_base_and_store(tmp_path):
 def test_large_workbook_report_is_rebuilt_in_constant_memory(tmp_path, monkeypatch):
     # Over COPY_LIMIT cells the report is written by xlsxwriter from the values (openpyxl would need
     # ~50x the file size in memory); same marks, same Problems sheet.
-    monkeypatch.setattr(validation, "COPY_LIMIT", 0)
-    monkeypatch.setattr(validation, "COMMENT_LIMIT", 1)
+    monkeypatch.setattr(xlsx_report, "COPY_LIMIT", 0)
+    monkeypatch.setattr(xlsx_report, "COMMENT_LIMIT", 1)
     rows = [good("A")[:6] + ["Actvie"], ["=1+1 text"] + good("B")[1:6] + ["Nope"],
             good("C") + [dt.datetime(2024, 1, 2), None, "note"]]
     src = write_wb(tmp_path / "a.xlsx", HEAD + ["Barcode", "PriceTier1", "Notes"], rows)
@@ -604,8 +607,8 @@ def test_progress_is_reported_once_per_step(tmp_path):
 def test_rebuilt_report_across_chunks_keeps_every_value_and_mark(tmp_path, monkeypatch):
     from python_calamine import CalamineWorkbook
 
-    monkeypatch.setattr(validation, "COPY_LIMIT", 0)
-    monkeypatch.setattr(validation, "REPORT_CHUNK_ROWS", 7)  # many chunks, marks in several
+    monkeypatch.setattr(xlsx_report, "COPY_LIMIT", 0)
+    monkeypatch.setattr(xlsx_report, "REPORT_CHUNK_ROWS", 7)  # many chunks, marks in several
     rows = [good(f"P{i:03d}")[:6] + (["Actvie"] if i in (5, 13, 40) else ["Active"]) for i in range(45)]
     src = write_wb(tmp_path / "a.xlsx", HEAD, rows)
     rep = validate(src)

@@ -1,0 +1,212 @@
+"""Rows of cells (header included) → :class:`Table`: the header matched to the column table,
+each wanted column factorised chunk by chunk, reading-level problems collected."""
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from .. import factorised
+from ..cellref import col_letter
+from .headers import HEADER_SCAN_ROWS, Header, find_header_row
+from .table import Problem, Table
+
+ERROR_LITERALS = frozenset({"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!",
+                            "#SPILL!", "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#UNKNOWN!"})
+_ODS_ERROR_RE = re.compile(r"^Err:\d{3}$")
+
+
+def _cell_kind(v) -> int:
+    """0 a value, 1 blank, 2 an error literal (``#N/A``)."""
+    if type(v) is not str:
+        return 0
+    t = v.strip()
+    if not t:
+        return 1
+    if (t[0] == "#" and t in ERROR_LITERALS) or (t[0] == "E" and _ODS_ERROR_RE.match(t)):
+        return 2
+    return 0
+
+
+
+CHUNK_ROWS = 5_000
+
+
+def chunks(rows: Iterable, size: int) -> Iterator[list]:
+    """``rows`` as lists of at most ``size`` items."""
+    rows = iter(rows)
+    while True:
+        chunk = list(itertools.islice(rows, size))
+        if not chunk:
+            return
+        yield chunk
+
+
+class _ColumnsBuilder:
+    """Factorises the wanted columns chunk by chunk; notes which rows and columns hold anything.
+
+    Per chunk, each wanted column becomes (codes, uniques) with blank cells as -1; at the end the
+    chunks' uniques are factorised once more into one table per column. Only distinct values and
+    int32 codes outlive a chunk.
+    """
+
+    def __init__(self, wanted: set[int]):
+        self.wanted = wanted
+        self.parts: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {ci: [] for ci in wanted}
+        self.kept: list[np.ndarray] = []  # per chunk: positions (in the whole sheet) of non-blank rows
+        self.has_data: set[int] = set()  # column indexes holding a value somewhere
+        self.offset = 0
+
+    def add(self, chunk: list[list]) -> None:
+        n = len(chunk)
+        width = max((len(r) for r in chunk), default=0)
+        if any(len(r) != width for r in chunk):
+            chunk = [list(r) + [None] * (width - len(r)) for r in chunk]
+        grid = np.empty((n, width), dtype=object)
+        if width:
+            grid[:, :] = chunk  # one C-level copy; columns are then views
+        del chunk
+        nonblank = np.zeros(n, dtype=bool)
+        local: dict[int, tuple] = {}
+        for ci in range(width):
+            arr = grid[:, ci]
+            if ci in self.wanted:
+                codes, uniq = pd.factorize(arr, use_na_sentinel=True)
+                kind_u = np.array([_cell_kind(u) for u in uniq] + [1], dtype=np.int8)[codes]
+                blank, err = kind_u == 1, kind_u == 2
+                local[ci] = (np.where(blank, -1, codes), np.asarray(uniq, dtype=object), err)
+            else:
+                blank = (arr == "") | (arr == None)  # noqa: E711 - elementwise
+            if not blank.all():
+                self.has_data.add(ci)
+                nonblank |= ~blank
+        keep = np.flatnonzero(nonblank)
+        for ci in self.wanted:
+            if ci in local:
+                codes, uniq, err = local[ci]
+                self.parts[ci].append((codes[keep].astype(np.int32), uniq, np.flatnonzero(err[keep])))
+            else:  # a short CSV record: the column is blank here
+                self.parts[ci].append((np.full(len(keep), -1, dtype=np.int32), np.empty(0, dtype=object),
+                                       np.empty(0, dtype=np.int64)))
+        self.kept.append(keep + self.offset)
+        self.offset += n
+
+    def kept_rows(self) -> np.ndarray:
+        return np.concatenate(self.kept) if self.kept else np.empty(0, dtype=np.int64)
+
+    def column(self, ci: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(codes into uniques, blank = -1; uniques; positions of error-literal cells)."""
+        parts = self.parts.pop(ci)
+        if not parts:
+            return np.empty(0, dtype=np.int32), np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
+        codes, uniques = factorised.merge([(c, u) for c, u, _ in parts])
+        starts = np.cumsum([0] + [len(c) for c, _, _ in parts[:-1]])
+        errors = np.concatenate([err + row0 for (_, _, err), row0 in zip(parts, starts)])
+        return codes, uniques, errors
+
+
+def build_table(path: Path, kind: str, sheet: str | None, rows: Iterable[list],
+                flags: dict[tuple[int, int], tuple[str, str | None]], *, line_numbers: list[int] | None = None,
+                record_numbers: list[int] | None = None) -> Table:
+    """Rows (header included) → Table. ``flags``: (sheet row, col idx) → (kind, cached text).
+
+    ``rows`` is consumed once, :data:`CHUNK_ROWS` at a time: each chunk's cells are factorised
+    per column and dropped, so a million-row sheet never exists as Python lists all at once.
+    """
+    is_csv = kind == "csv"
+    it = iter(rows)
+    head = list(itertools.islice(it, HEADER_SCAN_ROWS))
+    hdr_i = find_header_row(head)
+    header = Header(list(head[hdr_i]) if head else [], hdr_i + 1, sheet, is_csv).match()
+    ordered = header.ordered
+    columns = _ColumnsBuilder({ci for _, ci in ordered})
+    for chunk in chunks(itertools.chain(head[hdr_i + 1:], it), CHUNK_ROWS):
+        columns.add(chunk)
+    del head
+    problems = header.problems(columns.has_data)
+
+    keep = columns.kept_rows()
+    data: dict[str, np.ndarray] = {}
+    factors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    err_cells: list[tuple[str, np.ndarray]] = []
+    for name, ci in ordered:
+        codes, uniq, err = columns.column(ci)
+        # each cell points at its column's one copy of the value: a million "0.0000" cost one object
+        data[name] = np.append(uniq, None)[codes]
+        factors[name] = (codes, uniq)
+        if len(err):
+            err_cells.append((name, err))
+    del columns
+    raw = pd.DataFrame({n: pd.Series(v, dtype=object) for n, v in data.items()}) if data else \
+        pd.DataFrame(index=pd.RangeIndex(len(keep)))
+    del data
+    keep = keep.tolist()
+    if is_csv:
+        row_numbers = [record_numbers[hdr_i + 1 + i] for i in keep] if record_numbers else [i + 1 for i in keep]
+        lines = [line_numbers[hdr_i + 1 + i] for i in keep] if line_numbers else None
+    else:
+        row_numbers = [header.row + 1 + i for i in keep]
+        lines = None
+    table = Table(path=path, kind=kind, sheet=sheet, raw=raw, row_numbers=row_numbers,
+                  column_letters={name: col_letter(ci) for name, ci in ordered}, problems=problems,
+                  line_numbers=lines, header_row=header.row, extra_columns=header.extras, factors=factors)
+    _mark_flagged_cells(table, flags, {ci: name for name, ci in ordered})
+    if is_csv:
+        _warn_error_text(table, err_cells)
+    return table
+
+
+def _mark_flagged_cells(table: Table, flags: dict[tuple[int, int], tuple[str, str | None]],
+                        col_of: dict[int, str]) -> None:
+    """Error cells and formulas found by the XML scans (xlsx, ods)."""
+    by_row = {rn: pos for pos, rn in enumerate(table.row_numbers)} if flags else {}
+    for (rn, ci), (flag, cached) in sorted(flags.items()):
+        pos = by_row.get(rn)
+        name = col_of.get(ci)
+        if pos is None or name is None:
+            continue
+        ref = f"{col_letter(ci)}{rn}"
+        if flag == "formula":
+            table.cell_flags[(pos, name)] = "formula"
+        elif flag == "formula_no_value":
+            table.cell_flags[(pos, name)] = "formula_no_value"
+            _blank_cell(table, pos, name)
+            table.problems.append(Problem(
+                table.sheet, rn, name, ref, f"={cached}" if cached else None, "cell.formula_no_value", "error",
+                f"{name} is a formula with no saved value",
+                "open the file in Excel or LibreOffice, let it calculate, and save it; or replace the formula "
+                "with the value itself", pos))
+        elif flag == "error":
+            _error_cell(table, pos, name, ref, cached or "#ERROR")
+
+
+def _warn_error_text(table: Table, err_cells: list[tuple[str, np.ndarray]]) -> None:
+    """CSV has no error cells: a spreadsheet that saved one as CSV wrote its text (#N/A). Such text
+    is kept (it may be real) but warned about. (Workbooks mark real error cells; see the scans.)"""
+    raw = table.raw
+    for name, positions in err_cells:
+        for pos in positions.tolist():
+            v = raw.iat[pos, raw.columns.get_loc(name)]
+            table.problems.append(Problem(
+                table.sheet, table.row_numbers[pos], name, table.cell_ref(pos, name), v, "cell.error_text", "warning",
+                f"{name} '{str(v).strip()}' looks like a spreadsheet error value; it is read as text",
+                "if a formula failed before the CSV was saved, fix it in the workbook and save the CSV again", pos))
+
+
+def _blank_cell(table: Table, pos: int, name: str) -> None:
+    table.raw.iat[pos, table.raw.columns.get_loc(name)] = None
+    if name in table.factors:
+        table.factors[name][0][pos] = -1
+
+
+def _error_cell(table: Table, pos: int, name: str, ref: str, text: str) -> None:
+    table.cell_flags[(pos, name)] = "error"
+    _blank_cell(table, pos, name)
+    table.problems.append(Problem(table.sheet, table.row_numbers[pos], name, ref, str(text).strip(), "cell.error",
+                                  "error", f"{name} is an error cell ({str(text).strip()})",
+                                  "fix the formula that produced the error (often a VLOOKUP that found nothing) "
+                                  "or type the value in", pos))

@@ -1,0 +1,93 @@
+"""What reading a file produces: a :class:`Table` of raw cells and the :class:`Problem` list."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass
+class Problem:
+    """One problem at one place. ``cell`` is ``G17`` (CSV: ``record 5 (line 6)``).
+
+    ``message`` does not repeat the cell: show it as ``f"{p.ref}: {p.message}"``.
+    """
+
+    sheet: str | None
+    row: int | None
+    column: str | None
+    cell: str
+    value: Any
+    rule: str
+    severity: str  # "error" | "warning"
+    message: str
+    hint: str = ""
+    index: int | None = None  # position of the row in Table.raw / report.frame (None: file-level)
+    at: str | None = None  # the column whose cell is meant, when it differs from ``column``
+
+    def to_json(self) -> dict:
+        return self.to_dict()
+
+    def to_dict(self) -> dict:
+        return {"sheet": self.sheet, "row": self.row, "column": self.column, "cell": self.cell,
+                "value": _jsonable(self.value), "rule": self.rule, "severity": self.severity,
+                "message": self.message, "hint": self.hint}
+
+    @property
+    def ref(self) -> str:
+        """``Inventory List!G17`` (or just the cell for CSV)."""
+        return f"{self.sheet}!{self.cell}" if self.sheet and self.cell else (self.cell or self.sheet or "")
+
+
+def _jsonable(value):
+    if value is None or isinstance(value, (str, int, float, bool)):
+        if isinstance(value, float) and value != value:
+            return None
+        return value
+    return str(value)
+
+
+@dataclass
+class Table:
+    path: Path
+    kind: str  # "xlsx" | "ods" | "csv"
+    sheet: str | None
+    raw: pd.DataFrame
+    row_numbers: list[int]
+    column_letters: dict[str, str]
+    manifest: dict | None = None
+    problems: list[Problem] = field(default_factory=list)
+    cell_flags: dict[tuple[int, str], str] = field(default_factory=dict)  # (row index, column) -> flag
+    line_numbers: list[int] | None = None  # CSV: first physical line of each record
+    header_row: int = 1
+    sheet_names: list[str] = field(default_factory=list)
+    extra_columns: dict[str, str] = field(default_factory=dict)  # header text -> letter (ignored)
+    encoding: str | None = None
+    # column → (codes, uniques) as pandas.factorize gives them for ``raw`` (blank = -1); lets
+    # validation work once per distinct value. Kept in step with ``raw`` by this module.
+    factors: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+
+    def release_cells(self) -> None:
+        """Drop the cell values (hundreds of MB for a big sheet) once they have been validated;
+        the addresses (rows, letters) stay for reports."""
+        self.raw = self.raw.iloc[:0]
+        self.factors = {}
+
+    def cell_ref(self, index: int, column: str) -> str:
+        """Where row ``index`` / ``column`` is in the file: ``G17`` or ``record 5 (line 6)``."""
+        if self.kind == "csv":
+            line = self.line_numbers[index] if self.line_numbers else None
+            rec = self.row_numbers[index]
+            return f"record {rec} (line {line})" if line else f"record {rec}"
+        letter = self.column_letters.get(column, "")
+        return f"{letter}{self.row_numbers[index]}"
+
+    def sheet_cell(self, index: int, column: str) -> tuple[int, str] | None:
+        """(row, letter) in a spreadsheet view of the file (CSV: record N is row N+1)."""
+        letter = self.column_letters.get(column)
+        if letter is None:
+            return None
+        return self.row_numbers[index] + (1 if self.kind == "csv" else 0), letter
