@@ -11,9 +11,10 @@ there:
   time, is a different file);
 * the code that read and checked it is the same (a digest of this package's source and data
   files: an upgrade or a local change starts afresh);
-* for the report, not just the parsed cells: the import's store and export base are those the
-  validation used, and the validation read no product from the store (its verdict would then
-  depend on the store as it was; such files are checked again, from the parsed cells).
+* for the report, not just the parsed cells: it was reached in the same circumstances — the same
+  store in the same state, the same export base, the same checks
+  (:class:`~inventory_tools.checked_file.CheckKey`); otherwise the file is checked again, from the
+  parsed cells.
 
 Entries are pickles, so the folder must be this user's alone (not writable by others, as ssh
 insists for its keys); otherwise it is neither read nor written. ``INVENTORY_TOOLS_CACHE_DIR``
@@ -23,6 +24,7 @@ than :data:`MAX_ROWS` rows are not cached (an entry would take gigabytes of disk
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import os
@@ -36,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 CACHE_ENV = "INVENTORY_TOOLS_CACHE_DIR"
-FORMAT = 1
+FORMAT = 2
 KEEP_ENTRIES = 3
 MAX_ROWS = 250_000
 _SUFFIX = ".checked"
@@ -45,26 +47,11 @@ _OFF = {"off", "0", "no", "false", "none"}
 
 @dataclass
 class Entry:
-    table: object  # reading.Table, cells as factorised columns
-    report: object | None  # validation.ValidationReport, or None (check again)
-    store: str | None  # identity of the store validation opened (None: it opened none)
-    base_export_id: str | None
-    read_store: bool  # validation looked at current products: its verdict may be stale
+    """What is kept of a checked file: its table without the cell values (rebuilt from the
+    factorised columns on demand) and the verdicts reached on it, by their CheckKey."""
 
-    def cells(self):
-        """The table with its cell values, to check again."""
-        if len(self.table.raw) != len(self.table.row_numbers) or not len(self.table.raw.columns):
-            _rebuild_cells(self.table)
-        return self.table
-
-    def report_for(self, store_identity: str | None, base_export_id: str | None):
-        """The cached report if it holds for an import into ``store_identity`` against
-        ``base_export_id``; None if validation must run again (from the cached cells)."""
-        if self.report is None or self.read_store or self.base_export_id != base_export_id:
-            return None
-        if self.store is not None and self.store != store_identity:
-            return None
-        return self.report
+    table: object  # reading.Table, raw cells dropped
+    verdicts: dict  # CheckKey -> validation.ValidationReport (its frame as _FrameParts)
 
 
 def cache_dir() -> Path | None:
@@ -134,8 +121,9 @@ def _entry_path(folder: Path, digest: str) -> Path:
     return folder / f"{digest}{_SUFFIX}"
 
 
-def load(digest: str, path) -> Entry | None:
-    """The entry for a file whose content hashes to ``digest`` (now at ``path``), or None."""
+def load(digest: str, path) -> tuple[object, dict] | None:
+    """(the table as read, its verdicts) for a file whose content hashes to ``digest`` (now at
+    ``path``), or None."""
     folder = cache_dir()
     if folder is None or not _private(folder, create=False):
         return None
@@ -151,45 +139,43 @@ def load(digest: str, path) -> Entry | None:
         os.utime(entry_path)  # recently used: pruned last
     except Exception:  # noqa: BLE001 - a missing, partial or foreign entry is simply a miss
         return None
-    if not isinstance(entry, Entry):
+    if not isinstance(entry, Entry) or not isinstance(entry.verdicts, dict):
         return None
-    entry.table.path = Path(path)
-    # the cell values are rebuilt only if the file is checked again (Entry.cells)
-    entry.table.raw = pd.DataFrame(columns=list(entry.table.factors))
-    if entry.report is not None and isinstance(entry.report.frame, _FrameParts):
-        entry.report.frame = entry.report.frame.rebuild()
-    return entry
+    table = entry.table
+    table.path = Path(path)
+    # the cell values are rebuilt only if the file is checked again (with_cells)
+    table.raw = pd.DataFrame(columns=list(table.factors))
+    for report in entry.verdicts.values():
+        report.table = table
+        if isinstance(report.frame, _FrameParts):
+            report.frame = report.frame.rebuild()
+    return table, entry.verdicts
 
 
-def save(digest: str, table, report=None, *, store: str | None = None, base_export_id: str | None = None,
-         read_store: bool = False) -> bool:
+def save(digest: str, table, verdicts: dict | None = None) -> bool:
     """Keep what was read (and found) for the file hashing to ``digest``. Never fails the
-    command: a cache that cannot be written is skipped."""
+    command: a cache that cannot be written is skipped. Nothing passed in is modified."""
     folder = cache_dir()
     if folder is None or len(table.row_numbers) > MAX_ROWS or not _private(folder, create=True):
         return False
-    raw = table.raw
-    if len(raw.columns) != len(table.factors) or len(raw.columns) and not table.factors:
+    if len(table.raw.columns) != len(table.factors) or len(table.raw.columns) and not table.factors:
         return False  # cells not held column-wise: nothing cheap to keep
-    frame = report.frame if report is not None else None
+    # the cells are rebuilt from the factorised columns on load (half the size, twice as fast);
+    # likewise the checked values, from their categories
+    kept = dataclasses.replace(table, raw=None)
+    stored = {key: dataclasses.replace(report, table=kept, frame=_frame_parts(report.frame, report.categorical))
+              for key, report in (verdicts or {}).items()}
     tmp = None
     try:
-        table.raw = None  # rebuilt from the factorised columns on load: half the size, twice as fast
-        if frame is not None:  # likewise the checked values, from their categories
-            report.frame = _frame_parts(frame, report.categorical)
-        entry = Entry(table, report, store, base_export_id, read_store)
         fd, tmp = tempfile.mkstemp(prefix=".", suffix=".part", dir=folder)
         with os.fdopen(fd, "wb") as fh:
             pickle.dump((FORMAT, code_digest(), digest), fh, protocol=pickle.HIGHEST_PROTOCOL)
-            pickle.dump(entry, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(Entry(kept, stored), fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, _entry_path(folder, digest))
         tmp = None
     except Exception:  # noqa: BLE001 - disk full, permissions...: the command itself is unaffected
         return False
     finally:
-        table.raw = raw
-        if frame is not None:
-            report.frame = frame
         if tmp is not None:
             try:
                 os.remove(tmp)
@@ -210,11 +196,15 @@ def _prune(folder: Path) -> None:
         pass
 
 
-def _rebuild_cells(table) -> None:
-    """The raw cell frame from the factorised columns (blank = None), as the reader built it."""
+def with_cells(table):
+    """``table`` with its raw cell frame (rebuilt from the factorised columns, blank = None, as
+    the reader built it, when it was dropped)."""
+    if len(table.raw) == len(table.row_numbers) and len(table.raw.columns):
+        return table
     data = {name: np.append(uniques, None)[codes] for name, (codes, uniques) in table.factors.items()}
     table.raw = pd.DataFrame({n: pd.Series(v, dtype=object, copy=False) for n, v in data.items()}) if data else \
         pd.DataFrame(index=pd.RangeIndex(len(table.row_numbers)))
+    return table
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """``inventory-tools validate FILE``: every problem, at its cell."""
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -12,29 +13,20 @@ from .errors import ExitCode, UsageError
 REPORT_KINDS = (".xlsx", ".json")
 
 
-def _lazy_store(ctx_obj):
-    """The store, opened only if the file needs it; a SQLite path that does not exist yet is
-    treated as an empty store (validate never creates one)."""
+def _existing_store(ctx_obj):
+    """The store if it exists (validate never creates one); None for a SQLite path not there yet."""
     from .stores import DEFAULT_STORE, STORE_ENV
 
     spec = ctx_obj.store_spec or os.environ.get(STORE_ENV) or DEFAULT_STORE
     if spec.lower() not in ("cin7core", "cin7", "dear") and not Path(spec).exists():
         return None
-    return ctx_obj.store
-
-
-def _release_cells(report) -> None:
-    """The report writers need the problems and the cell addresses, not the values: free them
-    (a 100,000-row workbook's values are hundreds of MB) before the report reads the file again."""
-    import gc
-
-    report.table.release_cells()
-    report.frame = report.frame.iloc[:0]
-    gc.collect()
+    return ctx_obj.store()
 
 
 def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool) -> int:
+    from .checked_file import validate_file
     from .cli import emit_json, say
+    from .progress import progress_bar
     from .render.render_validate import summary_lines
     from .validation import write_json, write_xlsx
 
@@ -47,27 +39,17 @@ def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool) -> 
     if report_path is not None and not Path(report_path).resolve().parent.is_dir():
         raise UsageError(f"the folder for --report does not exist: {Path(report_path).parent}",
                          "create it first or choose another path")
-    from .progress import progress_bar
-    from .validation import prepare, progress_steps
-
-    from . import checked_cache
-
-    # the file as read last time (validate, fix, validate again...) unless its bytes changed
-    digest = checked_cache.digest_if_enabled(file)
-    entry = checked_cache.load(digest, file) if digest else None
-    validation = prepare(file, store=_lazy_store(ctx_obj), table=entry.cells() if entry else None)
-    with progress_bar(progress_steps(validation.table), "checking") as advance:
-        report = validation.run(advance)
-    if digest:  # for the import that follows
-        checked_cache.save(digest, report.table, report, store=report.store_identity,
-                           base_export_id=report.base_export_id, read_store=report.read_current)
+    with contextlib.ExitStack() as stack:
+        checked, report = validate_file(
+            file, store=_existing_store(ctx_obj),
+            progress_total=lambda n: stack.enter_context(progress_bar(n, "checking")))
     if as_json:
         emit_json(report.to_json())
     for line in summary_lines(report):
         say(line)
     if report_path is not None:
         out = Path(report_path)
-        _release_cells(report)
+        checked.release_cells(report)
         try:
             if out.suffix.lower() == ".json":
                 write_json(report, out)

@@ -136,31 +136,23 @@ def plan_import(store, path: str, *, base_export_id: str | None = None, blank_cl
 
 
 def _checked(store, path: str, base_export_id: str | None, keep: bool):
-    """(validation report, base export id, base snapshot): from the cache when ``validate`` (or a
-    dry run) already read this very file, else read and checked now."""
-    from . import checked_cache
-    from .reading import overlap_with_parse, read_table_with
-    from .validation import validate
+    """(validation report, base export id, base snapshot): the file as ``validate`` (or a dry run)
+    left it when these bytes were checked before, else read and checked now."""
+    from .checked_file import CheckKey, open_checked
+    from .reading import overlap_with_parse
 
     source = Path(path).name
-    digest = checked_cache.digest_if_enabled(path)
-    entry = checked_cache.load(digest, path) if digest else None
-    if entry is not None:
-        base_id, base = resolve_base(store, entry.table.manifest, base_export_id, source)
-        report = entry.report_for(store.identity(), base_id) or validate(entry.cells(), store=store, base=base)
-        return report, base_id, base
 
-    def base_for(manifest):
+    def base_for(manifest):  # the export snapshot is read from the store while the sheet is parsed
         return resolve_base(store, manifest, base_export_id, source, load=overlap_with_parse(manifest))
 
-    # the export snapshot is read from the store while the sheet is parsed (on another core)
-    table, (base_id, base) = read_table_with(path, base_for)
+    checked, side, fresh = open_checked(path, base_for)
+    base_id, base = side if fresh else base_for(checked.table.manifest)
     if base_id is not None and base is None:
         base = store.state.export_snapshot(base_id)
-    report = validate(table, store=store, base=base)
-    if keep and digest:
-        checked_cache.save(digest, table, report, store=store.identity(), base_export_id=base_id,
-                           read_store=report.read_current)
+    report = checked.check(CheckKey.of(store, base_id), store=store, base=base)
+    if keep:
+        checked.keep()
     return report, base_id, base
 
 

@@ -106,8 +106,8 @@ def test_a_verdict_that_read_the_store_is_checked_again(ex, tmp_path, reads):
 
     setup = sheet("hand-made.xlsx", ["HM-1", "Hand made", "Setup Required"])
     ex("validate", setup)
-    entry = checked_cache.load(checked_cache.file_digest(setup), setup)
-    assert entry is not None and entry.read_store
+    _, verdicts = checked_cache.load(checked_cache.file_digest(setup), setup)
+    assert [report.read_current for report in verdicts.values()] == [True]
     # ... then someone creates it, Active, before the import runs
     ex("import", sheet("other.xlsx", ["HM-1", "Hand made", "Active", "Accessories", "Stock", "FIFO", "Item"]), "--yes")
     assert product(ex, "HM-1")["Status"] == "Active"
@@ -116,13 +116,29 @@ def test_a_verdict_that_read_the_store_is_checked_again(ex, tmp_path, reads):
     assert product(ex, "HM-1")["Status"] == "Active"
 
 
-def test_another_base_or_store_checks_again_from_the_cached_cells(ex, tmp_path, reads):
+def test_another_base_or_store_checks_again_from_the_cached_cells(ex, tmp_path, reads, monkeypatch):
+    import dataclasses
+
+    from inventory_tools.checked_file import CheckedFile
+    from inventory_tools.validation import Validator
+
     out, export_id = export_xlsx(ex)
     ex("validate", out)
-    entry = checked_cache.load(checked_cache.file_digest(out), out)
-    assert entry.report_for(entry.store, export_id) is entry.report
-    assert entry.report_for(entry.store, "exp-other") is None
-    assert entry.report_for("sqlite:another", export_id) is None
+    table, verdicts = checked_cache.load(checked_cache.file_digest(out), out)
+    ((key, report),) = verdicts.items()
+    assert key.base_export_id == export_id and key.store.startswith("sqlite:") and key.store_state
+    runs = []
+    real_run = Validator.run
+    monkeypatch.setattr(Validator, "run", lambda self, *a: runs.append(1) or real_run(self, *a))
+    checked = CheckedFile(str(out), table, None, dict(verdicts))
+    assert checked.check(key) is report and runs == []
+    for other in (dataclasses.replace(key, base_export_id="exp-other"), dataclasses.replace(key, store="sqlite:another"),
+                  dataclasses.replace(key, store_state="op:999"), dataclasses.replace(key, store_state=None),
+                  dataclasses.replace(key, options=("blank_clears",))):
+        checked.verdicts = dict(verdicts)
+        assert checked.check(other) is not report
+    assert len(runs) == 5
+    monkeypatch.undo()
     other = Cli(str(tmp_path / "other.db"), tmp_path)
     result = other("import", out, "--yes", expect=1)  # the manifest still names the first store
     assert "exported from another store" in result.stderr
@@ -198,13 +214,31 @@ def test_the_cached_report_is_the_report(ex, tmp_path):
     edit(out, {("00123", "PriceTier1"): "abc", ("00124", "Name"): "\u00a0Spaced ", ("00125", "Barcode"): "",
                ("NEW-9", "Name"): "New", ("00126", "Status"): "Actvie", ("00127", "Description"): "two\nlines"})
     ex("validate", out, expect=1)
-    entry = checked_cache.load(checked_cache.file_digest(out), out)
+    table, verdicts = checked_cache.load(checked_cache.file_digest(out), out)
+    ((cached,),) = [list(verdicts.values())]
     store = open_store(ex.store)
     fresh = validate(str(out), store=store)
     store.close()
     import pandas as pd
 
-    pd.testing.assert_frame_equal(entry.report.frame, fresh.frame)
-    assert [p.to_dict() for p in entry.report.problems] == [p.to_dict() for p in fresh.problems]
-    assert list(entry.report.row_valid) == list(fresh.row_valid)
-    pd.testing.assert_frame_equal(entry.cells().raw, fresh.table.raw)
+    pd.testing.assert_frame_equal(cached.frame, fresh.frame)
+    assert [p.to_dict() for p in cached.problems] == [p.to_dict() for p in fresh.problems]
+    assert list(cached.row_valid) == list(fresh.row_valid)
+    pd.testing.assert_frame_equal(checked_cache.with_cells(table).raw, fresh.table.raw)
+
+
+def test_a_verdict_reached_without_the_store_is_not_trusted_by_an_import_into_it(ex, tmp_path, reads):
+    """validate in a folder with no store said "valid"; the import into the real store must judge
+    again: an Active product may not be turned into Setup Required."""
+    header = ["ProductCode", "Name", "Status"]
+    wb = openpyxl.Workbook()
+    wb.active.title = "Inventory List"
+    wb.active.append(header)
+    wb.active.append(["00123", "Renamed", "Setup Required"])
+    wb.save(tmp_path / "hand-made.xlsx")
+    assert product(ex, "00123")["Status"] == "Active"
+    nowhere = Cli(str(tmp_path / "missing" / "none.db"), tmp_path)
+    assert nowhere.json("validate", tmp_path / "hand-made.xlsx")["valid"]
+    report = ex.json("import", tmp_path / "hand-made.xlsx", "--yes", expect=1)
+    assert not report["applied"] and any(p["rule"] == "status.into_setup_required" for p in report["problems"])
+    assert product(ex, "00123")["Status"] == "Active" and len(reads) == 1

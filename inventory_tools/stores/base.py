@@ -73,6 +73,11 @@ class Store(abc.ABC):
     def status_counts(self) -> dict[str, int]:
         return FrameSource(self.read_products()).status_counts()
 
+    def state_token(self) -> str | None:
+        """A token that changes whenever the products may have changed (None: cannot tell, e.g. a
+        remote store others write to): a verdict reached on the store is reused only while it holds."""
+        return None
+
     def last_ops(self, codes: Iterable[str]) -> dict[str, int | None]:
         """The last operation of ours that wrote each code (None: not known)."""
         return {}

@@ -97,6 +97,11 @@ class SqliteStore(Store):
     def status_counts(self) -> dict[str, int]:
         return dict(self.db.execute(f"SELECT {qi(cols.STATUS)}, count(*) FROM products GROUP BY 1").fetchall())
 
+    def state_token(self) -> str:
+        """Every write to the products is an operation (import, sync, undo): the newest one names
+        the state."""
+        return f"op:{self.db.execute('SELECT coalesce(max(op_id), 0) FROM operations').fetchone()[0]}"
+
     def last_ops(self, codes: Iterable[str]) -> dict[str, int | None]:
         codes = list(codes)
         out: dict[str, int | None] = {}
