@@ -36,6 +36,11 @@ class CheckKey:
             return cls(None, "no store", base_export_id, options)
         return cls(store.identity(), store.state_token(), base_export_id, options)
 
+    @staticmethod
+    def options_for(*, strict: bool = False, blank_clears: bool = False) -> tuple:
+        """The checks' switches as a key part (and as Validator keywords: ``dict(options)``)."""
+        return tuple(sorted({"strict": strict, "blank_clears": blank_clears}.items()))
+
     @property
     def reusable(self) -> bool:
         return self.store_state is not None
@@ -49,15 +54,16 @@ class CheckedFile:
     verdicts: dict[CheckKey, ValidationReport] = field(default_factory=dict)
 
     def check(self, key: CheckKey, *, store=None, base: pd.DataFrame | None = None, validator: Validator | None = None,
-              progress: Callable[[int], None] | None = None) -> ValidationReport:
+              options: tuple = (), progress: Callable[[int], None] | None = None) -> ValidationReport:
         """The report under ``key``: kept from an earlier check in the same circumstances, or made now.
 
         ``store`` (a Store or a callable opening one) and ``base`` are what a new check uses;
-        ``validator``: one already prepared for this table (it may have loaded the base meanwhile)."""
+        ``validator``: one already prepared for this table (it may have loaded the base meanwhile);
+        ``options``: :meth:`CheckKey.options_for`."""
         if key.reusable and key in self.verdicts:
             return self.verdicts[key]
         if validator is None:
-            validator = Validator(store, base)
+            validator = Validator(store, base, **dict(options))
             validator.attach(self.cells())
         report = validator.run(progress)
         self.verdicts = {key: report} if key.reusable else {}
@@ -96,7 +102,7 @@ def open_checked(path, alongside: Callable[[dict | None], Any] | None = None) ->
     return CheckedFile(str(path), table, digest), side, True
 
 
-def validate_file(path, *, store=None, progress_total: Callable[[int], Any] | None = None,
+def validate_file(path, *, store=None, strict: bool = False, progress_total: Callable[[int], Any] | None = None,
                   keep: bool = True) -> tuple[CheckedFile, ValidationReport]:
     """``validate FILE``: the file read (or taken from the cache) and checked against ``store`` (or
     none), its export base being the one its manifest names if the store still has it.
@@ -106,7 +112,8 @@ def validate_file(path, *, store=None, progress_total: Callable[[int], Any] | No
     from .reading import overlap_with_parse
     from .validation import progress_steps
 
-    validator = Validator(store, None)
+    options = CheckKey.options_for(strict=strict)
+    validator = Validator(store, None, **dict(options))
 
     def alongside(manifest):
         if overlap_with_parse(manifest):  # a big file's base waits until the parsed sheet is freed
@@ -116,7 +123,7 @@ def validate_file(path, *, store=None, progress_total: Callable[[int], Any] | No
     checked, _, _ = open_checked(path, alongside)
     validator.attach(checked.cells())
     manifest = checked.table.manifest or {}
-    key = CheckKey.of(store, manifest.get("export_id") if store is not None else None)
+    key = CheckKey.of(store, manifest.get("export_id") if store is not None else None, options)
     advance = progress_total(progress_steps(checked.table)) if progress_total else None
     report = checked.check(key, validator=validator, progress=advance)
     if keep:

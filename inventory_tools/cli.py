@@ -176,11 +176,14 @@ _CONFLICT_HELP = "When a cell changed both in the file and in the store since th
 @click.option("--base", "base_export_id", metavar="EXPORT_ID",
               help="The export this file came from (for a CSV we exported; workbooks carry it).")
 @click.option("--blank-clears", is_flag=True, help="Without a base, blank cells clear values (file = whole truth).")
+@click.option("--strict", is_flag=True, help="Errors already in the store, in cells the file did not change, "
+                                             "block too (by default they are reported and do not block).")
 @click.option("--json", "as_json", is_flag=True, help="Print the machine-readable result on stdout.")
 @click.pass_obj
 @handle_errors
 def import_command(obj: Context, file: str, dry_run: bool, yes: bool, results: str | None, on_conflict: str,
-                   skip_invalid: bool, base_export_id: str | None, blank_clears: bool, as_json: bool) -> None:
+                   skip_invalid: bool, base_export_id: str | None, blank_clears: bool, strict: bool,
+                   as_json: bool) -> None:
     """Validate FILE, show exactly what will change, then apply it all or nothing.
 
     Only cells you changed since the export are written; a cell someone else changed in the
@@ -205,7 +208,7 @@ def import_command(obj: Context, file: str, dry_run: bool, yes: bool, results: s
         return not interactive or click.confirm("Apply these changes?", default=False, err=True)
 
     result = import_file(store, file, dry_run=dry_run, on_conflict=on_conflict, skip_invalid=skip_invalid,
-                         base_export_id=base_export_id, blank_clears=blank_clears, results=results,
+                         base_export_id=base_export_id, blank_clears=blank_clears, results=results, strict=strict,
                          confirm=confirm)
     render_import.summary(result, say)
     if as_json:

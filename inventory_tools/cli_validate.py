@@ -23,7 +23,7 @@ def _existing_store(ctx_obj):
     return ctx_obj.store()
 
 
-def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool) -> int:
+def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool, strict: bool = False) -> int:
     from .checked_file import validate_file
     from .cli import emit_json, say
     from .progress import progress_bar
@@ -41,7 +41,7 @@ def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool) -> 
                          "create it first or choose another path")
     with contextlib.ExitStack() as stack:
         checked, report = validate_file(
-            file, store=_existing_store(ctx_obj),
+            file, store=_existing_store(ctx_obj), strict=strict,
             progress_total=lambda n: stack.enter_context(progress_bar(n, "checking")))
     if as_json:
         emit_json(report.to_json())
@@ -75,9 +75,12 @@ def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool) -> 
 @click.option("--report", "report_path", metavar="OUT.xlsx|OUT.json",
               help="Also write a report: a copy of the workbook with every problem cell marked and a "
                    "Problems sheet (.xlsx), or the JSON report (.json).")
+@click.option("--strict", is_flag=True,
+              help="Errors already in the store, in cells the file did not change, block too (by default they "
+                   "are reported apart and do not block).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report to stdout.")
 @click.pass_context
-def validate_command(ctx: click.Context, file: str, report_path: str | None, as_json: bool) -> None:
+def validate_command(ctx: click.Context, file: str, report_path: str | None, strict: bool, as_json: bool) -> None:
     """Check FILE (.xlsx, .ods or .csv) and report every problem at its cell.
 
     Errors block import; warnings do not. Exit status: 0 valid, 1 invalid, 2 usage error,
@@ -90,5 +93,5 @@ def validate_command(ctx: click.Context, file: str, report_path: str | None, as_
     """
     from .cli import handle_errors
 
-    code = handle_errors(_do_validate)(ctx.obj, file, report_path, as_json)
+    code = handle_errors(_do_validate)(ctx.obj, file, report_path, as_json, strict)
     sys.exit(code)

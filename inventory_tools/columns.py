@@ -15,6 +15,8 @@ SCHEMA_VERSION = 1
 KEY = "ProductCode"
 STATUS = "Status"
 ACTIVE, SETUP_REQUIRED, DEPRECATED = "Active", "Setup Required", "Deprecated"
+#: The status of a new product whose Status cell is blank.
+NEW_PRODUCT_STATUS = ACTIVE
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,11 @@ def column(name: str) -> Column:
 
 def of_type(*types: str) -> tuple[Column, ...]:
     return tuple(c for c in columns() if c.type in types)
+
+
+def required_always() -> tuple[str, ...]:
+    """Never blank after an import (a new product's blank Status becomes NEW_PRODUCT_STATUS)."""
+    return tuple(c.name for c in columns() if c.required == "always")
 
 
 def required_when_active() -> tuple[str, ...]:

@@ -99,14 +99,16 @@ def resolve_base(store, manifest: dict | None, base_export_id: str | None, sourc
 
 
 def plan_import(store, path: str, *, base_export_id: str | None = None, blank_clears: bool = False,
-                on_conflict: str = "abort", skip_invalid: bool = False, keep_checked: bool = False):
+                on_conflict: str = "abort", skip_invalid: bool = False, keep_checked: bool = False,
+                strict: bool = False):
     """Validate and plan without writing anything. Returns (report, plan | None, base_id, invalid codes).
 
     ``keep_checked``: leave the file as read and checked in the cache (``import --dry-run``:
     the import that follows need not read it again)."""
     if on_conflict not in POLICIES:
         raise UsageError(f"--on-conflict must be one of {', '.join(POLICIES)}")
-    report, base_id, base = _checked(store, path, base_export_id, keep_checked)
+    report, base_id, base = _checked(store, path, base_export_id, keep_checked, strict=strict,
+                                     blank_clears=blank_clears)
     report.table.release_cells()
     frame = report.frame
     invalid_codes: list[str] = []
@@ -135,7 +137,8 @@ def plan_import(store, path: str, *, base_export_id: str | None = None, blank_cl
     return report, plan, base_id, invalid_codes
 
 
-def _checked(store, path: str, base_export_id: str | None, keep: bool):
+def _checked(store, path: str, base_export_id: str | None, keep: bool, *, strict: bool = False,
+             blank_clears: bool = False):
     """(validation report, base export id, base snapshot): the file as ``validate`` (or a dry run)
     left it when these bytes were checked before, else read and checked now."""
     from .checked_file import CheckKey, open_checked
@@ -150,7 +153,8 @@ def _checked(store, path: str, base_export_id: str | None, keep: bool):
     base_id, base = side if fresh else base_for(checked.table.manifest)
     if base_id is not None and base is None:
         base = store.state.export_snapshot(base_id)
-    report = checked.check(CheckKey.of(store, base_id), store=store, base=base)
+    options = CheckKey.options_for(strict=strict, blank_clears=blank_clears and base is None)
+    report = checked.check(CheckKey.of(store, base_id, options), store=store, base=base, options=options)
     if keep:
         checked.keep()
     return report, base_id, base
@@ -203,10 +207,10 @@ def _unknown_references(store, plan: ImportPlan, report) -> list:
 def import_file(store, path: str, *, dry_run: bool = False, on_conflict: str = "abort",
                 skip_invalid: bool = False, base_export_id: str | None = None, blank_clears: bool = False,
                 results: str | None = None, confirm: Callable[[ImportPlan], bool] | None = None,
-                progress=None) -> ImportResult:
+                progress=None, strict: bool = False) -> ImportResult:
     source = str(path)
     report, plan, base_id, invalid = plan_import(store, path, base_export_id=base_export_id,
-                                                  blank_clears=blank_clears, on_conflict=on_conflict,
+                                                  blank_clears=blank_clears, on_conflict=on_conflict, strict=strict,
                                                   skip_invalid=skip_invalid, keep_checked=dry_run)
     result = ImportResult(None, False, plan, report, source, base_id, dry_run=dry_run, invalid_codes=invalid)
     if plan is not None and not plan.empty:

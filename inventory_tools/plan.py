@@ -83,6 +83,11 @@ class ImportPlan:
         return len(self.creates) + len({c.code for c in self.changes})
 
 
+def same_value(column: cols.Column, a: str, b: str) -> bool:
+    """Whether two canonical texts of ``column`` are the same value (see :func:`_normal`)."""
+    return a == b or _normal(column, a) == _normal(column, b)
+
+
 def _normal(column: cols.Column, text: str) -> str:
     """What counts as "the same value": account codes by code; text regardless of CRLF vs LF
     (spreadsheet apps save CRLF inside a cell as LF) and of the space normalisation readers apply
@@ -105,7 +110,7 @@ def _same(column: cols.Column, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def make_plan(file: pd.DataFrame, current: pd.DataFrame, base: pd.DataFrame | None, *,
-              blank_clears: bool = False, policy: str = "abort", default_status: str = cols.ACTIVE) -> ImportPlan:
+              blank_clears: bool = False, policy: str = "abort", default_status: str = cols.NEW_PRODUCT_STATUS) -> ImportPlan:
     """Diff ``file`` (canonical values; any subset of columns, must hold the key) three ways.
 
     ``base`` is the export snapshot (or None); its rows for codes it lacks count as "no base".

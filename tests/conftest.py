@@ -53,6 +53,13 @@ def run(store_path, tmp_path) -> Cli:
 
 
 @pytest.fixture
+def ex(run) -> Cli:
+    """A store holding the shipped example inventory list (12 products)."""
+    run("import", EXAMPLES / "inventory-list.csv", "--yes", "--results", str(run.cwd / "load.xlsx"))
+    return run
+
+
+@pytest.fixture
 def loaded(run) -> Cli:
     """A store holding the real Cin7 sample (100 products)."""
     run("import", SAMPLE_CSV, "--yes", "--results", str(Path(run.cwd) / "load-results.xlsx"))

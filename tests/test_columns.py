@@ -21,5 +21,6 @@ def test_column_facts_match_the_real_export():
     assert c["DimensionUnits"].api_field == "DimensionsUnits"
     assert c["DefaultUnitOfMeasure"].api_field == "UOM"
     assert c["ProductFamilySKU"].api_field == ""
-    assert set(cols.required_when_active()) == {"ProductCode", "Name", "Category", "Type", "CostingMethod",
+    assert set(cols.required_always()) == {"ProductCode", "Name", "Status"}  # never blank after an import
+    assert set(cols.required_when_active()) == {"ProductCode", "Name", "Status", "Category", "Type", "CostingMethod",
                                                 "DefaultUnitOfMeasure"}

@@ -230,8 +230,23 @@ def test_empty_store_does_not_fail_and_store_opened_lazily(tmp_path):
     rows = [good("A")[:6] + ["Setup Required"]]
     rep = validate(write_wb(tmp_path / "a.xlsx", HEAD, rows), store=lazy)
     assert rep.valid and opened == [1]
-    rep2 = validate(write_wb(tmp_path / "b.xlsx", ["ProductCode", "PriceTier1"], [["A", 1]]), store=lazy)
-    assert rep2.valid and opened == [1]  # nothing in this file needs the store
+    assert validate(write_wb(tmp_path / "c.xlsx", ["ProductCode", "PriceTier1"], [["A", 1]])).valid  # no store
+
+
+@pytest.mark.parametrize("header", [["ProductCode", "PriceTier1"], ["ProductCode", "Name", "PriceTier1"],
+                                    ["ProductCode", "Status", "PriceTier1"]])
+def test_a_row_that_creates_a_product_needs_what_a_new_product_needs_whatever_the_columns(tmp_path, header):
+    """A price list with a mistyped code would create a product: it needs a Name (and, being
+    Active by default, the setup columns), whichever columns the file has (#13 §8)."""
+    store = make_store(tmp_path, product("A-100"))
+    row = {"ProductCode": "A-10O", "Name": "", "Status": "", "PriceTier1": 1}
+    rep = validate(write_wb(tmp_path / "prices.xlsx", header, [[row[h] for h in header]]), store=store)
+    assert not rep.valid
+    assert {p.column for p in rep.problems if p.severity == "error"} >= {"Name", "Category", "Type"}
+    assert all(p.row == 2 for p in rep.problems)
+    assert validate(write_wb(tmp_path / "ok.xlsx", header, [[row[h] if h != "ProductCode" else "A-100"
+                                                              for h in header]]), store=store).valid
+    store.close()
 
 
 def test_fixed_asset_type_only_with_fixed_asset(tmp_path):
@@ -314,7 +329,7 @@ def test_to_json_shape(tmp_path):
     data = json.loads(json.dumps(rep.to_json()))
     assert data["valid"] is False and data["errors"] == 1 and data["warnings"] == 0
     assert data["problems"] == [{"sheet": "Inventory List", "row": 2, "column": "Status", "cell": "G2",
-                                 "value": "Actvie", "rule": "enum.value", "severity": "error",
+                                 "value": "Actvie", "rule": "enum.value", "severity": "error", "preexisting": False,
                                  "message": "Status 'Actvie' is not one of Active, Setup Required, Deprecated",
                                  "hint": rep.problems[0].hint}]
     out = write_json(rep, tmp_path / "r.json")

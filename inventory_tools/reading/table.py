@@ -27,6 +27,8 @@ class Problem:
     hint: str = ""
     index: int | None = None  # position of the row in Table.raw / report.frame (None: file-level)
     at: str | None = None  # the column whose cell is meant, when it differs from ``column``
+    involves: tuple[str, ...] = ()  # every column a cross-field rule judged (default: ``column``)
+    preexisting: bool = False  # an error already in the store, in cells the file did not change
 
     def to_json(self) -> dict:
         return self.to_dict()
@@ -34,7 +36,7 @@ class Problem:
     def to_dict(self) -> dict:
         return {"sheet": self.sheet, "row": self.row, "column": self.column, "cell": self.cell,
                 "value": _jsonable(self.value), "rule": self.rule, "severity": self.severity,
-                "message": self.message, "hint": self.hint}
+                "preexisting": self.preexisting, "message": self.message, "hint": self.hint}
 
     @property
     def ref(self) -> str:

@@ -7,7 +7,6 @@ the order they run (a cell one rule reports is not reported again by a later one
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -15,17 +14,18 @@ import numpy as np
 import pandas as pd
 
 from .. import columns as cols
+from ..codes import product_keys
+from ..plan import same_value
 from .cells import AddProblem
 
-_WS_RE = re.compile(r"\s+")
 FIXED_ASSET = "Fixed Asset"
 #: The columns the row rules read from the export base and the store (nothing else is loaded).
 _RULE_EXTRA = ("Type", "FixedAssetType", "AssemblyBOM", "QuantityToProduce")
 
 
 def required_when_active() -> tuple[str, ...]:
-    """What an Active product must have, besides its code (``required`` in the column table)."""
-    return tuple(n for n in cols.required_when_active() if n != cols.KEY)
+    """What an Active product must have, besides its code and status (``required`` in the column table)."""
+    return tuple(n for n in cols.required_when_active() if n not in (cols.KEY, cols.STATUS))
 
 
 def rule_columns() -> list[str]:
@@ -35,14 +35,10 @@ def rule_columns() -> list[str]:
     return [n for n in cols.names() if n in wanted]
 
 
-def code_key(code: pd.Series) -> pd.Series:
-    """Codes as the same product: regardless of case and spaces."""
-    return code.astype(str).str.replace(_WS_RE, "", regex=True).str.casefold()
-
-
-def align(df: pd.DataFrame | None, code: pd.Series) -> pd.DataFrame:
-    """The rule columns of ``df`` (canonical) matched to the file's codes; missing rows → ""."""
-    names = rule_columns()
+def align(df: pd.DataFrame | None, code: pd.Series, names: list[str] | None = None) -> pd.DataFrame:
+    """The rule columns (or ``names``, with the key) of ``df`` (canonical) matched to the file's
+    codes; missing rows and columns → ""."""
+    names = names or rule_columns()
     if df is None or len(df) == 0:
         return pd.DataFrame({n: pd.Series("", index=code.index, dtype=object) for n in names})
     have = [n for n in names if n in df.columns]
@@ -61,7 +57,10 @@ class Rows:
     """The file's checked rows with what the rules need to judge them.
 
     ``base``/``current``: the export snapshot's and the store's rows aligned to the file's rows
-    ("" where absent); ``in_base``/``in_store`` say where they are present.
+    ("" where absent); ``in_base``/``in_store`` say where they are present. ``store_known``: the
+    store was consulted, so a row in neither is a new product. ``same_as``: for a new code, the
+    existing code that names the same product ("" if none). ``blank_clears``: a blank cell of a
+    file without a base clears the value (else it leaves it unchanged).
     """
 
     frame: pd.DataFrame
@@ -74,14 +73,17 @@ class Rows:
     current: pd.DataFrame | None
     in_base: np.ndarray
     in_store: np.ndarray
+    store_known: bool = False
+    blank_clears: bool = False
+    same_as: np.ndarray | None = None
     code: pd.Series = field(init=False)
-    key: pd.Series = field(init=False)  # the code as the same product (see code_key)
+    key: pd.Series = field(init=False)  # the code as the same product (codes.product_key)
     present: set[str] = field(init=False)
     rows_ok: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         self.code = self.frame[cols.KEY].astype(object)
-        self.key = code_key(self.code)
+        self.key = product_keys(self.code)
         self.present = set(self.frame.columns)
         self.rows_ok = (self.code != "").to_numpy()
 
@@ -97,20 +99,50 @@ class Rows:
     def known(self) -> np.ndarray:
         return self.in_store | self.in_base
 
+    @property
+    def new(self) -> np.ndarray:
+        """Rows that create a product (only known once the store was consulted)."""
+        return self.rows_ok & ~self.known if self.store_known else np.zeros(self.n, dtype=bool)
+
     def after(self, c: str) -> pd.Series:
         """Column ``c`` as the import will leave it."""
         f = self.frame
         if c in self.present:
             v = f[c]
-            if not self.has_base and self.current is not None:
+            if not self.has_base and self.current is not None and not self.blank_clears:
                 v = v.where(v != "", self.current[c])
-            return v
-        v = pd.Series("", index=f.index, dtype=object)  # a column not in the file is unchanged
-        if self.has_base:
-            v = v.where(~self.in_base, self.base[c])
-        if self.current is not None:
-            v = v.where(~self.in_store, self.current[c])
+        else:
+            v = pd.Series("", index=f.index, dtype=object)  # a column not in the file is unchanged
+            if self.has_base:
+                v = v.where(~self.in_base, self.base[c])
+            if self.current is not None:
+                v = v.where(~self.in_store, self.current[c])
+        if c == cols.STATUS and self.store_known:  # a new product's blank Status: the default
+            v = v.where(~(self.new & (v == "").to_numpy()), cols.NEW_PRODUCT_STATUS)
         return v
+
+    def determined(self, c: str) -> np.ndarray:
+        """Where :meth:`after` is what the import leaves (a blank cell of a file without a base
+        leaves the store's value, unknown unless the store was consulted)."""
+        out = self.in_base | self.in_store | self.new
+        if c in self.present:
+            out = out | (self.frame[c] != "").to_numpy() | self.blank_clears
+        return out
+
+    def changed(self, pos: int, c: str, value) -> bool:
+        """Whether the file changes cell (``pos``, ``c``): against the export base, or (without one)
+        the store. ``value``: the cell as read, for a cell whose canonical text was refused."""
+        if c not in self.present:
+            return False
+        text = self.frame[c].iat[pos]
+        if text == "" and value is not None and not (isinstance(value, str) and value.strip() == ""):
+            text = str(value).strip()  # refused by the checks: compare what the file holds
+        if self.in_base[pos]:
+            return not same_value(cols.column(c), text, self.base[c].iat[pos])
+        if text == "" and not self.blank_clears:
+            return False  # blank: unchanged
+        return self.current is None or not self.in_store[pos] or \
+            not same_value(cols.column(c), text, self.current[c].iat[pos])
 
     def before(self, c: str) -> pd.Series:
         """Column ``c`` before the file: the export's value, else the store's ("" for new rows)."""
@@ -146,6 +178,38 @@ def blank_or_repeated_codes(r: Rows) -> None:
               "each product must appear once: delete or merge the duplicate rows")
 
 
+def same_product_as_existing(r: Rows) -> None:
+    """A new code that an existing product's code equals as a person reads it (case, accents'
+    encoding, spaces) is that product typed another way: never a second product."""
+    if r.same_as is None:
+        return
+    for pos in np.flatnonzero(r.same_as != ""):
+        existing = r.same_as[pos]
+        r.add(pos, cols.KEY, r.code.iat[pos], "code.same_product",
+              f"ProductCode '{r.code.iat[pos]}' is the product '{existing}' already in the store, typed another way "
+              "(codes are compared regardless of case, accents' encoding and spaces)",
+              f"use the existing code exactly ('{existing}'), or choose a code that really differs")
+        r.bad[cols.KEY][pos] = True
+
+
+def required_always(r: Rows) -> None:
+    """Name and Status (``required: always`` in the column table) are never blank after an import,
+    whatever the columns of the file and the flags (a new product's blank Status is Active)."""
+    active = (r.after(cols.STATUS) == cols.ACTIVE).to_numpy()
+    for c in (n for n in cols.required_always() if n != cols.KEY):
+        miss = r.rows_ok & r.determined(c) & (r.after(c) == "").to_numpy() & r.not_bad(c)
+        if c in required_when_active():
+            miss &= ~active  # reported by active_has_setup
+        at = c if c in r.present else cols.KEY
+        for pos in np.flatnonzero(miss):
+            new = bool(r.new[pos])
+            r.add(pos, c, None, "required.missing",
+                  f"{c} is required for a new product" if new else f"{c} cannot be blank: every product has one",
+                  f"enter the product's {c}" if new or c not in r.present else f"fill in {c} again", at=at)
+            if c in r.bad:
+                r.bad[c][pos] = True
+
+
 def into_setup_required(r: Rows) -> None:
     """Only sync creates Setup Required products: no product is changed into it."""
     if cols.STATUS not in r.present:
@@ -162,30 +226,22 @@ def into_setup_required(r: Rows) -> None:
 def active_has_setup(r: Rows) -> None:
     """An Active product has every column the table requires when Active."""
     needed = required_when_active()
-    if not any(c in r.present for c in (cols.STATUS,) + needed):
-        return
-    if cols.STATUS not in r.present and r.current is None and not r.has_base:
-        return
+    if not r.new.any():
+        if not any(c in r.present for c in (cols.STATUS,) + needed):
+            return
+        if cols.STATUS not in r.present and r.current is None and not r.has_base:
+            return
+    # without a base or the store, a blank cell is judged as blank (nothing to merge it with)
     active = (r.after(cols.STATUS) == cols.ACTIVE).to_numpy() & r.rows_ok
     for c in needed:
         miss = active & (r.after(c) == "").to_numpy() & r.not_bad(c)
         at = c if c in r.present else cols.STATUS
         for pos in np.flatnonzero(miss):
             r.add(pos, c, None, "active.required", f"{c} is required for an Active product",
-                  f"fill in {c}, or leave the product's Status as it was until setup is complete", at=at)
+                  f"fill in {c}, or leave the product's Status as it was until setup is complete", at=at,
+                  involves=(cols.STATUS, c))
         if c in r.present:
             r.bad[c][miss] = True
-
-
-def new_product_has_name(r: Rows) -> None:
-    """A new product must have a name (an Active one was reported by :func:`active_has_setup`)."""
-    if r.current is None or "Name" not in r.present:
-        return
-    new = r.rows_ok & ~r.known & (r.frame["Name"] == "").to_numpy() & r.not_bad("Name")
-    if cols.STATUS in r.present:
-        new &= ~((r.after(cols.STATUS) == cols.ACTIVE).to_numpy())
-    for pos in np.flatnonzero(new):
-        r.add(pos, "Name", None, "required.missing", "Name is required for a new product", "enter the product's name")
 
 
 def fixed_asset_type_needs_type(r: Rows) -> None:
@@ -212,7 +268,8 @@ def assembly_has_quantity(r: Rows) -> None:
         r.add(pos, "QuantityToProduce", qty.iat[pos], "assembly.quantity_to_produce",
               f"QuantityToProduce must be more than 0 when AssemblyBOM is Yes (it is {qty.iat[pos] or 'blank'})",
               "enter how many units one assembly produces (usually 1), or set AssemblyBOM to No",
-              at="QuantityToProduce" if "QuantityToProduce" in r.present else "AssemblyBOM")
+              at="QuantityToProduce" if "QuantityToProduce" in r.present else "AssemblyBOM",
+              involves=("AssemblyBOM", "QuantityToProduce"))
 
 
 def barcode_check_digit(r: Rows) -> None:
@@ -283,7 +340,7 @@ def _zeros(r: Rows, pos: int, c: str, base_value: str) -> None:
 
 #: The row rules, in the order they run.
 ROW_RULES: tuple[Callable[[Rows], None], ...] = (
-    blank_or_repeated_codes, into_setup_required, active_has_setup, new_product_has_name,
+    blank_or_repeated_codes, same_product_as_existing, into_setup_required, active_has_setup, required_always,
     fixed_asset_type_needs_type, assembly_has_quantity, barcode_check_digit, read_only_edits, leading_zeros_lost)
 
 

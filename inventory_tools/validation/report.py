@@ -14,7 +14,7 @@ from ..reading import Problem, Table
 @dataclass
 class ValidationReport:
     valid: bool
-    errors: int
+    errors: int  # errors that block the import
     warnings: int
     problems: list[Problem]
     frame: pd.DataFrame
@@ -26,10 +26,13 @@ class ValidationReport:
     read_current: bool = False  # the checks read current products: the verdict depends on them
     # each checked column of ``frame`` as categories (the same values, held once per distinct value)
     categorical: dict[str, pd.Categorical] = field(default_factory=dict, repr=False)
+    preexisting: int = 0  # errors already in the store, in cells the file did not change
+    strict: bool = False  # errors already in the store block too
 
     def to_json(self) -> dict:
         return {
             "valid": self.valid, "errors": self.errors, "warnings": self.warnings,
+            "preexisting": self.preexisting, "strict": self.strict,
             "file": str(self.table.path), "sheet": self.table.sheet, "rows": int(len(self.frame)),
             "problems": [p.to_dict() for p in self.problems],
         }

@@ -20,26 +20,30 @@ from .. import columns as cols
 from ..cellref import col_index
 from ..reading import Problem, Table, overlap_with_parse, read_table_with
 from ..stores.base import Store
+from ..codes import product_keys
+from . import preexisting
 from .cells import canonical_column
 from .crossfield import ROW_RULES, Rows, align, required_when_active, rule_columns
 from .report import ValidationReport
 from .schema import schema_problems
 
 
-def validate(path_or_table, *, store=None, base: pd.DataFrame | None = None,
-             progress: Callable[[int], None] | None = None) -> ValidationReport:
+def validate(path_or_table, *, store=None, base: pd.DataFrame | None = None, strict: bool = False,
+             blank_clears: bool = False, progress: Callable[[int], None] | None = None) -> ValidationReport:
     """Check FILE (path or :class:`Table`) and return a :class:`ValidationReport`.
 
     ``store``: a Store, or a zero-argument callable returning one (opened only when the file
     needs it: status transitions, blanks to merge, read-only edits). ``base``: the export
     snapshot (canonical frame) the file was made from; if not given and the workbook's manifest
-    names an export the store still has, that snapshot is used.
+    names an export the store still has, that snapshot is used. ``strict``: errors already in
+    the store block too. ``blank_clears``: a file without a base clears values with its blanks.
     """
     if isinstance(path_or_table, Table):
-        v = Validator(store, base)
+        v = Validator(store, base, strict=strict, blank_clears=blank_clears)
         v.attach(path_or_table)
     else:
         v = prepare(path_or_table, store=store, base=base)
+        v.strict, v.blank_clears = strict, blank_clears
     return v.run(progress)
 
 
@@ -68,7 +72,9 @@ def progress_steps(table: Table) -> int:
 
 
 class Validator:
-    def __init__(self, store, base: pd.DataFrame | None):
+    def __init__(self, store, base: pd.DataFrame | None, *, strict: bool = False, blank_clears: bool = False):
+        self.strict = strict
+        self.blank_clears = blank_clears
         self._store_arg = store
         self._store = None
         self.base = base
@@ -100,7 +106,7 @@ class Validator:
 
     # -- problems -----------------------------------------------------------------------------
     def add(self, pos: int | None, column: str | None, value, rule: str, message: str, hint: str,
-            severity: str = "error", at: str | None = None) -> None:
+            severity: str = "error", at: str | None = None, involves: tuple[str, ...] = ()) -> None:
         t = self.table
         at = at or column
         if pos is None:
@@ -114,7 +120,7 @@ class Validator:
         else:
             ref = t.cell_ref(pos, "") if t.kind == "csv" else f"row {t.row_numbers[pos]}"
         self.problems.append(Problem(t.sheet, t.row_numbers[pos], column, ref, value, rule, severity,
-                                     message, hint, pos, at))
+                                     message, hint, pos, at, involves))
 
     # -- run ----------------------------------------------------------------------------------
     def run(self, progress: Callable[[int], None] | None = None) -> ValidationReport:
@@ -137,6 +143,7 @@ class Validator:
             rows = self._rows()
             for rule in ROW_RULES:
                 rule(rows)
+            self._mark_preexisting(rows)
             key = rows.key
         tick(1)
         frame["_row"] = t.row_numbers
@@ -145,15 +152,19 @@ class Validator:
 
     def _report(self, frame: pd.DataFrame) -> ValidationReport:
         t = self.table
-        errors = sum(1 for p in self.problems if p.severity == "error")
+        blocking = [p for p in self.problems if p.severity == "error" and (self.strict or not p.preexisting)]
+        errors = len(blocking)
         row_valid = np.ones(self.n, dtype=bool)
-        for p in self.problems:
-            if p.severity == "error" and p.index is not None:
+        for p in blocking:
+            if p.index is not None:
                 row_valid[p.index] = False
         letters = {c: col_index(letter) for c, letter in t.column_letters.items()}
         self.problems.sort(key=lambda p: (p.index is not None, p.row or 0,
                                           letters.get(p.at or p.column, -1) if p.column else -1, p.rule))
-        return ValidationReport(valid=errors == 0, errors=errors, warnings=len(self.problems) - errors,
+        n_errors = sum(1 for p in self.problems if p.severity == "error")
+        return ValidationReport(valid=errors == 0, errors=errors, warnings=len(self.problems) - n_errors,
+                                preexisting=n_errors - errors if not self.strict else
+                                sum(1 for p in self.problems if p.preexisting), strict=self.strict,
                                 problems=self.problems, frame=frame, table=t, row_valid=row_valid,
                                 base_export_id=self.base_export_id, used_store=self.used_store,
                                 store_identity=self._store.identity() if self._store is not None else None,
@@ -194,16 +205,64 @@ class Validator:
         code = f[cols.KEY].astype(object)
         base_al = align(self.base, code) if self.base is not None else None
         in_base = base_al[cols.KEY].ne("").to_numpy() if base_al is not None else np.zeros(self.n, dtype=bool)
-        need = self._needs_current(in_base) & (code != "").to_numpy()
+        has_code = (code != "").to_numpy()
         cur_al, in_store = None, np.zeros(self.n, dtype=bool)
-        if need.any() and self._store_arg is not None:
-            store = self.store()
-            if store is not None:
+        store = self.store() if self._store_arg is not None else None
+        if store is not None:
+            # rows the export did not hold may be new products: the store says (and what they were)
+            need = (self._needs_current(in_base) | ~in_base) & has_code
+            if need.any():
                 cur_al = align(store.read_by_codes(list(dict.fromkeys(code[need]))), code)
                 self.read_current = True
                 in_store = cur_al[cols.KEY].ne("").to_numpy()
-        return Rows(frame=f, raw=self.table.raw, bad=self.bad, add=self.add, cell_ref=self.table.cell_ref,
-                    base=base_al, base_rows=self.base, current=cur_al, in_base=in_base, in_store=in_store)
+        rows = Rows(frame=f, raw=self.table.raw, bad=self.bad, add=self.add, cell_ref=self.table.cell_ref,
+                    base=base_al, base_rows=self.base, current=cur_al, in_base=in_base, in_store=in_store,
+                    store_known=store is not None, blank_clears=self.blank_clears)
+        if store is not None:
+            rows.same_as = self._same_products(store, rows)
+        return rows
+
+    @staticmethod
+    def _same_products(store, rows: Rows) -> np.ndarray:
+        """For each new code, the existing code naming the same product ("" if none)."""
+        same = np.full(rows.n, "", dtype=object)
+        new = np.flatnonzero(rows.new)
+        if not len(new):
+            return same
+        existing = pd.Series(store.codes(), dtype=object)
+        by_key = dict(zip(product_keys(existing), existing)) if len(existing) else {}
+        keys = rows.key.to_numpy(dtype=object)
+        for pos in new.tolist():
+            hit = by_key.get(keys[pos])
+            if hit is not None and hit != rows.code.iat[pos]:
+                same[pos] = hit
+        return same
+
+    def _mark_preexisting(self, rows: Rows) -> None:
+        """Errors already in the store, in cells the file did not change (see :mod:`.preexisting`)."""
+        if not rows.known.any():
+            return
+        wanted = [c for c in preexisting.problem_columns(self.problems) if c in rows.present or c in cols.by_name()]
+        self._widen(rows, wanted)
+        blanked = preexisting.mark(rows, self.problems)
+        for c in preexisting.restore(rows, blanked):
+            self.categorical[c] = preexisting.categorical(self.frame[c])
+
+    def _widen(self, rows: Rows, names: list[str]) -> None:
+        """Give ``rows.base`` and ``rows.current`` the columns ``names`` (they hold the rules' only)."""
+        code = rows.code
+        if rows.base is not None:
+            missing = [c for c in names if c not in rows.base.columns]
+            if missing:
+                source = self.base if all(c in self.base.columns for c in missing) else \
+                    self.store().state.export_snapshot(self.base_export_id, columns=[cols.KEY, *missing])
+                rows.base = rows.base.join(align(source, code, [cols.KEY, *missing])[missing])
+        if rows.current is not None:
+            missing = [c for c in names if c not in rows.current.columns]
+            if missing:
+                at = rows.in_store & ~rows.in_base
+                current = self.store().read_by_codes(list(dict.fromkeys(code[at]))) if at.any() else None
+                rows.current = rows.current.join(align(current, code, [cols.KEY, *missing])[missing])
 
     def _needs_current(self, in_base: np.ndarray) -> np.ndarray:
         """Rows whose earlier state must come from the store: with an export base, only rows the

@@ -1,0 +1,32 @@
+"""When two product codes name the same product.
+
+Codes are kept exactly as given (Cin7's CSV must round-trip byte for byte), but compared as a
+person reads them: Unicode-normalised (NFC: ``é`` typed as one character or as ``e`` + accent is
+the same), case-folded (Unicode case folding, not ASCII lower-casing: ``CAFÉ`` is ``café``) and
+without whitespace (``TEA-ROOIBOS 250`` is ``TEA-ROOIBOS250``). Two codes with the same
+:func:`product_key` in one file, or a new code whose key an existing product already has, are
+one product typed two ways: an error, never a second product.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import pandas as pd
+
+_SPACE_RE = re.compile(r"\s+")
+
+
+def product_key(code: str) -> str:
+    text = unicodedata.normalize("NFC", code)
+    return _SPACE_RE.sub("", unicodedata.normalize("NFC", text.casefold()))
+
+
+def product_keys(codes: pd.Series) -> pd.Series:
+    """:func:`product_key` of each code (vectorised; non-ASCII codes take the careful path)."""
+    text = codes.astype(str)
+    ascii_ = text.map(str.isascii, na_action="ignore").astype(bool)
+    out = text.str.replace(_SPACE_RE, "", regex=True).str.casefold()
+    if not ascii_.all():
+        out[~ascii_] = text[~ascii_].map(product_key)
+    return out

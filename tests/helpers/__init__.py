@@ -1,0 +1,67 @@
+"""Helpers the tests share: workbooks edited as a manager would, and looks into a SQLite store."""
+from __future__ import annotations
+
+import sqlite3
+
+import openpyxl
+
+from inventory_tools import columns as cols
+
+
+def export_xlsx(run, name="inv.xlsx", *args):
+    """Export through the CLI; (the workbook's path, the export id)."""
+    out = run.cwd / name
+    export_id = run("export", out, *args).stdout.strip()
+    return out, export_id
+
+
+def edit(path, changes, out=None, sheet="Inventory List"):
+    """changes: {(code, column): value}; a code not in the sheet is appended as a new row."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb[sheet]
+    header = [c.value for c in ws[1]]
+    rows = {r[0].value: r for r in ws.iter_rows(min_row=2)}
+    for (code, column), value in changes.items():
+        if code not in rows:
+            ws.append([code])
+            rows[code] = next(ws.iter_rows(min_row=ws.max_row, max_row=ws.max_row))
+        cell = rows[code][header.index(column)]
+        cell.value = value
+        if isinstance(value, str):
+            cell.data_type = "s"
+    wb.save(out or path)
+    return out or path
+
+
+def product(run, code):
+    """One product's row in the run's SQLite store (None if absent)."""
+    db = sqlite3.connect(run.store)
+    db.row_factory = sqlite3.Row
+    row = db.execute('SELECT * FROM products WHERE "ProductCode"=?', (code,)).fetchone()
+    db.close()
+    return dict(row) if row else None
+
+
+def snapshot(run):
+    """Every product value (bookkeeping columns left out)."""
+    db = sqlite3.connect(run.store)
+    names = ", ".join(f'"{n}"' for n in cols.names())
+    rows = db.execute(f"SELECT {names} FROM products ORDER BY rowid").fetchall()
+    db.close()
+    return rows
+
+
+def sheet(path, header, rows, title="Inventory List"):
+    """A hand-made workbook: one sheet, a header and rows (text typed as text)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = title
+    ws.append(header)
+    for row in rows:
+        ws.append(row)
+    for r in ws.iter_rows(min_row=2):
+        for cell in r:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
+    wb.save(path)
+    return path
