@@ -195,7 +195,7 @@ def _remove(path: str) -> None:
         pass
 
 
-def _dropdown_lists(store, rows, *, whole: bool) -> dict[str, list[str]]:
+def _dropdown_lists(store, rows, *, whole: bool = True) -> dict[str, list[str]]:
     """Values for the open dropdowns (units in use in the whole store, also when the export holds
     only some products: ``whole`` says ``rows`` are all of them), or a remote store's lists."""
     lists: dict[str, list[str]] = {}

@@ -274,6 +274,7 @@ class XlsxWriter:
             sheets.append(f'<sheet name="{xml_attr(s.name)}" sheetId="{i}"{state} r:id="rId{i}"/>')
         last_col = col_letter(len(self.specs) - 1)
         quoted = xml_text("'" + self.data_sheet.replace("'", "''") + "'")
+        titles = (f"{quoted}!$A:$A," if self.pages_wide() > 1 else "") + f"{quoted}!$1:$1"
         return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                 '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
                 ' xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
@@ -281,8 +282,9 @@ class XlsxWriter:
                 f'<sheets>{"".join(sheets)}</sheets>'
                 '<definedNames><definedName name="_xlnm._FilterDatabase" localSheetId="0" hidden="1">'
                 f'{quoted}!$A$1:${last_col}${max(n + 1, 2)}</definedName>'
-                # the header row printed at the top of every page
-                f'<definedName name="_xlnm.Print_Titles" localSheetId="0">{quoted}!$1:$1</definedName>'
+                # printed on every page: the header row, and the first column (the code) when
+                # the columns take more than one page across
+                f'<definedName name="_xlnm.Print_Titles" localSheetId="0">{titles}</definedName>'
                 '</definedNames></workbook>')
 
     @staticmethod
