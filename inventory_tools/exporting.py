@@ -199,12 +199,13 @@ def _dropdown_lists(store, rows, *, whole: bool = True) -> dict[str, list[str]]:
     """Values for the open dropdowns (units in use in the whole store, also when the export holds
     only some products: ``whole`` says ``rows`` are all of them), or a remote store's lists."""
     lists: dict[str, list[str]] = {}
+    known = {n: items for n, items in (store.reference_lists() if store is not None else {}).items() if items}
     for name in OPEN_LISTS:
-        in_use = rows.distinct(name) if whole else store.values_in_use(name)
-        lists[name] = sorted(set(in_use) | set(DEFAULT_UNITS), key=str.casefold)
-    for name, items in (store.reference_lists() if store is not None else {}).items():
-        if items:
-            lists[name] = sorted(set(items), key=str.casefold)
+        if name not in known:
+            in_use = rows.distinct(name) if whole else store.values_in_use(name)
+            lists[name] = sorted(set(in_use) | set(DEFAULT_UNITS), key=str.casefold)
+    for name, items in known.items():
+        lists[name] = sorted(set(items), key=str.casefold)
     return lists
 
 
@@ -281,17 +282,24 @@ def instructions_sheet(manifest: dict | None = None) -> PlainSheet:
 
 
 def export_summary(manifest: dict) -> list[str]:
-    """What the export holds, in words (its filters and columns) for the Instructions sheet."""
+    """What the export holds, in words (its filters and columns) for the Instructions sheet.
+    ``manifest`` as written, or as read back from a workbook (lists as comma-joined text)."""
+    def listed(key: str) -> list[str]:
+        v = manifest.get(key) or []
+        return [p for p in v.split(",") if p] if isinstance(v, str) else list(v)
+
     picked = [f"{key.replace('_', ' ')} {manifest[key]}" for key in ("category", "brand", "code", "changed_since")
               if manifest.get(key)]
-    if manifest.get("statuses"):
-        picked.insert(0, "status " + " | ".join(manifest["statuses"]))
-    lines = [f"Export {manifest['export_id']} of {manifest['store']}, {manifest['exported_at']}: "
-             f"{manifest['row_count']} products" + (f" ({'; '.join(picked)})." if picked else " (all).")]
-    if manifest.get("column_set", "all") == "all":
+    if listed("statuses"):
+        picked.insert(0, "status " + " | ".join(listed("statuses")))
+    lines = [f"Export {manifest.get('export_id', '')} of {manifest.get('store', 'the store')}, "
+             f"{manifest.get('exported_at', '')}: {manifest.get('row_count', '?')} products"
+             + (f" ({'; '.join(picked)})." if picked else " (all).")]
+    chosen = manifest.get("column_set") or "all"
+    if chosen == "all":
         lines.append("Every column of Cin7's Inventory List.")
     else:
-        shown = manifest["column_set"] if manifest["column_set"] != "list" else "chosen"
-        lines.append(f"Only the columns of the {shown} set: {', '.join(manifest['columns'])}. "
+        shown = chosen if chosen != "list" else "chosen"
+        lines.append(f"Only the columns of the {shown} set: {', '.join(listed('columns'))}. "
                      "The columns not in this file are left as they are by the import.")
     return lines

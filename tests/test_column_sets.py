@@ -96,9 +96,15 @@ def test_unknown_names_and_bad_filters_are_usage_errors_with_a_suggestion(ex, tm
     assert not out.exists()
 
 
-def test_columns_are_for_workbooks_not_for_cin7_csv(ex, tmp_path):
+def test_columns_are_for_workbooks_not_for_cin7_csv_which_filters_all_the_same(ex, tmp_path):
     r = ex("export", tmp_path / "x.csv", "--columns", "pricing", expect=2)
     assert "--columns is for workbooks" in r.stderr
+    from inventory_tools.csvio import read_records
+
+    out = tmp_path / "hardware.csv"
+    ex("export", out, "--category", "hardware", "--code", "0012?")
+    header, records, _ = read_records(out.read_text(encoding="utf-8"))
+    assert header == list(cols.names()) and [r[0] for r in records] == ["00123", "00124"]
 
 
 # -- a subset workbook -------------------------------------------------------------------------
