@@ -86,20 +86,36 @@ def _status_option(fn):
 @cli.command("export")
 @click.argument("out", type=click.Path(dir_okay=False, writable=True))
 @_status_option
+@click.option("--category", "categories", multiple=True, metavar="C",
+              help="Only products in this category (repeatable; any case).")
+@click.option("--brand", "brands", multiple=True, metavar="B", help="Only products of this brand (repeatable; any case).")
+@click.option("--code", "codes", multiple=True, metavar="GLOB",
+              help="Only products whose code matches, e.g. 'HNG-*' (repeatable; * ? [..]; any case).")
+@click.option("--changed-since", metavar="YYYY-MM-DD",
+              help="Only products created or changed since this date (UTC).")
+@click.option("--columns", metavar="SET|NAMES",
+              help="Only some columns: a column set (setup, pricing, purchasing, dimensions; files in "
+                   "templates/columns/), a set file's path, or column names separated by commas. "
+                   "ProductCode and Name always come first.")
 @click.option("--changes-only", is_flag=True,
               help="Only the products the latest 'import --dry-run' would change, as it would leave them "
                    "(for Cin7's own Inventory List import screen).")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result on stdout.")
 @click.pass_obj
 @handle_errors
-def export_command(obj: Context, out: str, statuses: tuple[str, ...], changes_only: bool, as_json: bool) -> None:
+def export_command(obj: Context, out: str, statuses: tuple[str, ...], categories: tuple[str, ...],
+                   brands: tuple[str, ...], codes: tuple[str, ...], changed_since: str | None, columns: str | None,
+                   changes_only: bool, as_json: bool) -> None:
     """Write the inventory list to OUT.xlsx (formatted workbook) or OUT.csv (Cin7's own format).
 
+    Filters combine: every one given must match (a repeated option: any of its values).
     Prints the export id: the base a later import compares against.
 
     \b
     Example:
-      inventory-tools export inventory.xlsx --status "Setup Required"
+      inventory-tools export setup.xlsx --status "Setup Required" --columns setup
+      inventory-tools export prices.xlsx --brand Hafele --columns pricing
+      inventory-tools export recent.xlsx --changed-since 2026-07-01 --code 'HNG-*'
       inventory-tools import big-edit.xlsx --dry-run && inventory-tools export --changes-only upload.csv
     """
     from .exporting import export
@@ -107,15 +123,18 @@ def export_command(obj: Context, out: str, statuses: tuple[str, ...], changes_on
 
     store = obj.store()
     # Only the embedded store can count for free; a remote one would pay a full read for it.
-    total = sum(store.status_counts().values()) if store.counts_cheaply else 0
+    narrowed = categories or brands or codes or changed_since or changes_only
+    total = sum(store.status_counts().values()) if store.counts_cheaply and not narrowed and not statuses else 0
     with progress_bar(total, "Exporting") as advance:
-        result = export(store, out, statuses=statuses, changes_only=changes_only, progress=advance)
+        result = export(store, out, statuses=statuses, columns=columns, categories=categories, brands=brands,
+                        codes=codes, changed_since=changed_since, changes_only=changes_only, progress=advance)
     for w in result.warnings[:20]:
         say(click.style("warning: ", fg="yellow") + w)
     if len(result.warnings) > 20:
         say(f"warning: ... and {len(result.warnings) - 20} more values that start like formulas")
     counts = ", ".join(f"{n} {s}" for s, n in result.counts.items()) or "no products"
-    say(f"Exported {result.rows} products ({counts}) to {result.path}")
+    shown = "" if result.column_set == "all" else f", {len(result.columns)} columns"
+    say(f"Exported {result.rows} products ({counts}){shown} to {result.path}")
     if as_json:
         emit_json(result.to_json())
     else:

@@ -20,6 +20,7 @@ from .. import columns as cols
 from ..changes import ApplyOutcome, CellChange, ChangeSet, FrameSource, WriteEstimate
 
 if TYPE_CHECKING:
+    from ..filters import ProductFilter
     from .state import LocalState
 
 
@@ -63,9 +64,30 @@ class Store(abc.ABC):
         memory) for products that have not changed since that export."""
         return self.read_by_codes(codes)
 
-    def stream(self, statuses: Iterable[str] | None = None):
-        """The products to export: ``n``, ``chunks(size)``, ``distinct(column)``, ``status_counts()``."""
-        return FrameSource(self.read_products(list(statuses or []) or None))
+    def stream(self, statuses: Iterable[str] | None = None, match: "ProductFilter | None" = None):
+        """The products to export: ``n``, ``chunks(size)``, ``distinct(column)``, ``status_counts()``.
+
+        ``match`` (export's ``--category``, ``--brand``, ``--code``, ``--changed-since``; its
+        statuses are ``statuses``) narrows them. This default reads the products and filters them
+        in memory; ``changed_since`` needs :meth:`read_modified_since`."""
+        if match is not None and match.changed_since is not None:
+            frame = self.read_modified_since(match.since_text())
+        else:
+            frame = self.read_products(list(statuses or []) or None)
+        if match is not None:
+            frame = frame[match.mask(frame)].reset_index(drop=True)
+        return FrameSource(frame)
+
+    def read_modified_since(self, since: str) -> pd.DataFrame:
+        """Products created or changed since ``since`` (ISO 8601 UTC, ``yyyy-MM-ddTHH:mm:ss``)."""
+        from ..errors import UsageError
+
+        raise UsageError(f"--changed-since is not supported by {self.describe()}: it records no change dates",
+                         "filter by --status, --category, --brand or --code instead")
+
+    def values_in_use(self, column: str) -> list[str]:
+        """The distinct non-blank values of ``column`` across every product (dropdowns, filters)."""
+        return FrameSource(self.read_products()).distinct(column)
 
     def codes(self) -> list[str]:
         return list(self.read_products()[cols.KEY])

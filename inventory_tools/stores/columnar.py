@@ -33,6 +33,7 @@ class SnapshotColumns:
         self._export_id = ""
         self._pending: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {n: [] for n in self.names}
         self._pending_rows = 0
+        self._seen: set[str] = set()  # columns handed over for the current chunk
         self._parts: list[tuple[int, str, bytes, bytes]] = []
         self._next_part = 0
 
@@ -46,8 +47,17 @@ class SnapshotColumns:
         """One column of the current chunk, factorised (blank cells may be -1, read as "")."""
         if name in self._pending:
             self._pending[name].append((codes, np.asarray(uniques, dtype=object)))
+            self._seen.add(name)
 
-    def end_chunk(self, rows: int) -> None:
+    def end_chunk(self, rows: int, chunk: pd.DataFrame | None = None) -> None:
+        """The chunk is complete. Columns the writer did not hand over (an export of some
+        columns) are taken from ``chunk``: the snapshot always holds whole rows."""
+        if chunk is not None:
+            for name in self.names:
+                if name not in self._seen:
+                    codes, uniques = pd.factorize(chunk[name].to_numpy(dtype=object), use_na_sentinel=False)
+                    self._pending[name].append((codes, np.asarray(uniques, dtype=object)))
+        self._seen = set()
         self._pending_rows += rows
         if self._pending_rows >= PART_ROWS:
             self._flush()

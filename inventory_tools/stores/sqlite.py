@@ -50,9 +50,14 @@ class SqliteStore(Store):
         sql = sql.replace(", ".join(qi(n) for n in cols.names()), select_list(), 1)
         return frame_from_cursor(self.db.execute(sql, params))
 
-    def stream(self, statuses: Iterable[str] | None = None) -> "ProductStream":
-        """The products (optionally some statuses) read in chunks: for exports of any size."""
-        return ProductStream(self, list(statuses or []))
+    def stream(self, statuses: Iterable[str] | None = None, match=None) -> "ProductStream":
+        """The products (optionally some statuses, or a ``filters.ProductFilter``) read in chunks:
+        for exports of any size."""
+        return ProductStream(self, list(statuses or []), match)
+
+    def values_in_use(self, column: str) -> list[str]:
+        return [r[0] for r in self.db.execute(f"SELECT DISTINCT {qi(column)} FROM products"
+                                              f" WHERE coalesce({qi(column)}, '') <> ''")]
 
     def read_by_codes(self, codes: Iterable[str]) -> pd.DataFrame:
         codes = list(dict.fromkeys(codes))
@@ -204,10 +209,12 @@ class ProductStream:
     """``n`` products, read ``chunks(size)`` at a time with one cursor (call inside a transaction
     so the rows match the export snapshot taken in the same transaction)."""
 
-    def __init__(self, store: SqliteStore, statuses: list[str]):
+    def __init__(self, store: SqliteStore, statuses: list[str], match=None):
         self.store, self.statuses = store, statuses
         where, params = "", ()
-        if statuses:
+        if match is not None:
+            where, params = match.sql(qi)
+        elif statuses:
             params = tuple(statuses)
             where = f" WHERE {qi(cols.STATUS)} IN ({', '.join('?' * len(params))})"
         self._where, self._params = where, params

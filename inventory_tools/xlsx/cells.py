@@ -2,6 +2,8 @@
 value's cell XML built once per chunk (or once per column for coded columns)."""
 from __future__ import annotations
 
+import math
+import operator
 import re
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
@@ -39,6 +41,8 @@ class PlainSheet:
     hidden: bool = False
     widths: list[float] = field(default_factory=list)
     title_first_row: bool = False
+    headings: tuple[int, ...] = ()  # 0-based rows whose first cell is a bold section heading
+    orientation: str = "portrait"  # when printed (always one page wide)
 
 
 class SharedStrings:
@@ -109,12 +113,14 @@ def _si_elements(texts: list[str]) -> str:
 
 
 def render_column(values: np.ndarray, letter: str, rows: np.ndarray, spec: ColumnSpec,
-                   sst: SharedStrings, highlight: np.ndarray | None, out: np.ndarray):
+                   sst: SharedStrings, highlight: np.ndarray | None, out: np.ndarray,
+                   lines: np.ndarray | None = None):
     """One column of a chunk into ``out`` (rows x 3): '<c r="G', the row number, the rest.
 
     Every piece is a shared object (one per distinct value, one per row): no string is built per
-    cell, and the final ``"".join`` copies each piece once, in C. Returns the column factorised
-    (codes, distinct values; blank = -1) for a caller that keeps it.
+    cell, and the final ``"".join`` copies each piece once, in C. ``lines`` (per row): raised to
+    the lines this column's cell takes when wrapped (see :func:`wrap_values`). Returns the column
+    factorised (codes, distinct values; blank = -1) for a caller that keeps it.
     """
     filled = values != ""
     codes = np.full(len(values), -1, dtype=np.int32)
@@ -125,8 +131,86 @@ def render_column(values: np.ndarray, letter: str, rows: np.ndarray, spec: Colum
         uniques = np.asarray(uniques, dtype=object)
         codes[filled] = chunk_codes
         tails = _cell_tails(uniques, chunk_codes, spec, sst)
+        counts = wrap_values(uniques, tails, spec)
+        if counts is not None and lines is not None:
+            lines[filled] = np.maximum(lines[filled], counts[chunk_codes])
     _place_cells(codes, filled, tails, letter, rows, spec, highlight, out)
     return codes, uniques
+
+
+# -- wrapped text and row heights ----------------------------------------------------------
+#: Characters of ordinary text per unit of column width, less what wrapping at word ends wastes
+#: per line. A unit is the width of a digit in the default font (Calibri 11); LibreOffice without
+#: Calibri or Carlito draws with DejaVu Sans, about a quarter wider, so these are set for the
+#: wider font: a row is then never too short (in Excel it may have a little room to spare).
+CHARS_PER_UNIT, WRAP_WASTE = 1.05, 2
+LINE_POINTS = 15  # one line of 11-point text, as Excel's default row height
+MAX_LINES = 27  # 405 points: Excel's tallest row is 409
+
+
+#: Column-width units a bold header character takes at most (bold DejaVu Sans capitals, the
+#: widest a reader draws with; Calibri is narrower), and room for the filter button.
+HEADER_UNITS_PER_CHAR, HEADER_PAD = 1.15, 3.0
+
+
+def header_width(name: str) -> float:
+    """The column width at which a bold header shows its whole name beside the filter button."""
+    return round(len(name) * HEADER_UNITS_PER_CHAR + HEADER_PAD, 1)
+
+
+#: Units a digit takes in the widest font a reader draws with (DejaVu Sans: a quarter wider than
+#: Calibri's digit, the unit itself).
+DIGIT_UNITS = 1.25
+
+
+def number_width(decimals: int | None) -> float:
+    """The width showing a number of up to six integer digits with its fixed decimals (a number
+    that does not fit shows as ### on screen and paper)."""
+    return round((8 + (decimals or 0)) * DIGIT_UNITS + 1, 1)
+
+
+def text_lines(texts: np.ndarray, width: float) -> np.ndarray:
+    """Lines each text takes in a wrapped cell ``width`` units wide (at least 1). Lengths and
+    line breaks are counted in C (``map`` over built-in methods); only texts that hold a line
+    break are split, one by one (a few in any real list)."""
+    per_line = max(1.0, width * CHARS_PER_UNIT - WRAP_WASTE)
+    n = len(texts)
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+    breaks = np.fromiter(map(operator.methodcaller("count", "\n"), texts), dtype=np.int64, count=n)
+    counts = np.maximum(1, np.ceil(lengths / per_line)).astype(np.int64)
+    for i in np.flatnonzero(breaks):
+        counts[i] = sum(max(1, math.ceil(len(part) / per_line)) for part in texts[i].split("\n"))
+    return counts
+
+
+def wrap_values(uniques: np.ndarray, tails: np.ndarray, spec: ColumnSpec) -> np.ndarray | None:
+    """Lines per distinct value of a text column when its cells wrap, else None (every cell one
+    line). A wrapping column's every value; elsewhere a text with a line break wraps too (its
+    cell gets the wrapping style, in place in ``tails``), so it never spills into the next row."""
+    if spec.kind != "text" or not len(uniques):
+        return None
+    if spec.wrap:
+        return text_lines(uniques, spec.width)
+    if "\n" not in "".join(uniques.tolist()):  # one pass in C: most columns hold no line break
+        return None
+    multi = np.flatnonzero(np.fromiter(map(operator.methodcaller("__contains__", "\n"), uniques),
+                                       dtype=bool, count=len(uniques)))
+    counts = np.ones(len(uniques), dtype=np.int64)
+    counts[multi] = text_lines(uniques[multi], spec.width)
+    plain, wrapped = f' s="{spec.style}"', f' s="{CellStyle.WRAP}"'
+    tails[multi] = [t.replace(plain, wrapped, 1) for t in tails[multi]]
+    return counts
+
+
+def row_heights(lines: np.ndarray) -> np.ndarray:
+    """Per row: ``' ht="30"'`` for a row of wrapped lines ("" for one line). No ``customHeight``:
+    the row is still the application's to fit when its text is edited."""
+    out = np.full(len(lines), "", dtype=object)
+    tall = lines > 1
+    if tall.any():
+        points = np.minimum(lines[tall], MAX_LINES) * LINE_POINTS
+        out[tall] = ' ht="' + points.astype(str).astype(object) + '"'
+    return out
 
 
 class CodedColumn:
@@ -138,14 +222,22 @@ class CodedColumn:
         self.categories = np.asarray(categories, dtype=object)
         self.filled = self.categories != ""
         self.tails: np.ndarray | None = None
+        self.lines: np.ndarray | None = None  # per category, when some wrap
 
     def render(self, start: int, letter: str, rows: np.ndarray, spec: ColumnSpec, sst: SharedStrings,
-               highlight: np.ndarray | None, out: np.ndarray) -> None:
+               highlight: np.ndarray | None, out: np.ndarray, lines: np.ndarray | None = None) -> None:
         if self.tails is None:
             self.tails = np.empty(len(self.categories), dtype=object)
             if self.filled.any():
-                self.tails[self.filled] = _cell_tails(self.categories[self.filled], self.codes, spec, sst)
+                tails = _cell_tails(self.categories[self.filled], self.codes, spec, sst)
+                counts = wrap_values(self.categories[self.filled], tails, spec)
+                self.tails[self.filled] = tails
+                if counts is not None:
+                    self.lines = np.ones(len(self.categories), dtype=np.int64)
+                    self.lines[self.filled] = counts
         codes = self.codes[start:start + len(rows)]
+        if self.lines is not None and lines is not None:
+            np.maximum(lines, self.lines[codes], out=lines)
         _place_cells(codes, self.filled[codes], self.tails, letter, rows, spec, highlight, out)
 
 

@@ -11,6 +11,7 @@ and extra plain sheets (instructions, a hidden manifest, hidden dropdown lists).
 """
 from __future__ import annotations
 
+import math
 import zipfile
 from typing import Iterable, Sequence
 
@@ -18,12 +19,15 @@ import numpy as np
 import pandas as pd
 
 from ..cellref import col_letter
-from .cells import CodedColumn, ColumnSpec, PlainSheet, SharedStrings, render_column
-from .xml import (APP_XML, CellStyle, ROOT_RELS, SHEET_COMMENT_RELS, MAX_COMMENTS, comments_xml, styles_xml, vml_xml,
-                  xml_attr, xml_text)
+from .cells import CodedColumn, ColumnSpec, PlainSheet, SharedStrings, render_column, row_heights
+from .xml import (APP_XML, CellStyle, ROOT_RELS, SHEET_COMMENT_RELS, MAX_COMMENTS, comments_xml, page_setup_xml,
+                  styles_xml, vml_xml, xml_attr, xml_text)
 
 MAX_ROWS = 1_048_576
 CHUNK_ROWS = 5_000  # rows rendered at a time: bounds memory (~100 MB) at any export size
+#: Column-width units one landscape page holds at about half size (11-point text printed at ~5.5
+#: points is the least that reads); wider sheets print on more pages across.
+READABLE_UNITS_PER_PAGE = 260
 
 
 class Deflater:
@@ -90,6 +94,8 @@ class XlsxWriter:
         self.extra: list[PlainSheet] = []
         self.observer = None
         self.coded: dict[str, CodedColumn] = {}
+        #: Pages across when printed (0: as few as keep text readable; see pages_wide).
+        self.fit_width = 0
 
     def add_sheet(self, sheet: PlainSheet) -> None:
         self.extra.append(sheet)
@@ -147,6 +153,7 @@ class XlsxWriter:
         yield ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
                ' xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+               '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
                f'<dimension ref="A1:{last_col}{n + 1}"/>'
                '<sheetViews><sheetView tabSelected="1" workbookViewId="0">'
                '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
@@ -165,20 +172,22 @@ class XlsxWriter:
             # A (rows x columns+2) grid of XML pieces joined once in row-major order: no string
             # grows cell by cell, so the cost is linear in the output size.
             grid = np.full((len(chunk), 3 * len(specs) + 2), "", dtype=object)
-            grid[:, 0] = '<row r="' + rows + '">'
+            lines = np.ones(len(chunk), dtype=np.int64)  # each row's tallest wrapped cell
             for j, (name, letter, spec) in enumerate(zip(names, letters, specs)):
                 marks = highlight.get(name)
                 marks = marks[start:start + len(chunk)] if marks is not None else None
                 if name in self.coded:
-                    self.coded[name].render(start, letter, rows, spec, self.sst, marks, grid[:, 1 + 3 * j:4 + 3 * j])
+                    self.coded[name].render(start, letter, rows, spec, self.sst, marks, grid[:, 1 + 3 * j:4 + 3 * j],
+                                            lines)
                     continue
                 values = chunk[name].to_numpy(dtype=object)
                 factorised = render_column(values, letter, rows, spec, self.sst, marks,
-                                            grid[:, 1 + 3 * j:4 + 3 * j])
+                                            grid[:, 1 + 3 * j:4 + 3 * j], lines)
                 if self.observer is not None:
                     self.observer.column(name, *factorised)
             if self.observer is not None:
-                self.observer.end_chunk(len(chunk))
+                self.observer.end_chunk(len(chunk), chunk)
+            grid[:, 0] = '<row r="' + rows + '"' + row_heights(lines) + '>'
             grid[:, -1] = "</row>"
             yield "".join(grid.ravel().tolist())
             start += len(chunk)
@@ -187,9 +196,15 @@ class XlsxWriter:
         yield "</sheetData>"
         yield f'<autoFilter ref="A1:{last_col}{max(n + 1, 2)}"/>'
         yield self._validations_xml()
-        yield ('<pageMargins left="0.5" right="0.5" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
-               '<pageSetup orientation="landscape" fitToWidth="0"/>'
+        yield (page_setup_xml("landscape", self.pages_wide(), grid_lines=True)
                + ('<legacyDrawing r:id="rIdVml"/>' if has_comments else "") + '</worksheet>')
+
+    def pages_wide(self) -> int:
+        """Pages across a printout: ``fit_width`` if set, else as few as keep the text readable."""
+        if self.fit_width:
+            return self.fit_width
+        total = sum(s.width for s in self.specs)
+        return max(1, math.ceil(total / READABLE_UNITS_PER_PAGE))
 
     def _validations_xml(self) -> str:
         items = []
@@ -214,32 +229,40 @@ class XlsxWriter:
         rows = self._plain_rows_xml(sheet)
         cols = "".join(f'<col min="{i + 1}" max="{i + 1}" width="{w:.2f}" customWidth="1"/>'
                        for i, w in enumerate(sheet.widths))
+        printing = "" if sheet.hidden else page_setup_xml(sheet.orientation, 1)
         return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                 '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-                '<sheetViews><sheetView workbookViewId="0"/></sheetViews>'
+                + ("" if sheet.hidden else '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>')
+                + '<sheetViews><sheetView workbookViewId="0"/></sheetViews>'
+                '<sheetFormatPr defaultRowHeight="15"/>'
                 + (f"<cols>{cols}</cols>" if cols else "")
-                + f'<sheetData>{"".join(rows)}</sheetData></worksheet>')
+                + f'<sheetData>{"".join(rows)}</sheetData>{printing}</worksheet>')
 
     def _plain_rows_xml(self, sheet: PlainSheet) -> list[str]:
-        """Every row's XML; the cells a column at a time (a Changes sheet may hold 100,000 rows)."""
+        """Every row's XML; the cells a column at a time (a Changes sheet may hold 100,000 rows).
+        Cells wrap within their column's width; each row is as tall as its longest cell."""
         rows = sheet.rows
         lines = []
         first = 0
         if sheet.title_first_row and rows:
             cells = "".join(f'<c r="{col_letter(c)}1" s="{CellStyle.TITLE}" t="s"><v>{self.sst.code(str(v))}</v></c>'
                             for c, v in enumerate(rows[0]) if v not in (None, ""))
-            lines.append(f'<row r="1">{cells}</row>')
+            lines.append(f'<row r="1" ht="22">{cells}</row>')
             first = 1
         body = rows[first:]
         width = max((len(r) for r in body), default=0)
         numbers = np.arange(first + 1, len(rows) + 1).astype(str).astype(object)
         grid = np.full((len(body), 3 * width + 2), "", dtype=object)
-        grid[:, 0] = '<row r="' + numbers + '">'
-        grid[:, -1] = "</row>"
-        spec = ColumnSpec("", "text", wrap=True)
+        heights = np.ones(len(body), dtype=np.int64)
         for c in range(width):
+            spec = ColumnSpec("", "text", wrap=True, width=sheet.widths[c] if c < len(sheet.widths) else 12.0)
             values = np.array([("" if r[c] is None else str(r[c])) if c < len(r) else "" for r in body], dtype=object)
-            render_column(values, col_letter(c), numbers, spec, self.sst, None, grid[:, 1 + 3 * c:4 + 3 * c])
+            render_column(values, col_letter(c), numbers, spec, self.sst, None, grid[:, 1 + 3 * c:4 + 3 * c], heights)
+        heading = f' s="{CellStyle.HEADING}"'
+        for i in (h - first for h in sheet.headings if h >= first):
+            grid[i, 3] = grid[i, 3].replace(f' s="{CellStyle.WRAP}"', heading, 1) if grid[i, 3] else ""
+        grid[:, 0] = '<row r="' + numbers + '"' + row_heights(heights) + '>'
+        grid[:, -1] = "</row>"
         lines.extend("".join(row) for row in grid.tolist())
         return lines
 
@@ -250,15 +273,19 @@ class XlsxWriter:
             state = ' state="hidden"' if s.hidden else ""
             sheets.append(f'<sheet name="{xml_attr(s.name)}" sheetId="{i}"{state} r:id="rId{i}"/>')
         last_col = col_letter(len(self.specs) - 1)
-        quoted = "'" + self.data_sheet.replace("'", "''") + "'"
+        quoted = xml_text("'" + self.data_sheet.replace("'", "''") + "'")
+        titles = (f"{quoted}!$A:$A," if self.pages_wide() > 1 else "") + f"{quoted}!$1:$1"
         return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                 '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
                 ' xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
                 '<bookViews><workbookView activeTab="0"/></bookViews>'
                 f'<sheets>{"".join(sheets)}</sheets>'
                 '<definedNames><definedName name="_xlnm._FilterDatabase" localSheetId="0" hidden="1">'
-                f'{xml_text(quoted)}!$A$1:${last_col}${max(n + 1, 2)}</definedName></definedNames>'
-                '</workbook>')
+                f'{quoted}!$A$1:${last_col}${max(n + 1, 2)}</definedName>'
+                # printed on every page: the header row, and the first column (the code) when
+                # the columns take more than one page across
+                f'<definedName name="_xlnm.Print_Titles" localSheetId="0">{titles}</definedName>'
+                '</definedNames></workbook>')
 
     @staticmethod
     def _workbook_rels(n_sheets: int) -> str:

@@ -43,11 +43,15 @@ class CellStyle:
     TITLE = 5
     HIGHLIGHT_TEXT = 14
     HIGHLIGHT_NUMBER = 15
+    HEADING = 16  # bold, wrapped: a section heading in a plain sheet
 
 
 def number_style_index(decimals: int | None, read_only: bool) -> int:
     base = 6 + 2 * list(NUMBER_FORMATS).index(decimals if decimals in NUMBER_FORMATS else 4)
     return base + (1 if read_only else 0)
+
+
+_TOP = ' applyAlignment="1"><alignment vertical="top"/></xf>'  # data cells: a tall row reads from its top
 
 
 def styles_xml() -> str:
@@ -56,7 +60,7 @@ def styles_xml() -> str:
         '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>',  # 0 default
         '<xf numFmtId="49" fontId="1" fillId="2" borderId="1" xfId="0" applyFont="1" applyFill="1" applyBorder="1"'
         ' applyNumberFormat="1"><alignment vertical="center"/></xf>',  # 1 header
-        '<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>',  # 2 text
+        '<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"' + _TOP,  # 2 text
         '<xf numFmtId="49" fontId="2" fillId="3" borderId="1" xfId="0" applyFont="1" applyFill="1" applyBorder="1"'
         ' applyNumberFormat="1"/>',  # 3 read-only header
         '<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1" applyAlignment="1">'
@@ -64,20 +68,23 @@ def styles_xml() -> str:
         '<xf numFmtId="0" fontId="3" fillId="0" borderId="0" xfId="0" applyFont="1"/>',  # 5 title
     ]
     for d, fid in NUMBER_FORMATS.items():
-        xfs.append(f'<xf numFmtId="{fid}" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>')
+        xfs.append(f'<xf numFmtId="{fid}" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"' + _TOP)
         xfs.append(f'<xf numFmtId="{fid}" fontId="2" fillId="3" borderId="0" xfId="0" applyNumberFormat="1"'
-                   ' applyFont="1" applyFill="1"/>')
+                   ' applyFont="1" applyFill="1"' + _TOP)
     xfs.append('<xf numFmtId="49" fontId="0" fillId="4" borderId="0" xfId="0" applyNumberFormat="1"'
-               ' applyFill="1"/>')  # 14 highlighted text
-    xfs.append('<xf numFmtId="0" fontId="0" fillId="4" borderId="0" xfId="0" applyFill="1"/>')  # 15 highlighted number
+               ' applyFill="1"' + _TOP)  # 14 highlighted text
+    xfs.append('<xf numFmtId="0" fontId="0" fillId="4" borderId="0" xfId="0" applyFill="1"' + _TOP)  # 15 highlighted number
+    xfs.append('<xf numFmtId="49" fontId="4" fillId="0" borderId="0" xfId="0" applyFont="1" applyNumberFormat="1"'
+               ' applyAlignment="1"><alignment wrapText="1" vertical="top"/></xf>')  # 16 heading
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
         f'<numFmts count="{len(NUMBER_FORMATS)}">{numfmts}</numFmts>'
-        '<fonts count="4"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
+        '<fonts count="5"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
         '<font><b/><sz val="11"/><color rgb="FFFFFFFF"/><name val="Calibri"/><family val="2"/></font>'
         '<font><i/><sz val="11"/><color rgb="FF595959"/><name val="Calibri"/><family val="2"/></font>'
-        '<font><b/><sz val="14"/><name val="Calibri"/><family val="2"/></font></fonts>'
+        '<font><b/><sz val="14"/><name val="Calibri"/><family val="2"/></font>'
+        '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
         '<fills count="5"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>'
         '<fill><patternFill patternType="solid"><fgColor rgb="FF1F4E78"/><bgColor indexed="64"/></patternFill></fill>'
         '<fill><patternFill patternType="solid"><fgColor rgb="FFE7E6E6"/><bgColor indexed="64"/></patternFill></fill>'
@@ -90,6 +97,15 @@ def styles_xml() -> str:
         '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
         '</styleSheet>'
     )
+
+
+def page_setup_xml(orientation: str, pages_wide: int, *, grid_lines: bool = False) -> str:
+    """Printing: orientation, ``pages_wide`` pages across (as many down as it takes), and a
+    footer with the file, the sheet and the page number."""
+    return (('<printOptions gridLines="1"/>' if grid_lines else "")
+            + '<pageMargins left="0.4" right="0.4" top="0.5" bottom="0.6" header="0.3" footer="0.3"/>'
+            f'<pageSetup orientation="{orientation}" fitToWidth="{pages_wide}" fitToHeight="0"/>'
+            '<headerFooter><oddFooter>&amp;L&amp;F · &amp;A&amp;RPage &amp;P of &amp;N</oddFooter></headerFooter>')
 
 
 MAX_COMMENTS = 10_000  # notes beyond this slow spreadsheet apps down; fills and lists still mark every cell
