@@ -1,0 +1,1 @@
+"""Helpers shared by the API tests (fakes live in ``tests/fakes``)."""
