@@ -84,6 +84,10 @@ def summary(result, say: Callable[[str], None]) -> None:
             (f", {c['conflict']} with conflicts kept" if c["conflict"] else "") +
             (f", {c['failed']} failed" if c["failed"] else "") +
             f". Undo with: inventory-tools undo {result.import_id}")
+        for code, why in list(result.failed.items())[:FIRST_CHANGES]:
+            say(click.style("  failed ", fg="red") + f"{code}: {why}")
+        if len(result.failed) > FIRST_CHANGES:
+            say(f"  … and {len(result.failed) - FIRST_CHANGES} more failed (see --json or the results workbook)")
     elif result.plan is not None and result.plan.empty:
         say("Nothing to change: the store already matches the file.")
     if result.results_path:
