@@ -17,8 +17,20 @@ It follows the documented contract (``shared/reference/xero.md``):
   calls in flight, ``day_limit`` calls a day: 429 + Retry-After + X-Rate-Limit-Problem, and the
   X-MinLimit-Remaining / X-DayLimit-Remaining / X-AppMinLimit-Remaining headers on every answer;
 * injectable faults: 500, 503, timeouts (no answer until the client gave up) and dropped
-  connections, before or after a write is applied; scheduled one by one or at random;
+  connections, before or after a write is applied; a redirect to another host; an answer that
+  trickles in byte by byte; scheduled one by one or at random;
+* scopes per endpoint (Items: accounting.settings(.read), or the granular accounting.invoices(.read),
+  or the legacy accounting.transactions(.read); TaxRates: accounting.settings(.read)); a missing
+  one is answered ``scope_answer`` (401 or 403) with Detail ``AuthorizationUnsuccessful``;
 * ``calls``: every request with its start/end time, status and how many were in flight.
+
+Each reading the documentation leaves open is a mode (see ``tests/fakes/README.md``): ``blocks``
+"merge" (a SalesDetails/PurchaseDetails block sent is merged into the item's) or "replace" (it
+replaces it: keys not sent are dropped); ``ignore_blank`` (a blank value sent in a block is
+ignored); ``not_modified`` (a quiet If-Modified-Since is answered 304 instead of 200 with no
+items); ``archived_marker`` (archived items carry ``Status: ARCHIVED``; without it they look like
+any other item, as reported against the real API); ``elements_by_id`` (a 400's elements carry
+the ItemID sent, not the Code); ``opaque_tokens`` (tokens whose scopes cannot be read).
 
 Seeded from the real payloads in ``shared/reference/xero/samples`` (an inline copy is used when
 that folder is not there).
@@ -89,7 +101,13 @@ TAX_RATES = [
     {"Name": "GST on Expenses", "TaxType": "INPUT2", "Status": "ACTIVE", "EffectiveRate": Decimal("15.0000")},
     {"Name": "No GST", "TaxType": "NONE", "Status": "ACTIVE", "EffectiveRate": Decimal("0.0000")},
     {"Name": "No VAT", "TaxType": "NOVAT", "Status": "ACTIVE", "EffectiveRate": Decimal("0.0000")},
+    # an archived rate sharing an active one's name, and one that exists only archived
+    {"Name": "GST on Income", "TaxType": "TAX001", "Status": "ARCHIVED", "EffectiveRate": Decimal("12.5000")},
+    {"Name": "Old Sales Tax", "TaxType": "TAX002", "Status": "DELETED", "EffectiveRate": Decimal("10.0000")},
 ]
+ITEMS_WRITE = {"accounting.settings", "accounting.invoices", "accounting.transactions"}
+ITEMS_READ = ITEMS_WRITE | {"accounting.settings.read", "accounting.invoices.read", "accounting.transactions.read"}
+TAX_READ = {"accounting.settings", "accounting.settings.read"}
 _DATE_RE = re.compile(r"Date\((-?\d+)([+-]\d{4})?\)")
 ZERO_ID = "00000000-0000-0000-0000-000000000000"
 
@@ -141,10 +159,12 @@ def _encode(obj) -> bytes:
 
 
 class Fault:
-    def __init__(self, kind: str, *, method: str | None = None, path: str | None = None, phase: str = "before"):
-        assert kind in ("500", "503", "timeout", "drop", "401"), kind
+    def __init__(self, kind: str, *, method: str | None = None, path: str | None = None, phase: str = "before",
+                 location: str | None = None, interval: float = 0.5):
+        assert kind in ("500", "503", "timeout", "drop", "401", "redirect", "trickle"), kind
         assert phase in ("before", "after")
         self.kind, self.method, self.path, self.phase = kind, method, path, phase
+        self.location, self.interval = location, interval
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method == method) and (self.path is None or path.startswith(self.path))
@@ -154,7 +174,13 @@ class FakeXero:
     def __init__(self, *, client_id: str = "fake-client-id-0001", client_secret: str = "fake-secret-S3CR3T-value-42",
                  scopes: tuple[str, ...] = ("accounting.settings",), window: float = 2.0, minute_limit: int = 60,
                  day_limit: int = 5000, concurrent_limit: int = 5, token_ttl: int = 1800, hang_seconds: float = 1.0,
-                 seed: bool = True, latency: float = 0.0):
+                 seed: bool = True, latency: float = 0.0, blocks: str = "merge", ignore_blank: bool = False,
+                 not_modified: bool = False, archived_marker: bool = False, elements_by_id: bool = False,
+                 opaque_tokens: bool = False, scope_answer: int = 401):
+        assert blocks in ("merge", "replace") and scope_answer in (401, 403)
+        self.blocks, self.ignore_blank, self.not_modified = blocks, ignore_blank, not_modified
+        self.archived_marker, self.elements_by_id, self.opaque_tokens = archived_marker, elements_by_id, opaque_tokens
+        self.scope_answer = scope_answer
         self.client_id, self.client_secret = client_id, client_secret
         self.scopes = list(scopes)
         self.window, self.minute_limit, self.day_limit = window, minute_limit, day_limit
@@ -268,6 +294,13 @@ class FakeXero:
             del self._codes[old["Code"]]
         self._codes[item["Code"]] = item["ItemID"]
 
+    def archive(self, code: str) -> None:
+        """The item is archived in Xero's UI (it stays in GET Items; see ``archived_marker``)."""
+        with self.lock:
+            it = self.by_code(code)
+            it["_archived"] = True
+            it["_updated"] = self._tick()
+
     def delete_item(self, code: str) -> None:
         with self.lock:
             it = self.by_code(code)
@@ -276,7 +309,7 @@ class FakeXero:
                 del self._codes[code]
 
     def issue_token(self, scopes: list[str] | None = None, ttl: float | None = None) -> str:
-        token = make_token(scopes or self.scopes, self.tenant_id)
+        token = f"opaque-{uuid.uuid4().hex}" if self.opaque_tokens else make_token(scopes or self.scopes, self.tenant_id)
         with self.lock:
             self.tokens[token] = (time.monotonic() + (ttl if ttl is not None else self.token_ttl), scopes or self.scopes)
         return token
@@ -293,9 +326,10 @@ class FakeXero:
 
     # -- faults and records -------------------------------------------------------------------
     def inject(self, kind: str, *, method: str | None = None, path: str | None = None, phase: str = "before",
-               times: int = 1) -> None:
+               times: int = 1, location: str | None = None, interval: float = 0.5) -> None:
         with self.lock:
-            self.faults.extend(Fault(kind, method=method, path=path, phase=phase) for _ in range(times))
+            self.faults.extend(Fault(kind, method=method, path=path, phase=phase, location=location, interval=interval)
+                               for _ in range(times))
 
     def storm(self, rate: float, *, seed: int = 7, kinds=("500", "503", "timeout", "drop")) -> None:
         with self.lock:
@@ -333,6 +367,8 @@ class FakeXero:
     def public_item(self, it: dict, unitdp: int) -> dict:
         out = {k: copy.deepcopy(v) for k, v in it.items() if not k.startswith("_")}
         out["UpdatedDateUTC"] = f"/Date({it['_updated']}+0000)/"
+        if it.get("_archived") and self.archived_marker:
+            out["Status"] = "ARCHIVED"
         for side in ("SalesDetails", "PurchaseDetails"):
             d = out.get(side)
             if isinstance(d, dict) and isinstance(d.get("UnitPrice"), Decimal) and unitdp != 4:
@@ -371,6 +407,8 @@ class FakeXero:
                         target = holder
                 if errors:
                     echo = {k: v for k, v in el.items()}
+                    if self.elements_by_id and el.get("ItemID"):
+                        echo = {"ItemID": el["ItemID"]}
                     echo["ValidationErrors"] = [{"Message": m} for m in errors]
                     out.append(echo)
                     continue
@@ -382,10 +420,12 @@ class FakeXero:
                              "TotalCostPool"):
                         continue
                     if k in ("SalesDetails", "PurchaseDetails") and isinstance(v, dict):
-                        merged = dict(new.get(k) or {})
+                        merged = dict(new.get(k) or {}) if self.blocks == "merge" else {}
                         for dk, dv in v.items():
                             if dk == "UnitPrice" and isinstance(dv, (Decimal, int)) and unitdp != 4:
                                 dv = Decimal(dv).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+                            if self.ignore_blank and dv in ("", None):
+                                continue
                             merged[dk] = dv
                         new[k] = merged
                     else:
@@ -459,7 +499,11 @@ def _handler(fake: FakeXero):
         def _json(self, status: int, obj, headers=None):
             self._send(status, _encode(obj), headers=headers)
 
-        def _fault(self, fault: Fault):
+        def _fault(self, fault: Fault, body: bytes = b""):
+            if fault.kind == "redirect":
+                return self._send(302, b"", headers={"Location": fault.location or "http://127.0.0.1:9/"})
+            if fault.kind == "trickle":
+                return self._trickle(body or b'{"Items": []}', fault.interval)
             if fault.kind in ("500", "503"):
                 self._json(int(fault.kind), {"Title": "Service Unavailable" if fault.kind == "503" else
                                              "An error occurred", "Status": int(fault.kind)})
@@ -475,6 +519,21 @@ def _handler(fake: FakeXero):
             try:
                 self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
+                pass
+
+        def _trickle(self, body: bytes, interval: float):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self._status = "trickle"
+            self.close_connection = True
+            try:
+                for i in range(len(body)):
+                    self.wfile.write(body[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(interval)
+            except OSError:  # the client gave up
                 pass
 
         def _dispatch(self, method: str):
@@ -513,7 +572,7 @@ def _handler(fake: FakeXero):
             if not entry or entry[0] < time.monotonic():
                 return self._json(401, {"Type": None, "Title": "Unauthorized", "Status": 401,
                                         "Detail": "AuthenticationUnsuccessful"})
-            scopes = entry[1]
+            scopes = set(entry[1])
             if low == "/connections" and method == "GET":
                 return self._json(200, fake.connections)
             if not low.startswith("/api.xro/2.0/"):
@@ -533,6 +592,11 @@ def _handler(fake: FakeXero):
             if fault and fault.phase == "before":
                 return self._fault(fault)
             resource = low[len("/api.xro/2.0/"):]
+            need = TAX_READ if resource == "taxrates" else ITEMS_READ if method == "GET" else ITEMS_WRITE
+            if not need & scopes:
+                return self._json(fake.scope_answer, {"Type": None, "Title": "Unauthorized" if fake.scope_answer == 401
+                                                      else "Forbidden", "Status": fake.scope_answer,
+                                                      "Detail": "AuthorizationUnsuccessful"})
             unitdp = int(query.get("unitdp") or 2) if (query.get("unitdp") or "2").isdigit() else 2
             if resource == "items" and method == "GET":
                 if "application/json" not in (self.headers.get("Accept") or ""):
@@ -547,11 +611,15 @@ def _handler(fake: FakeXero):
                 with fake.lock:
                     items = [fake.public_item(it, unitdp) for it in sorted(fake.items.values(), key=lambda i: i["Code"])
                              if floor is None or it["_updated"] >= floor]
+                if since and not items and fake.not_modified:
+                    if fault:
+                        return self._fault(fault)
+                    return self._send(304, b"", headers=headers)
                 answer = {"Id": str(uuid.uuid4()), "Status": "OK", "ProviderName": "inventory-tools tests",
                           "DateTimeUTC": f"/Date({now_ms()})/", "Items": items}
                 out = _encode(answer)
                 if fault:
-                    return self._fault(fault)
+                    return self._fault(fault, out)
                 return self._send(200, out, headers=headers)
             if resource == "taxrates" and method == "GET":
                 if fault:
@@ -559,9 +627,6 @@ def _handler(fake: FakeXero):
                 return self._json(200, {"Id": str(uuid.uuid4()), "Status": "OK", "TaxRates": fake.tax_rates},
                                   headers=headers)
             if resource == "items" and method in ("POST", "PUT"):
-                if "accounting.settings" not in scopes:
-                    return self._json(403, {"Type": None, "Title": "Forbidden", "Status": 403,
-                                            "Detail": "AuthenticationUnsuccessful"})
                 key = self.headers.get("Idempotency-Key")
                 digest = hashlib.sha256(body + query.get("summarizeerrors", "").encode()).hexdigest()
                 with fake.lock:
@@ -619,7 +684,9 @@ def _handler(fake: FakeXero):
             token = fake.issue_token()
             if fault:
                 return self._fault(fault)
-            return self._json(200, {"access_token": token, "expires_in": fake.token_ttl, "token_type": "Bearer",
-                                    "scope": " ".join(fake.scopes)})
+            answer = {"access_token": token, "expires_in": fake.token_ttl, "token_type": "Bearer"}
+            if not fake.opaque_tokens:
+                answer["scope"] = " ".join(fake.scopes)
+            return self._json(200, answer)
 
     return Handler
