@@ -568,3 +568,31 @@ def test_sync_into_the_cin7_store(xenv, monkeypatch, tmp_path):
             store.close()
     finally:
         cin7.stop()
+
+
+@pytest.mark.parametrize("setup_required", ["accept", "refuse"])
+def test_sync_into_cin7_when_setup_required_is_accepted_or_refused(xenv, monkeypatch, tmp_path, setup_required):
+    """If Cin7 refuses Status "Setup required", sync says so once (Cin7's answer, and that Cin7's own Xero
+    integration loads untracked items as Setup Required), sends no further item, never another status."""
+    from tests.fakes.cin7_server import SETUP_REFUSED, FakeCin7
+
+    cin7 = FakeCin7(window=2.0, setup_required=setup_required).start()
+    try:
+        for k, v in cin7.env().items():
+            monkeypatch.setenv(k, v)
+        monkeypatch.setenv("INVENTORY_TOOLS_STATE_DIR", str(tmp_path / "state"))
+        res = CliRunner().invoke(cli, ["--store", "cin7core", "sync", "--since", "2010-01-01", "--json"])
+        data = json.loads(res.stdout)
+        posts_made = [c.body["SKU"] for c in cin7.writes("POST")]
+        if setup_required == "accept":
+            assert sorted(data["loaded"]) == ["123", "abc65591"] and data["notices"] == []
+            assert {p["Status"] for p in cin7.products.values()} == {"Setup required"}
+            return
+        assert res.exit_code == ExitCode.DATA and data["loaded"] == [] and cin7.products == {}
+        assert len(posts_made) == 1  # the first refusal stops the rest: never sent under another status
+        assert [n["kind"] for n in data["notices"]] == ["setup_required_refused"]
+        assert res.stderr.count("refused Status 'Setup required'") == 1 and SETUP_REFUSED in res.stderr
+        assert "loads untracked items as Setup Required natively" in res.stderr
+        assert {r["code"] for r in data["rejected"]} == {"123", "abc65591", "Merino-2011-LG", "UnTrackedThing"}
+    finally:
+        cin7.stop()

@@ -278,8 +278,8 @@ class Cin7Writer:
         if body is None:
             return self._fail(entries, why)
         if is_setup_required(body) and run.setup_refused_by:
-            return self._fail(entries, f"not sent: Cin7 Core refused Status '{SETUP_REQUIRED_WIRE}' when "
-                                       f"{run.setup_refused_by} was created (see the notice)")
+            return self._fail(entries, f"not sent: Cin7 Core would not create {run.setup_refused_by} with "
+                                       f"Status '{SETUP_REQUIRED_WIRE}' (see the notice)")
         problems = self._reference_problems(row)
         if problems:
             return self._fail(entries, "; ".join(problems))
@@ -325,8 +325,8 @@ class Cin7Writer:
         run.setup_refused_by = code
         run.notices.append({"kind": SETUP_REQUIRED_REFUSED, "code": code, "answer": exc.answer,
                             "message": f"Cin7 Core refused Status '{SETUP_REQUIRED_WIRE}' on create: {exc.answer}"})
-        return self._fail(entries, f"Cin7 Core refused Status '{SETUP_REQUIRED_WIRE}' on create ({exc.answer}); "
-                                   "no further product is sent with it, and none under another status")
+        return self._fail(entries, f"Cin7 Core would not create it with Status '{SETUP_REQUIRED_WIRE}': {exc.answer} "
+                                   "(no further product is sent with that status, and none under another)")
 
     def _create_row(self, op_id: int, code: str) -> dict[str, str] | None:
         op = self.state.operation(op_id)
