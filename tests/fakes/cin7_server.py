@@ -45,8 +45,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-import pytest
-
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples" / "dear"  # copies of the reference samples
 ACCOUNT_ID = "3f1e6a52-7c1d-4b1e-9a55-0c3b8f2d9e10"
 APP_KEY = "b7e2c9d4-1a5f-4e8b-8c3d-6f0a2e9b1c77"
@@ -631,17 +629,3 @@ def _handler(fake: FakeCin7):
             self._serve("DELETE")
 
     return Handler
-
-
-@pytest.fixture
-def cin7_server(monkeypatch, tmp_path):
-    """A running fake with a 2 s rate window; the environment points inventory-tools at it."""
-    fake = FakeCin7().start()
-    for k, v in fake.env().items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.setenv("INVENTORY_TOOLS_STATE_DIR", str(tmp_path / "state"))
-    try:
-        yield fake
-    finally:
-        fake.stop()
-    assert not fake.errors, fake.errors[0]
