@@ -7,7 +7,8 @@
   ``Incorrect credentials!``;
 * ``GET /product`` with ``Page``/``Limit`` (1..1000, default 100), ``ID``, ``Sku`` and ``Name``
   (substring matches, as the docs half-say: never exact), ``ModifiedSince``, ``IncludeDeprecated``
-  (default false: Deprecated hidden), ``IncludeSuppliers`` (default false: ``Suppliers: []``);
+  (default false: Deprecated hidden), ``IncludeSuppliers``/``IncludeBOM``/``IncludeReorderLevels``/...
+  (default false: those lists come back empty);
   the envelope ``{"Total", "Page", "Products"}``;
 * ``POST /product`` (one object, ``ID`` ignored, required SKU/Name/Category/Type/CostingMethod/UOM/
   Status, unique SKU, inline Suppliers refused) and ``PUT /product`` (``ID`` required, omitted
@@ -56,6 +57,9 @@ STATUSES = {"active": "Active", "deprecated": "Deprecated", "setup required": "S
 #: What we assume Cin7 answers when it refuses "Setup required" (the March 2024 blueprint's own words).
 SETUP_REFUSED = "Status 'Setup required' is not valid. The only valid values are Active and Deprecated"
 REQUIRED_ON_PUT_REPLACE = ("SKU", "Name", "Category", "CostingMethod", "UOM", "Status")
+INCLUDES = {"includesuppliers": ("Suppliers",), "includebom": ("BillOfMaterialsProducts", "BillOfMaterialsServices"),
+            "includereorderlevels": ("ReorderLevels",), "includemovements": ("Movements",),
+            "includeattachments": ("Attachments",), "includecustomprices": ("CustomPrices",)}
 
 #: Every scalar field of a product with Cin7's defaults (the official GET example's keys).
 PRODUCT_DEFAULTS = {
@@ -426,8 +430,10 @@ class FakeCin7:
         out = []
         for p in items[(page - 1) * limit: page * limit]:
             p = copy.deepcopy(p)
-            if q.get("includesuppliers", "").lower() not in ("true", "1"):
-                p["Suppliers"] = []
+            for flag, keys in INCLUDES.items():  # nested lists only when asked for (documented)
+                if q.get(flag, "").lower() not in ("true", "1"):
+                    for key in keys:
+                        p[key] = []
             out.append(p)
         return {"Total": len(items), "Page": page, "Products": out}
 
