@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 import threading
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -16,8 +14,8 @@ from tests.fakes.xero_server import FakeXero
 
 from inventory_tools.errors import ExitCode, RemoteError, UsageError
 from inventory_tools.http import RatePolicy
-from inventory_tools.xero.api import (XeroAuthError, XeroClient, format_xero_date, if_modified_since,
-                                      parse_xero_date)
+from inventory_tools.xero.api import XeroAuthError, XeroClient
+from inventory_tools.xero.dates import format_xero_date, if_modified_since, parse_xero_date
 
 UTC = dt.timezone.utc
 

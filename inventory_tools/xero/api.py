@@ -32,7 +32,7 @@ import requests
 from ..errors import RemoteError, UsageError
 from ..http import HttpClient, RatePolicy, Verdict
 from . import scopes as sc
-from .dates import format_xero_date, if_modified_since, parse_xero_date  # noqa: F401  (re-exported)
+from .dates import if_modified_since, parse_xero_date
 
 log = logging.getLogger("inventory_tools.xero")
 

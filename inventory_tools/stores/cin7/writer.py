@@ -66,16 +66,6 @@ class _Run:
     server_failures: int = 0
 
 
-def _call_progress(progress) -> None:
-    """``progress`` is the project's ``advance(n)`` callable (see :mod:`inventory_tools.progress`)."""
-    if progress is None:
-        return
-    if callable(progress):
-        progress(1)
-    elif hasattr(progress, "update"):
-        progress.update(1)
-
-
 def _mentions_status(exc: Cin7Refused) -> bool:
     return "status" in exc.answer.casefold() or "setup required" in exc.answer.casefold()
 
@@ -103,7 +93,8 @@ class Cin7Writer:
                 if reason:
                     run.failed[code] = reason
                 done_n += 1
-                _call_progress(progress)
+                if progress is not None:  # the project's advance(n) (see inventory_tools.progress)
+                    progress(1)
             state = "applied"
         except RemoteError as exc:  # network, auth, a limit that ends the day: the journal is kept
             exc.hint = (f"{done_n} of {total} products were handled before it stopped (operation #{op_id}); "
