@@ -549,12 +549,6 @@ def test_estimates_follow_the_rate_limit_and_count_two_calls_a_product(cin7_serv
         s.close()
 
 
-def test_modified_since_reads_incrementally(cin7_server, store):
-    cin7_server.add_product(SKU="OLD", Name="o", LastModifiedOn="2020-01-01T00:00:00.000Z")
-    cin7_server.add_product(SKU="NEW", Name="n", LastModifiedOn="2026-11-01T00:00:00.000Z")
-    assert list(store.read_modified_since("2026-01-01T00:00:00")[cols.KEY]) == ["NEW"]
-
-
 # -- the commands through --store cin7core ------------------------------------------------------
 def _cli(store_spec: str, *args, expect=0):
     from click.testing import CliRunner

@@ -110,3 +110,9 @@ def test_cli_xero_file(tmp_path):
     assert wrong.exit_code == 1 and "ItemCode" in wrong.stderr
     mix = runner.invoke(cli, ["--store", db, "sync", "--xero-file", str(p), "--since", "2024-01-01"])
     assert mix.exit_code == 2 and "no dates" in mix.stderr
+
+
+def test_columns_that_are_not_xero_s_are_named_not_silently_dropped(tmp_path):
+    p = write(tmp_path, NEW_HEADER + ",Colour\nU1,Untracked,,,,,,,1.5,200,,,,Active,Untracked,red\n")
+    data = read_items_csv(p)
+    assert data.unknown_columns == ["Colour"] and any("Colour" in w for w in data.warnings)

@@ -116,6 +116,9 @@ def read_items_csv(path: str | Path) -> CsvItems:
     except csv.Error as exc:
         raise DataError(f"the CSV breaks at record {record + 1}: {exc}", "export it again from Xero",
                         file=path, cell=f"record {record + 1}") from None
+    if out.unknown_columns:
+        out.warnings.append("columns that are not in Xero's Items export were not read: "
+                            + ", ".join(out.unknown_columns[:8]))
     if out.duplicates:
         out.warnings.append(f"{len(out.duplicates)} code(s) appear more than once; the first row was used: "
                             + ", ".join(out.duplicates[:5]))

@@ -182,14 +182,12 @@ class Cin7Client:
             if page * limit > total + limit * 1000:  # pragma: no cover - a server that never ends
                 raise RemoteError(f"Cin7 Core kept paging {path} past its Total ({total})", "re-run later")
 
-    def products(self, *, sku: str | None = None, modified_since: str | None = None, fresh: bool = False) -> list[dict]:
+    def products(self, *, sku: str | None = None, fresh: bool = False) -> list[dict]:
         params = {"IncludeDeprecated": "true", "IncludeSuppliers": "true"}
         if fresh:
             params.update(FRESH_READ_INCLUDES)
         if sku is not None:
             params["Sku"] = sku
-        if modified_since:
-            params["ModifiedSince"] = modified_since
         return list(self.pages("product", "Products", params))
 
     def find_sku(self, sku: str, *, fresh: bool = False) -> dict | None:

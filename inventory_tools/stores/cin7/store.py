@@ -137,10 +137,6 @@ class Cin7Store(Store):
             rows = [product_to_row(index[c]) for c in codes if c in index]
         return rows_to_frame(rows)
 
-    def read_modified_since(self, since: str) -> pd.DataFrame:
-        """Products changed since ``since`` (ISO 8601 UTC, ``yyyy-MM-ddTHH:mm:ss``): incremental reads."""
-        return rows_to_frame([product_to_row(p) for p in self.client.products(modified_since=since)])
-
     def status_counts(self) -> dict[str, int]:
         """Products per canonical status (one paged read)."""
         out: dict[str, int] = {}
