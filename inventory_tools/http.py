@@ -353,6 +353,10 @@ class HttpClient:
                 continue
             assert resp is not None
             self.last_headers = dict(resp.headers)
+            if resp.status_code >= 400 and resp.content:
+                # An error body only ever becomes a message: redact it whole, before anything cuts it
+                # short (a secret cut in half would no longer be recognised).
+                resp._content = self.redact(resp.content.decode("utf-8", errors="replace")).encode("utf-8")
             if resp.status_code in REDIRECTS:
                 target = self._redirect_target(method, url, resp)
                 redirects += 1

@@ -128,6 +128,15 @@ def test_cin7_error_bodies_echoing_the_key_are_redacted(cin7, echo):
     assert "Bad request from ***" in out.failed["P"] and APP_KEY not in out.failed["P"]
 
 
+def test_a_secret_is_redacted_before_a_message_cuts_it_short(cin7):
+    cin7.inject("status", method="GET", status=403, body="x" * 60 + APP_KEY + " was not accepted")
+    s = Cin7Store.from_env()
+    with pytest.raises(RemoteError) as err:
+        s.read_products()
+    s.close()
+    assert APP_KEY[:12] not in str(err.value) and "***" in str(err.value)
+
+
 def test_xero_texts_are_redacted_too(xero):
     c = xero_client(xero)
     token = c.token()
