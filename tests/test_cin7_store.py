@@ -431,8 +431,8 @@ def test_a_product_created_by_someone_else_is_not_overwritten(cin7_server, store
 # -- rate limit and error answers ---------------------------------------------------------------
 def test_pacing_never_exceeds_the_limit(make_fake):
     """Counted calls, never wall-clock throughput (that is bench/bench_cin7.py's job): 70 products
-    at 2 calls each in a 1 s window of 60 calls; the fake never sees more than 60 in any window."""
-    fake = make_fake(window=1.0)
+    at 2 calls each in a 0.5 s window of 60 calls; the fake never sees more than 60 in any window."""
+    fake = make_fake(window=0.5)
     for i in range(70):
         fake.add_product(SKU=f"R{i:03d}", Name=f"R{i}")
     s = Cin7Store.from_env()

@@ -157,20 +157,26 @@ def test_redaction_catches_encoded_forms():
 # -- item 12: a deadline per call -----------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["trickle", "trickle-headers"])
 def test_a_trickling_cin7_answer_is_cut_at_the_deadline_and_retried(cin7, monkeypatch, kind):
-    monkeypatch.setenv("INVENTORY_TOOLS_HTTP_DEADLINE", "0.5")
+    monkeypatch.setenv("INVENTORY_TOOLS_HTTP_DEADLINE", "0.3")
     cin7.add_product(SKU="A", Name="A")
-    cin7.inject(kind, method="GET", path="/product", interval=0.2)
+    cin7.inject(kind, method="GET", path="/product", interval=0.1)
     s = Cin7Store.from_env()
     started = time.monotonic()
     assert list(s.read_products()["ProductCode"]) == ["A"]
     elapsed = time.monotonic() - started
+    s.close()
     assert s.client.http.stats.retries == 1 and elapsed < 30  # generous: a trickle alone would take minutes
-    cin7.inject(kind, method="GET", path="/product", interval=0.2, times=100)
+
+
+def test_a_call_that_never_completes_in_time_fails_clearly(cin7, monkeypatch):
+    monkeypatch.setenv("INVENTORY_TOOLS_HTTP_DEADLINE", "0.3")
+    cin7.inject("trickle", method="GET", path="/product", interval=0.1, times=100)
+    s = Cin7Store.from_env()
     with pytest.raises(RemoteError) as err:
         s.read_products()
     s.close()
-    assert "no complete answer within 0.5 s" in str(err.value) and "INVENTORY_TOOLS_HTTP_DEADLINE" in str(err.value)
-    assert err.value.exit_code == ExitCode.FAILED
+    assert "no complete answer within 0.3 s" in str(err.value) and "INVENTORY_TOOLS_HTTP_DEADLINE" in str(err.value)
+    assert err.value.exit_code == ExitCode.FAILED and s.client.http.stats.calls == 6  # bounded
 
 
 def test_a_trickling_answer_to_a_create_is_checked_by_sku_not_sent_again(cin7, monkeypatch):
