@@ -18,7 +18,7 @@ _API = {
     "history": "importing",
     "undo": "importing",
     "make_plan": "plan",
-    "sync": "sync",
+    "sync": "syncing",
 }
 __all__ = sorted(_API)
 

@@ -34,6 +34,9 @@ class ChangeSet:
     creates: pd.DataFrame
     updates: list[CellChange] = field(default_factory=list)
     deletes: list[str] = field(default_factory=list)  # only undo deletes (SQLite); Cin7 deprecates
+    #: A remote store writing for minutes finds cells changed during the run: abort (leave that
+    #: product untouched), skip (write its other cells) or overwrite (write the file's value).
+    on_conflict: str = "abort"
 
     @property
     def empty(self) -> bool:
@@ -47,6 +50,8 @@ class ApplyOutcome:
     updated: list[str]
     deleted: list[str]
     failed: dict[str, str] = field(default_factory=dict)  # code -> reason (remote stores)
+    #: Facts about the whole run, said once: {"kind", "message", ...} (e.g. a status the store refuses).
+    notices: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -297,6 +297,8 @@ from .cli_validate import validate_command  # noqa: E402
 cli.add_command(validate_command)
 from .cli_sync import sync_command  # noqa: E402
 cli.add_command(sync_command)
+from .cli_check import check_command  # noqa: E402
+cli.add_command(check_command)
 
 
 def main() -> None:

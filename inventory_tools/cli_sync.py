@@ -1,4 +1,4 @@
-"""``inventory-tools sync``: render a :class:`~inventory_tools.sync.SyncReport`, pick the exit code."""
+"""``inventory-tools sync``: render a :class:`~inventory_tools.syncing.SyncReport`, pick the exit code."""
 from __future__ import annotations
 
 import contextlib
@@ -42,8 +42,12 @@ def render(report, store_spec: str | None = None) -> None:
         say(f"{verb('linked', 'link')} {len(r.linked)} item(s) to products with the same code: {_codes(r.linked)}")
     if r.relinked:
         say(f"{verb('re-linked', 're-link')} {len(r.relinked)} product(s) whose Xero item was re-created: {_codes(r.relinked)}")
+    if r.not_modified:
+        say("Xero: nothing changed since the last sync (304 Not Modified)")
     if r.archived_skipped:
-        say(f"archived in Xero, not loaded: {len(r.archived_skipped)}")
+        say(f"archived in Xero, not loaded: {len(r.archived_skipped)}: {_codes(r.archived_skipped)}")
+    for notice in r.notices:
+        _notice(notice)
     if r.skipped_tracked:
         say(click.style(f"not loaded: tracked in Xero ({len(r.skipped_tracked)})", fg="yellow")
             + f": {_codes(r.skipped_tracked)} (never written by sync)")
@@ -59,7 +63,7 @@ def render(report, store_spec: str | None = None) -> None:
     elif r.push_off_reason:
         say(f"push: off ({r.push_off_reason})")
     if r.rejected:
-        say(click.style(f"not pushed ({len(r.rejected)}), fix these and re-run:", fg="red"))
+        say(click.style(f"refused ({len(r.rejected)}), fix these and re-run:", fg="red"))
         for rej in r.rejected[:50]:
             say(f"  {rej['code']}: {rej['message']}")
         if len(r.rejected) > 50:
@@ -73,6 +77,18 @@ def render(report, store_spec: str | None = None) -> None:
         say(tail)
     elif r.sync_id is not None:
         say(f"sync id {r.sync_id} (undo with: inventory-tools undo {r.sync_id})")
+
+
+def _notice(notice: dict) -> None:
+    """A fact the store said once about the whole run."""
+    if notice.get("kind") == "setup_required_refused":
+        say(click.style("Cin7 Core refused Status 'Setup required' on create", fg="red", bold=True)
+            + f" ({notice.get('code')}): it answered \"{notice.get('answer')}\".")
+        say("  No further item was sent with it, and none was created under another status. Cin7 Core's own "
+            "Xero integration loads untracked items as Setup Required natively: Integration → Xero → "
+            "\"Load items from Xero\" = Yes, then Sync Now (Load Historical transactions for older items).")
+    else:
+        say(click.style("note: ", fg="yellow") + str(notice.get("message") or notice))
 
 
 @click.command("sync")
@@ -102,7 +118,7 @@ def sync_command(obj: Context, xero_file: str | None, since: str | None, pull_on
       inventory-tools sync --since 2024-01-01 --pull-only
       inventory-tools sync --xero-file InventoryItems-20260714.csv
     """
-    from .sync import sync
+    from .syncing import sync
 
     store = obj.store()
     try:

@@ -71,7 +71,7 @@ class ImportPlan:
         return dict(c.most_common())
 
     def change_set(self) -> ChangeSet:
-        return ChangeSet(creates=self.creates, updates=list(self.changes))
+        return ChangeSet(creates=self.creates, updates=list(self.changes), on_conflict=self.policy)
 
     @property
     def empty(self) -> bool:

@@ -2,7 +2,9 @@
 
 Tables (``stores/state.py`` migration 1):
 ``sync_state(tenant_id, enabled_at, cursor, updated_at, detail)`` and
-``xero_links(tenant_id, code, item_id, tracked, pushed_hash, pushed_at, linked_at)``.
+``xero_links(tenant_id, code, item_id, tracked, pushed_hash, pushed_at, linked_at)``; ``pushed_hash``
+holds the values last pushed (JSON, see :func:`inventory_tools.sync_push.fingerprint`; a store
+written before that holds a hash there, read as "values unknown").
 Write helpers take the connection of an open :meth:`LocalState.transaction`.
 """
 from __future__ import annotations
@@ -55,7 +57,7 @@ def upsert_links(db: sqlite3.Connection, tenant_id: str, rows: Iterable[tuple[st
 
 
 def record_pushed(db: sqlite3.Connection, tenant_id: str, rows: Iterable[tuple[str, str | None, str]]) -> None:
-    """(code, item_id, pushed_hash) for items Xero accepted."""
+    """(code, item_id, pushed values) for items Xero accepted and kept."""
     stamp = now_iso()
     db.executemany(
         "INSERT INTO xero_links (tenant_id, code, item_id, tracked, pushed_hash, pushed_at, linked_at)"
@@ -64,14 +66,3 @@ def record_pushed(db: sqlite3.Connection, tenant_id: str, rows: Iterable[tuple[s
         "  pushed_hash = excluded.pushed_hash, pushed_at = excluded.pushed_at,"
         "  linked_at = coalesce(xero_links.linked_at, excluded.linked_at)",
         ((tenant_id, code, item_id, h, stamp, stamp) for code, item_id, h in rows))
-
-
-def last_sync(state: LocalState) -> dict | None:
-    """The latest sync operation (for ``list``): op id, when, counts."""
-    row = state.db.execute(
-        "SELECT op_id, started_at, finished_at, counts, detail FROM operations WHERE kind='sync'"
-        " ORDER BY op_id DESC LIMIT 1").fetchone()
-    if not row:
-        return None
-    return {"sync_id": row[0], "started_at": row[1], "finished_at": row[2], "counts": json.loads(row[3] or "{}"),
-            "source": (json.loads(row[4] or "{}") or {}).get("source")}

@@ -5,7 +5,7 @@ import unicodedata
 
 import pytest
 
-from helpers import edit, export_xlsx, product, sheet
+from tests.helpers import edit, export_xlsx, product, sheet
 
 
 def store_codes(run):

@@ -5,7 +5,7 @@ import pytest
 from inventory_tools.changes import CellChange, ChangeSet, empty_products
 from inventory_tools.stores import open_store
 
-from helpers import edit, export_xlsx, product, sheet
+from tests.helpers import edit, export_xlsx, product, sheet
 
 LEGACY = {  # what a real Cin7 account holds and our rules reject
     "00123": {"AssemblyBOM": "Yes", "QuantityToProduce": "0"},  # a BOM with nothing to produce

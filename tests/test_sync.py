@@ -13,18 +13,17 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fakes.xero_server import SAMPLES, FakeXero  # noqa: E402
+from tests.fakes.xero_server import SAMPLES, FakeXero
 
-from inventory_tools import columns as cols  # noqa: E402
-from inventory_tools import sync_state as ss  # noqa: E402
-from inventory_tools.cli import cli  # noqa: E402
-from inventory_tools.errors import ExitCode, RemoteError  # noqa: E402
-from inventory_tools.http import RatePolicy  # noqa: E402
-from inventory_tools.changes import CellChange, ChangeSet  # noqa: E402
-from inventory_tools.stores.sqlite import SqliteStore  # noqa: E402
-from inventory_tools.sync import sync  # noqa: E402
-from inventory_tools.xero.api import XeroClient  # noqa: E402
+from inventory_tools import columns as cols
+from inventory_tools import sync_state as ss
+from inventory_tools.cli import cli
+from inventory_tools.errors import ExitCode, RemoteError
+from inventory_tools.http import RatePolicy
+from inventory_tools.changes import CellChange, ChangeSet
+from inventory_tools.stores.sqlite import SqliteStore
+from inventory_tools.syncing import sync
+from inventory_tools.xero.api import XeroClient
 
 REPO = Path(__file__).resolve().parents[1]
 SEED_UNTRACKED = ["123", "Merino-2011-LG", "UnTrackedThing", "abc65591"]
@@ -129,7 +128,6 @@ def test_since_filters_on_changed_date_and_sync_is_undoable_history(xenv, store)
     journal = store.state.journal(report.sync_id)
     assert sorted(code for code, action, *_ in journal if action == "create") == ["123", "abc65591"]
     assert store.last_ops(["123"])["123"] == report.sync_id
-    assert ss.last_sync(store.state)["sync_id"] == report.sync_id
 
 
 def test_codes_already_in_the_store_are_linked_never_overwritten(xenv, store):
@@ -496,10 +494,12 @@ def test_store_refusals_keep_the_cursor_and_are_reported(xenv, store, monkeypatc
     assert sync(store).loaded == ["REFUSED-1"]
 
 
-def test_library_entry_point_is_callable_both_ways(xenv, store):
+def test_library_entry_point_is_the_function(xenv, store):
     import inventory_tools
-    import inventory_tools.sync  # noqa: F401  (the package attribute is now the submodule)
+    import inventory_tools.syncing  # noqa: F401  (importing the module does not shadow the function)
+    from inventory_tools import sync as entry
 
+    assert entry is inventory_tools.syncing.sync and inventory_tools.sync is entry
     report = inventory_tools.sync(store, since="2019-01-01", pull_only=True)
     assert sorted(report.loaded) == ["123", "abc65591"] and report.to_dict()["calls"] >= 1
 
@@ -513,7 +513,8 @@ def test_push_only_and_pull_only(xenv, store):
     assert report.linked == ["123"] and report.sync_id is not None
     assert seen == [("push", 50, 60), ("push", 60, 60)]
     assert ss.get_state(store.state, TENANT) is None  # no pull: sync is not "enabled" yet
-    assert not [c for c in xenv.calls if c["if_modified_since"]]
+    # one If-Modified-Since read: the second batch is built from Xero's items as they are by then
+    assert len([c for c in xenv.calls if c["if_modified_since"]]) == 1
     n_posts = len(posts(xenv))
     store.apply(ChangeSet(creates=pd.DataFrame(columns=list(cols.names())),
                           updates=[CellChange("PO001", "Name", "Product PO001", "Renamed")]),
@@ -535,7 +536,7 @@ def test_a_value_changed_back_is_pushed_again(xenv, store):
 
 def test_sync_into_the_cin7_store(xenv, monkeypatch, tmp_path):
     """With --store cin7core the pull creates products on (fake) Cin7 Core, with Cin7's defaults; no push."""
-    from fakes.cin7_server import FakeCin7
+    from tests.fakes.cin7_server import FakeCin7
 
     from inventory_tools.stores import open_store
 
@@ -565,5 +566,33 @@ def test_sync_into_the_cin7_store(xenv, monkeypatch, tmp_path):
             assert len(cin7.products) == 3
         finally:
             store.close()
+    finally:
+        cin7.stop()
+
+
+@pytest.mark.parametrize("setup_required", ["accept", "refuse"])
+def test_sync_into_cin7_when_setup_required_is_accepted_or_refused(xenv, monkeypatch, tmp_path, setup_required):
+    """If Cin7 refuses Status "Setup required", sync says so once (Cin7's answer, and that Cin7's own Xero
+    integration loads untracked items as Setup Required), sends no further item, never another status."""
+    from tests.fakes.cin7_server import SETUP_REFUSED, FakeCin7
+
+    cin7 = FakeCin7(window=2.0, setup_required=setup_required).start()
+    try:
+        for k, v in cin7.env().items():
+            monkeypatch.setenv(k, v)
+        monkeypatch.setenv("INVENTORY_TOOLS_STATE_DIR", str(tmp_path / "state"))
+        res = CliRunner().invoke(cli, ["--store", "cin7core", "sync", "--since", "2010-01-01", "--json"])
+        data = json.loads(res.stdout)
+        posts_made = [c.body["SKU"] for c in cin7.writes("POST")]
+        if setup_required == "accept":
+            assert sorted(data["loaded"]) == ["123", "abc65591"] and data["notices"] == []
+            assert {p["Status"] for p in cin7.products.values()} == {"Setup required"}
+            return
+        assert res.exit_code == ExitCode.DATA and data["loaded"] == [] and cin7.products == {}
+        assert len(posts_made) == 1  # the first refusal stops the rest: never sent under another status
+        assert [n["kind"] for n in data["notices"]] == ["setup_required_refused"]
+        assert res.stderr.count("refused Status 'Setup required'") == 1 and SETUP_REFUSED in res.stderr
+        assert "loads untracked items as Setup Required natively" in res.stderr
+        assert {r["code"] for r in data["rejected"]} == {"123", "abc65591", "Merino-2011-LG", "UnTrackedThing"}
     finally:
         cin7.stop()

@@ -2,18 +2,17 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fakes.xero_server import SAMPLES  # noqa: E402
+from tests.fakes.xero_server import SAMPLES
 
-from inventory_tools.cli import cli  # noqa: E402
-from inventory_tools.errors import DataError, ExitCode, FileReadError  # noqa: E402
-from inventory_tools.xero.csv_file import read_items_csv  # noqa: E402
+from inventory_tools.cli import cli
+from inventory_tools.errors import DataError, ExitCode, FileReadError
+from inventory_tools.xero.api import is_archived
+from inventory_tools.xero.csv_file import read_items_csv
 
 REAL = SAMPLES / "real_xero_items_export_InventoryItems-20260714_excerpt.csv"
 NEW_HEADER = ("*ItemCode,ItemName,Quantity,PurchasesDescription,PurchasesUnitPrice,PurchasesAccount,PurchasesTaxRate,"
@@ -31,7 +30,8 @@ def write(tmp_path, text: str, name="items.csv", encoding="utf-8") -> Path:
 def test_real_export_excerpt():
     data = read_items_csv(REAL)
     codes = [i["Code"] for i in data.items]
-    assert len(codes) == 15 and data.archived == ["TIK015"] and "TIK015" not in codes
+    archived = [i["Code"] for i in data.items if is_archived(i)]
+    assert len(codes) == 16 and archived == ["TIK015"]  # kept, marked: sync skips it as it does an API item
     assert "CAP 002" in codes and not any(i["IsTrackedAsInventory"] for i in data.items)
     by = {i["Code"]: i for i in data.items}
     assert by["BED001"]["Name"] == "Bedec MSP (Gloss, Matt, Satin) - 2.5 ltr"  # quoted comma
@@ -51,9 +51,9 @@ def test_tracked_rows_by_type_or_accounts(tmp_path):
               "T3,Tracked by cogs,,,,,,,2,200,,,310,Active,\n"
               "A1,Archived,,,,,,,2,200,,,,Archived,Untracked\n")
     data = read_items_csv(p)
-    assert {i["Code"]: i["IsTrackedAsInventory"] for i in data.items} == {"U1": False, "T1": True, "T2": True,
-                                                                         "T3": True}
-    assert data.archived == ["A1"]
+    assert {i["Code"]: i["IsTrackedAsInventory"] for i in data.items if not is_archived(i)} == {
+        "U1": False, "T1": True, "T2": True, "T3": True}
+    assert [i["Code"] for i in data.items if is_archived(i)] == ["A1"]
 
 
 def test_older_export_without_trailing_columns_or_stars(tmp_path):
@@ -110,3 +110,9 @@ def test_cli_xero_file(tmp_path):
     assert wrong.exit_code == 1 and "ItemCode" in wrong.stderr
     mix = runner.invoke(cli, ["--store", db, "sync", "--xero-file", str(p), "--since", "2024-01-01"])
     assert mix.exit_code == 2 and "no dates" in mix.stderr
+
+
+def test_columns_that_are_not_xero_s_are_named_not_silently_dropped(tmp_path):
+    p = write(tmp_path, NEW_HEADER + ",Colour\nU1,Untracked,,,,,,,1.5,200,,,,Active,Untracked,red\n")
+    data = read_items_csv(p)
+    assert data.unknown_columns == ["Colour"] and any("Colour" in w for w in data.warnings)

@@ -11,10 +11,13 @@ FIRST_CHANGES = 15
 
 
 def estimate_text(estimate) -> str:
-    """``1,240 products to write at 60/min ≈ 21 min`` for a :class:`~inventory_tools.changes.WriteEstimate`."""
+    """``1,240 products to write (2,480 calls at 60/min) ≈ 42 min`` for a
+    :class:`~inventory_tools.changes.WriteEstimate` (``... to write at 60/min`` when calls = products)."""
     secs = estimate.seconds
     span = f"{max(1, round(secs))} s" if secs < 90 else f"{round(secs / 60):,} min"
-    return f"{estimate.products:,} products to write at {estimate.calls_per_minute}/min ≈ {span}"
+    pace = (f"at {estimate.calls_per_minute}/min" if estimate.calls == estimate.products
+            else f"({estimate.calls:,} calls at {estimate.calls_per_minute}/min)")
+    return f"{estimate.products:,} products to write {pace} ≈ {span}"
 
 
 def _short(v: str, n: int = 40) -> str:
@@ -81,6 +84,10 @@ def summary(result, say: Callable[[str], None]) -> None:
             (f", {c['conflict']} with conflicts kept" if c["conflict"] else "") +
             (f", {c['failed']} failed" if c["failed"] else "") +
             f". Undo with: inventory-tools undo {result.import_id}")
+        for code, why in list(result.failed.items())[:FIRST_CHANGES]:
+            say(click.style("  failed ", fg="red") + f"{code}: {why}")
+        if len(result.failed) > FIRST_CHANGES:
+            say(f"  … and {len(result.failed) - FIRST_CHANGES} more failed (see --json or the results workbook)")
     elif result.plan is not None and result.plan.empty:
         say("Nothing to change: the store already matches the file.")
     if result.results_path:

@@ -1,8 +1,8 @@
 """A small Xero Accounting client on plain ``requests`` (Items, TaxRates, connections, tokens).
 
 Everything goes through :class:`inventory_tools.http.HttpClient`: pacing (60 calls a window,
-5 at once), retries with capped backoff and jitter, Retry-After, redaction. This module only
-knows Xero: its auth modes, its answers, its date format.
+5 at once), retries with capped backoff and jitter, Retry-After, a deadline per call, redirects
+kept on Xero's own hosts, redaction. This module only knows Xero: its auth modes, its answers.
 
 Auth, in order of preference:
 * ``XERO_CLIENT_ID`` + ``XERO_CLIENT_SECRET``: a custom connection (client_credentials grant);
@@ -30,7 +30,9 @@ from decimal import Decimal
 import requests
 
 from ..errors import RemoteError, UsageError
-from ..http import HttpClient, RatePolicy, Verdict, redact
+from ..http import HttpClient, RatePolicy, Verdict
+from . import scopes as sc
+from .dates import if_modified_since, parse_xero_date
 
 log = logging.getLogger("inventory_tools.xero")
 
@@ -43,50 +45,12 @@ ITEMS = "/api.xro/2.0/Items"
 TAX_RATES = "/api.xro/2.0/TaxRates"
 WRITE_SCOPE = "accounting.settings"
 BATCH_SIZE = 50
+ZERO_ID = "00000000-0000-0000-0000-000000000000"
 #: Our pacing window is a little longer than Xero's so that network jitter between our clock
 #: and the server's never puts a 61st call into one of its windows.
 PACING_MARGIN = 1.03
-
-_DATE_RE = re.compile(r"^/?Date\((-?\d+)([+-]\d{4})?\)/?$")
-
-
-# -- dates -------------------------------------------------------------------------------------
-def parse_xero_date(text: str | None) -> dt.datetime | None:
-    r"""``/Date(1488338552390+0000)/`` (or ``\/Date(...)\/``) → aware datetime, to the millisecond.
-
-    The number is milliseconds since the Unix epoch (UTC); the optional ``+hhmm`` is the zone the
-    value is shown in. The instant is computed with integer arithmetic (no float rounding).
-    """
-    if text is None or text == "":
-        return None
-    m = _DATE_RE.match(str(text).replace("\\/", "/").strip())
-    if not m:
-        # Some endpoints (and the fake server's clients) use ISO 8601.
-        try:
-            value = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"not a Xero date: {text!r}") from None
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-    ms = int(m.group(1))
-    instant = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(milliseconds=ms)
-    if m.group(2):
-        sign = 1 if m.group(2)[0] == "+" else -1
-        hours, minutes = int(m.group(2)[1:3]), int(m.group(2)[3:5])
-        zone = dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
-        return instant.astimezone(zone)
-    return instant
-
-
-def format_xero_date(value: dt.datetime) -> str:
-    """Aware datetime → ``/Date(ms+0000)/`` (what Xero writes for UpdatedDateUTC)."""
-    delta = value.astimezone(dt.timezone.utc) - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-    ms = (delta.days * 86400 + delta.seconds) * 1000 + delta.microseconds // 1000
-    return f"/Date({ms}+0000)/"
-
-
-def if_modified_since(value: dt.datetime) -> str:
-    """The header's form: UTC, whole seconds (Xero ignores milliseconds), no zone suffix."""
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+SCOPE_HINT = ("add the scope to the connection in the Xero developer portal (custom connection → scopes; "
+              "a standard app re-authorises with it), or run 'inventory-tools sync --pull-only'")
 
 
 # -- errors -------------------------------------------------------------------------------------
@@ -94,8 +58,15 @@ class XeroAuthError(RemoteError):
     """Xero refused our credentials or token."""
 
 
+class XeroScopeError(RemoteError):
+    """The connection lacks the scope a call needs (Xero's 401/403 AuthorizationUnsuccessful)."""
+
+
 class TokenRejected(RemoteError):
-    """A 401 on an API call: the token expired or was revoked (one refresh is allowed)."""
+    """A 401 on an API call: the token expired or was revoked (one refresh is allowed), or
+    (``authorization``) the token is fine but lacks the scope."""
+
+    authorization: bool = False
 
 
 class DailyLimitError(RemoteError):
@@ -114,6 +85,7 @@ class XeroValidationError(RemoteError):
 class ItemsResponse:
     items: list[dict]
     server_time: dt.datetime | None
+    not_modified: bool = False  # a 304: nothing changed since If-Modified-Since
 
 
 @dataclass
@@ -124,6 +96,17 @@ class ItemResult:
     item: dict | None = None
 
 
+@dataclass(frozen=True)
+class TaxRate:
+    tax_type: str
+    name: str
+    status: str  # ACTIVE | DELETED | ARCHIVED ("" when Xero did not say)
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("", "ACTIVE")
+
+
 def _loads(resp: requests.Response):
     try:
         return json.loads(resp.content.decode("utf-8-sig"), parse_float=Decimal)
@@ -131,11 +114,19 @@ def _loads(resp: requests.Response):
         ctype = resp.headers.get("Content-Type", "")
         raise RemoteError(f"Xero answered {resp.request.method} {_path(resp.url)} with something that is not JSON "
                           f"({ctype or 'no content type'})", "try again later; if it persists, check "
-                          "INVENTORY_TOOLS_XERO_API_BASE points at the Xero API") from None
+                          f"{API_BASE_ENV} points at the Xero API") from None
 
 
 def _path(url: str) -> str:
     return "/" + url.split("://", 1)[-1].split("/", 1)[-1].split("?")[0] if "://" in url else url
+
+
+def _detail(resp: requests.Response) -> str:
+    try:
+        body = json.loads(resp.content.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    return str(body.get("Detail") or body.get("detail") or "") if isinstance(body, dict) else ""
 
 
 def _jwt_scopes(token: str) -> set[str] | None:
@@ -161,6 +152,11 @@ def _retry_after(resp: requests.Response) -> float | None:
     except ValueError:
         return None
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _int_header(resp: requests.Response, name: str) -> int | None:
+    value = (resp.headers.get(name) or "").strip()
+    return int(value) if value.isdigit() else None
 
 
 class XeroClient:
@@ -191,6 +187,8 @@ class XeroClient:
         self._run_nonce = uuid.uuid4().hex
         self.tenant_id = tenant_id or None
         self.tenant_name: str | None = None
+        #: What Xero's last answer said about the limits: {"minute": n, "day": n} (for ``check``).
+        self.remaining: dict[str, int] = {}
         policy = policy or RatePolicy.from_env()
         pacing = RatePolicy(calls=policy.calls, per_seconds=policy.per_seconds * PACING_MARGIN,
                             concurrency=policy.concurrency)
@@ -200,13 +198,15 @@ class XeroClient:
         scale = policy.per_seconds / 60.0
         self.api = HttpClient(api_base or DEFAULT_API_BASE, name="Xero", policy=pacing, classify=self._classify,
                               headers=self._headers, secrets=self._secrets, timeout=timeouts, session=session,
-                              backoff_base=1.0 * scale, backoff_cap=30.0 * scale)
+                              backoff_base=1.0 * scale, backoff_cap=30.0 * scale,
+                              base_hint=f"check {API_BASE_ENV} (default {DEFAULT_API_BASE})")
         # Token calls are not counted against the organisation's API limits: separate pacing.
         self.identity = HttpClient(identity_base or DEFAULT_IDENTITY_BASE, name="Xero identity",
                                    policy=RatePolicy(calls=policy.calls, per_seconds=policy.per_seconds,
                                                      concurrency=policy.concurrency),
                                    classify=self._classify_identity, secrets=self._secrets, timeout=timeouts,
-                                   session=session, backoff_base=1.0 * scale, backoff_cap=30.0 * scale)
+                                   session=session, backoff_base=1.0 * scale, backoff_cap=30.0 * scale,
+                                   base_hint=f"check {IDENTITY_BASE_ENV} (default {DEFAULT_IDENTITY_BASE})")
 
     @classmethod
     def from_env(cls, **overrides) -> "XeroClient":
@@ -239,7 +239,8 @@ class XeroClient:
         return self.api.stats.retries + self.identity.stats.retries
 
     def _secrets(self) -> list[str]:
-        return [s for s in (self._client_secret, self._ready_token, self._client_id, *self._seen_tokens) if s]
+        basic = f"{self._client_id}:{self._client_secret}" if self._client_id and self._client_secret else None
+        return [s for s in (self._client_secret, self._ready_token, self._client_id, basic, *self._seen_tokens) if s]
 
     def _headers(self) -> dict:
         headers = {"Authorization": f"Bearer {self.token()}", "Accept": "application/json"}
@@ -265,7 +266,7 @@ class XeroClient:
         token = body.get("access_token") if isinstance(body, dict) else None
         if not token:
             raise XeroAuthError("Xero's token endpoint answered without an access token",
-                                "check INVENTORY_TOOLS_XERO_IDENTITY_BASE and the custom connection")
+                                f"check {IDENTITY_BASE_ENV} and the custom connection")
         lifetime = float(body.get("expires_in") or 1800)
         self._token = token
         self._seen_tokens.append(token)
@@ -281,42 +282,42 @@ class XeroClient:
             return bool(self._client_id and self._client_secret)
 
     def scopes(self) -> set[str] | None:
-        """The token's scopes, when Xero tells (client_credentials answer or JWT claim)."""
+        """The token's scopes, when Xero tells (client_credentials answer or JWT claim); else None."""
         self.token()
         return self._token_scopes
 
     def check_can_write(self) -> None:
-        """Fail now, before any write, when the connection may only read items."""
+        """Fail now, before any write, when the connection is known to be unable to write items.
+
+        A token whose scopes cannot be read, or that holds a scope we do not know, is never refused
+        here: a write it may not make gets Xero's own 401/403, explained as a missing scope."""
         scopes = self.scopes()
-        if scopes is not None and WRITE_SCOPE not in scopes:
-            shown = ", ".join(sorted(scopes)) or "none"
-            raise RemoteError(
-                f"this Xero connection may not write items: it has the scopes {shown}, "
-                f"and pushing products needs {WRITE_SCOPE}",
-                f"add the {WRITE_SCOPE} scope to the connection in the Xero developer portal (custom "
-                "connection → edit scopes, then re-authorise), or run 'inventory-tools sync --pull-only'")
+        if sc.capabilities(scopes)["write_items"] is False:
+            shown = ", ".join(sorted(scopes or ())) or "none"
+            raise XeroScopeError(
+                f"this Xero connection may not write items: it has the scopes {shown}, and pushing products "
+                f"needs {WRITE_SCOPE} (or the granular accounting.invoices)",
+                f"add {WRITE_SCOPE} to the connection in the Xero developer portal (custom connection → edit "
+                "scopes, then re-authorise), or run 'inventory-tools sync --pull-only'")
 
     # -- answers ------------------------------------------------------------------------------
     def _classify(self, resp: requests.Response) -> Verdict:
-        remaining = resp.headers.get("X-MinLimit-Remaining")
-        if remaining is not None and remaining.strip().isdigit():
-            self.api.limiter.observe_remaining(int(remaining))
+        minute, day = _int_header(resp, "X-MinLimit-Remaining"), _int_header(resp, "X-DayLimit-Remaining")
+        if minute is not None:
+            self.api.limiter.observe_remaining(minute)
+            self.remaining["minute"] = minute
+        if day is not None:
+            self.remaining["day"] = day
         code = resp.status_code
-        if 200 <= code < 300:
+        if 200 <= code < 300 or (code == 304 and resp.request.headers.get("If-Modified-Since")):
             return Verdict("ok")
         if code == 429:
-            problem = (resp.headers.get("X-Rate-Limit-Problem") or "").strip().lower()
-            wait = _retry_after(resp)
-            if problem.startswith("day"):
-                self.api.stats.rate_limited += 1  # a 429 seen, even though it ends the run
-                reset = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=wait or 0)
-                resume = reset.strftime("%Y-%m-%d %H:%M UTC")
-                err = DailyLimitError(
-                    f"Xero's daily call limit for this organisation is used up; it resets at about {resume}",
-                    f"re-run the same command after {resume}: what was done is kept and the run resumes")
-                err.resume_at = reset.isoformat(timespec="seconds")
-                return Verdict("fatal", error=err)
-            return Verdict("throttle", wait=wait)
+            return self._rate_limited(resp)
+        if code in (401, 403) and _detail(resp).lower() == "authorizationunsuccessful":
+            err = TokenRejected(f"Xero refused {resp.request.method} {_path(resp.url)} (HTTP {code} "
+                                "AuthorizationUnsuccessful)")
+            err.authorization = True
+            return Verdict("fatal", error=err)
         if code == 401:
             return Verdict("fatal", error=TokenRejected("Xero rejected the access token (HTTP 401)",
                                                         "check the credentials in the environment"))
@@ -331,11 +332,25 @@ class XeroClient:
             return Verdict("fatal", error=self._validation_error(resp))
         if code == 404:
             return Verdict("fatal", error=RemoteError(f"Xero answered 404 for {_path(resp.url)}",
-                                                      "check INVENTORY_TOOLS_XERO_API_BASE"))
+                                                      f"check {API_BASE_ENV}"))
         if code >= 500 or code in (408, 425):
-            return Verdict("retry")
+            return Verdict("retry", detail=_detail(resp))
         return Verdict("fatal", error=RemoteError(f"Xero answered HTTP {code} on {_path(resp.url)}",
                                                   "try again later; work done so far is kept"))
+
+    def _rate_limited(self, resp: requests.Response) -> Verdict:
+        problem = (resp.headers.get("X-Rate-Limit-Problem") or "").strip().lower()
+        wait = _retry_after(resp)
+        if not problem.startswith("day"):
+            return Verdict("throttle", wait=wait)
+        self.api.stats.rate_limited += 1  # a 429 seen, even though it ends the run
+        reset = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=wait or 0)
+        resume = reset.strftime("%Y-%m-%d %H:%M UTC")
+        err = DailyLimitError(
+            f"Xero's daily call limit for this organisation is used up; it resets at about {resume}",
+            f"re-run the same command after {resume}: what was done is kept and the run resumes")
+        err.resume_at = reset.isoformat(timespec="seconds")
+        return Verdict("fatal", error=err)
 
     def _validation_error(self, resp: requests.Response) -> RemoteError:
         try:
@@ -357,31 +372,42 @@ class XeroClient:
                 reason = str((json.loads(resp.content.decode("utf-8")) or {}).get("error") or f"HTTP {code}")
             except (ValueError, UnicodeDecodeError, AttributeError):
                 reason = f"HTTP {code}"
-            reason = redact(reason, self._secrets())[:80]
             return Verdict("fatal", error=XeroAuthError(
-                f"Xero did not accept the custom connection's client id/secret ({reason})",
+                f"Xero did not accept the custom connection's client id/secret ({reason[:80]})",
                 "check XERO_CLIENT_ID and XERO_CLIENT_SECRET (Xero developer portal → your custom connection)"))
         if code == 429:
             return Verdict("throttle", wait=_retry_after(resp))
         if code >= 500:
             return Verdict("retry")
         return Verdict("fatal", error=XeroAuthError(f"Xero's token endpoint answered HTTP {code}",
-                                                    "check INVENTORY_TOOLS_XERO_IDENTITY_BASE"))
+                                                    f"check {IDENTITY_BASE_ENV}"))
 
     # -- calls ----------------------------------------------------------------------------------
+    def _scope_error(self, method: str, path: str) -> XeroScopeError:
+        held = self._token_scopes
+        has = f"it has the scopes {', '.join(sorted(held))}" if held else "Xero did not say which scopes it has"
+        return XeroScopeError(f"Xero refused {method} {path.split('?')[0]}: this connection lacks the scope for it "
+                              f"(HTTP 401/403 AuthorizationUnsuccessful); {has}; {sc.needed_for(method, path)}",
+                              SCOPE_HINT)
+
     def request(self, method: str, path: str, **kw) -> requests.Response:
-        """One API call; after a 401 the token is fetched again once and the call re-sent."""
+        """One API call; after a 401 for the token the token is fetched again once and the call re-sent.
+        A 401/403 for a missing scope says so (no new token would help)."""
         try:
             return self.api.request(method, path, **kw)
-        except TokenRejected:
+        except TokenRejected as exc:
+            if exc.authorization:
+                raise self._scope_error(method, path) from None
             if not self._invalidate_token():
                 raise XeroAuthError("Xero rejected XERO_ACCESS_TOKEN (expired or revoked)",
                                     "get a fresh token into XERO_ACCESS_TOKEN, or use a custom connection "
                                     "(XERO_CLIENT_ID / XERO_CLIENT_SECRET) which renews itself") from None
         try:
             return self.api.request(method, path, **kw)
-        except TokenRejected:
-            raise XeroAuthError("Xero rejected a freshly issued token (HTTP 401)",
+        except TokenRejected as exc:
+            if exc.authorization:
+                raise self._scope_error(method, path) from None
+            raise XeroAuthError("Xero rejected a freshly issued token (HTTP 401 AuthenticationUnsuccessful)",
                                 "check the custom connection is still active in the Xero developer portal") from None
 
     def tenant(self) -> tuple[str, str | None]:
@@ -390,8 +416,7 @@ class XeroClient:
             return self.tenant_id, self.tenant_name
         if self.tenant_id and self._ready_token:
             return self.tenant_id, None
-        resp = self.request("GET", "/connections")
-        conns = _loads(resp)
+        conns = _loads(self.request("GET", "/connections"))
         orgs = [c for c in conns or [] if isinstance(c, dict) and
                 str(c.get("tenantType") or "ORGANISATION").upper() == "ORGANISATION"]
         if self.tenant_id:
@@ -410,11 +435,12 @@ class XeroClient:
         return self.tenant_id, self.tenant_name
 
     def get_items(self, modified_since: dt.datetime | None = None) -> ItemsResponse:
-        """Every item (Xero does not page Items), or those changed since ``modified_since``."""
+        """Every item (Xero does not page Items), or those changed since ``modified_since``
+        (a 304 answer means none: ``not_modified``)."""
         headers = {"If-Modified-Since": if_modified_since(modified_since)} if modified_since else {}
         resp = self.request("GET", ITEMS, params={"unitdp": 4}, headers=headers)
         if resp.status_code == 304:
-            return ItemsResponse([], None)
+            return ItemsResponse([], None, not_modified=True)
         body = _loads(resp)
         items = body.get("Items") if isinstance(body, dict) else None
         if not isinstance(items, list):
@@ -428,13 +454,13 @@ class XeroClient:
                 server_time = None
         return ItemsResponse(items, server_time)
 
-    def tax_rates(self) -> dict[str, str]:
-        """TaxType code → tax rate name (what Cin7 and Xero's CSV use)."""
+    def tax_rates(self) -> list[TaxRate]:
+        """Every tax rate with its TaxType code, name and status (ACTIVE, DELETED, ARCHIVED)."""
         body = _loads(self.request("GET", TAX_RATES))
-        out: dict[str, str] = {}
+        out = []
         for r in (body.get("TaxRates") if isinstance(body, dict) else None) or []:
             if isinstance(r, dict) and r.get("TaxType") and r.get("Name"):
-                out[str(r["TaxType"])] = str(r["Name"])
+                out.append(TaxRate(str(r["TaxType"]), str(r["Name"]), str(r.get("Status") or "").upper()))
         return out
 
     def post_items(self, items: list[dict]) -> list[ItemResult]:
@@ -454,24 +480,17 @@ class XeroClient:
                                 data=body.encode("utf-8"),
                                 headers={"Content-Type": "application/json", "Idempotency-Key": key})
         except XeroValidationError as exc:
-            return self._results_from_400(items, exc.elements)
+            return self._redacted(_results_from_400(items, exc.elements))
         answer = _loads(resp)
         got = answer.get("Items") if isinstance(answer, dict) else None
         if not isinstance(got, list):
             raise RemoteError("Xero's answer to an Items write has no Items list", "re-run the same command")
-        return _match_results(items, got)
+        return self._redacted(_match_results(items, got))
 
-    @staticmethod
-    def _results_from_400(items: list[dict], elements: list) -> list[ItemResult]:
-        by_code = {str(e.get("Code") or "").strip(): e for e in elements if isinstance(e, dict)}
-        out = []
-        for it in items:
-            e = by_code.get(it["Code"]) or {}
-            msgs = [str(v.get("Message")) for v in e.get("ValidationErrors") or [] if isinstance(v, dict)]
-            # Items without a message of their own may or may not have been written: not recorded as
-            # pushed, so the next run sends them again (POST by Code updates, never duplicates).
-            out.append(ItemResult(it["Code"], None, msgs, None))
-        return out
+    def _redacted(self, results: list[ItemResult]) -> list[ItemResult]:
+        for r in results:
+            r.errors = [self.api.redact(m) for m in r.errors]
+        return results
 
 
 def _json_default(value):
@@ -480,23 +499,46 @@ def _json_default(value):
     raise TypeError(type(value).__name__)
 
 
+def _messages(element: dict) -> list[str]:
+    return [str(v.get("Message")) for v in element.get("ValidationErrors") or [] if isinstance(v, dict)]
+
+
+def _results_from_400(items: list[dict], elements: list) -> list[ItemResult]:
+    """A summarised 400: each element's messages, matched to the item sent by ItemID or by Code."""
+    by_id, by_code = {}, {}
+    for e in elements:
+        if isinstance(e, dict):
+            if e.get("ItemID") and e["ItemID"] != ZERO_ID:
+                by_id.setdefault(str(e["ItemID"]), e)
+            if str(e.get("Code") or "").strip():
+                by_code.setdefault(str(e["Code"]).strip(), e)
+    out = []
+    for it in items:
+        e = by_id.get(str(it.get("ItemID") or "")) or by_code.get(it["Code"]) or {}
+        # Items without a message of their own may or may not have been written: not recorded as
+        # pushed, so the next run sends them again (POST by ItemID or Code updates, never duplicates).
+        out.append(ItemResult(it["Code"], None, _messages(e), None))
+    return out
+
+
 def _match_results(sent: list[dict], got: list) -> list[ItemResult]:
-    by_code = {}
+    by_code, by_id = {}, {}
     for g in got:
         if isinstance(g, dict):
             by_code.setdefault(str(g.get("Code") or "").strip(), g)
+            if g.get("ItemID") and g["ItemID"] != ZERO_ID:
+                by_id.setdefault(str(g["ItemID"]), g)
     out = []
     for i, it in enumerate(sent):
         g = got[i] if i < len(got) and isinstance(got[i], dict) and str(got[i].get("Code") or "").strip() == it["Code"] \
-            else by_code.get(it["Code"])
+            else by_id.get(str(it.get("ItemID") or "")) or by_code.get(it["Code"])
         if g is None:
             out.append(ItemResult(it["Code"], None, [], None))
             continue
-        msgs = [str(v.get("Message")) for v in g.get("ValidationErrors") or [] if isinstance(v, dict)]
         item_id = g.get("ItemID")
-        if item_id in ("00000000-0000-0000-0000-000000000000", ""):
+        if item_id in (ZERO_ID, ""):
             item_id = None
-        out.append(ItemResult(it["Code"], item_id, msgs, g))
+        out.append(ItemResult(it["Code"], item_id, _messages(g), g))
     return out
 
 
@@ -504,3 +546,10 @@ def is_tracked(item: dict) -> bool:
     if item.get("IsTrackedAsInventory") is True:
         return True
     return bool(item.get("InventoryAssetAccountCode")) or bool((item.get("PurchaseDetails") or {}).get("COGSAccountCode"))
+
+
+def is_archived(item: dict) -> bool:
+    """An item marked archived: the CSV export's ``Status`` (Active/Archived). Xero's Items API
+    documents no such marker (its GET returns archived items like any other, XeroAPI/Xero-NetStandard
+    #460); should an answer carry ``Status`` or ``StatusAttributeString`` ARCHIVED, it counts too."""
+    return any(str(item.get(k) or "").strip().upper() == "ARCHIVED" for k in ("Status", "StatusAttributeString"))

@@ -1,8 +1,8 @@
 """Xero's "Products and services" export (``InventoryItems-YYYYMMDD.csv``) → item dicts.
 
 The items come out in the API's shape (``Code``, ``Name``, ``Description``, ``SalesDetails``...)
-so that sync treats both sources alike, except that tax rates are *names* here (``TaxName``), as
-the file holds them. Header names are matched case- and space-insensitively after dropping the
+so that sync treats both sources alike (tracked and archived items are skipped by sync itself, for
+either source), except that tax rates are *names* here (``TaxName``), as the file holds them. Header names are matched case- and space-insensitively after dropping the
 leading ``*`` Xero puts on mandatory columns; older exports without ``Quantity``, ``Status`` and
 ``InventoryType`` are read too.
 """
@@ -30,8 +30,7 @@ _BY_KEY = {_key(k): k for k in KNOWN}
 @dataclass
 class CsvItems:
     path: str
-    items: list[dict] = field(default_factory=list)  # untracked and tracked, not archived
-    archived: list[str] = field(default_factory=list)
+    items: list[dict] = field(default_factory=list)  # every item, tracked and archived ones too (marked)
     duplicates: list[str] = field(default_factory=list)
     blank_codes: list[int] = field(default_factory=list)  # record numbers
     warnings: list[str] = field(default_factory=list)
@@ -93,9 +92,6 @@ def read_items_csv(path: str | Path) -> CsvItems:
             if not code:
                 out.blank_codes.append(record)
                 continue
-            if get(row, "Status").casefold() == "archived":
-                out.archived.append(code)
-                continue
             if code in seen:
                 out.duplicates.append(code)
                 continue
@@ -112,12 +108,17 @@ def read_items_csv(path: str | Path) -> CsvItems:
             item = {"Code": code, "Name": get(row, "ItemName"), "Description": get(row, "SalesDescription"),
                     "PurchaseDescription": get(row, "PurchasesDescription"), "SalesDetails": sales,
                     "PurchaseDetails": purchase, "IsTrackedAsInventory": tracked, "_record": record}
+            if get(row, "Status"):
+                item["Status"] = get(row, "Status")  # Active | Archived: sync skips archived items, from either source
             if asset:
                 item["InventoryAssetAccountCode"] = asset
             out.items.append(item)
     except csv.Error as exc:
         raise DataError(f"the CSV breaks at record {record + 1}: {exc}", "export it again from Xero",
                         file=path, cell=f"record {record + 1}") from None
+    if out.unknown_columns:
+        out.warnings.append("columns that are not in Xero's Items export were not read: "
+                            + ", ".join(out.unknown_columns[:8]))
     if out.duplicates:
         out.warnings.append(f"{len(out.duplicates)} code(s) appear more than once; the first row was used: "
                             + ", ".join(out.duplicates[:5]))

@@ -7,7 +7,8 @@
   ``Incorrect credentials!``;
 * ``GET /product`` with ``Page``/``Limit`` (1..1000, default 100), ``ID``, ``Sku`` and ``Name``
   (substring matches, as the docs half-say: never exact), ``ModifiedSince``, ``IncludeDeprecated``
-  (default false: Deprecated hidden), ``IncludeSuppliers`` (default false: ``Suppliers: []``);
+  (default false: Deprecated hidden), ``IncludeSuppliers``/``IncludeBOM``/``IncludeReorderLevels``/...
+  (default false: those lists come back empty);
   the envelope ``{"Total", "Page", "Products"}``;
 * ``POST /product`` (one object, ``ID`` ignored, required SKU/Name/Category/Type/CostingMethod/UOM/
   Status, unique SKU, inline Suppliers refused) and ``PUT /product`` (``ID`` required, omitted
@@ -20,7 +21,14 @@
   ``[{"ErrorCode":400,"Exception":"You have reached 60 calls per 60 seconds API limit."}]``
   (``throttle_style``: "429" | "503" | "400" | "cycle");
 * error bodies in the three shapes (``error_shape``: "object" | "array" | "200" = object with HTTP 200);
-* injectable faults (:meth:`FakeCin7.inject`) and a record of every call (:attr:`FakeCin7.calls`).
+* injectable faults (:meth:`FakeCin7.inject`, optionally for one SKU only): lost answers, dropped
+  connections, statuses (a product that answers 500 on every try), HTML pages, a redirect to
+  another host, an answer that trickles in byte by byte; a record of every call (:attr:`calls`).
+
+Each reading the documentation leaves open is a mode (see ``tests/fakes/README.md``):
+``put_mode`` "merge" (omitted fields keep their value) or "replace" (omitted fields are cleared,
+nested lists too); ``setup_required`` "accept" or "refuse" (POST with Status "Setup required");
+:meth:`FakeCin7.schedule_edit` plays someone editing a product in Cin7 while a run goes on.
 """
 from __future__ import annotations
 
@@ -28,17 +36,14 @@ import collections
 import copy
 import datetime as dt
 import json
-import socket
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
-
-import pytest
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples" / "dear"  # copies of the reference samples
 ACCOUNT_ID = "3f1e6a52-7c1d-4b1e-9a55-0c3b8f2d9e10"
@@ -48,6 +53,12 @@ PREFIX = "/externalapi/v2"
 READ_ONLY = ("AverageCost", "LastModifiedOn", "BOMType")
 REQUIRED_ON_CREATE = ("SKU", "Name", "Category", "Type", "CostingMethod", "UOM", "Status")
 STATUSES = {"active": "Active", "deprecated": "Deprecated", "setup required": "Setup required"}
+#: What we assume Cin7 answers when it refuses "Setup required" (the March 2024 blueprint's own words).
+SETUP_REFUSED = "Status 'Setup required' is not valid. The only valid values are Active and Deprecated"
+REQUIRED_ON_PUT_REPLACE = ("SKU", "Name", "Category", "CostingMethod", "UOM", "Status")
+INCLUDES = {"includesuppliers": ("Suppliers",), "includebom": ("BillOfMaterialsProducts", "BillOfMaterialsServices"),
+            "includereorderlevels": ("ReorderLevels",), "includemovements": ("Movements",),
+            "includeattachments": ("Attachments",), "includecustomprices": ("CustomPrices",)}
 
 #: Every scalar field of a product with Cin7's defaults (the official GET example's keys).
 PRODUCT_DEFAULTS = {
@@ -100,14 +111,28 @@ class Call:
 
 @dataclass
 class Fault:
-    kind: str  # lost | drop | status | html | html-after-write | error200 | throttle400 | outage
+    # lost | drop | status | html | html-after-write | error200 | throttle400 | outage | redirect | trickle
+    # | trickle-headers
+    kind: str
     method: str | None = None  # match only this method
     path: str | None = None  # match only this path (e.g. "/product")
     at: int = 1  # trigger on the at-th matching call from now
     times: int = 1  # how many matching calls it affects
     status: int = 500
-    body: object = None
+    body: object = None  # the answer (status, error200), the Location (redirect)
+    sku: str | None = None  # match only calls about this SKU (query Sku or body SKU)
+    interval: float = 0.5  # trickle: seconds between bytes
     seen: int = 0
+
+
+@dataclass
+class Edit:
+    """Someone edits a product in Cin7 once ``after_writes`` writes of ours were answered."""
+
+    after_writes: int
+    sku: str
+    fields: dict
+    done: bool = False
 
 
 class RefusedError(Exception):
@@ -118,7 +143,10 @@ class RefusedError(Exception):
 class FakeCin7:
     def __init__(self, *, window: float = 2.0, calls: int = 60, throttle_style: str = "429",
                  error_shape: str = "object", account_id: str = ACCOUNT_ID, app_key: str = APP_KEY,
-                 max_limit: int = 1000):
+                 max_limit: int = 1000, put_mode: str = "merge", setup_required: str = "accept"):
+        assert put_mode in ("merge", "replace") and setup_required in ("accept", "refuse")
+        self.put_mode, self.setup_required = put_mode, setup_required
+        self.edits: list[Edit] = []
         self.window, self.limit = window, calls
         self.throttle_style, self.error_shape = throttle_style, error_shape
         self.max_limit = max_limit  # a server that serves fewer per page than asked
@@ -128,20 +156,34 @@ class FakeCin7:
             "category": ["Other", "Bakery", "Hardware", "Golf"],
             "brand": ["Acme", "Titleist"],
             "unit": ["Item", "Box", "Hour", "kg"],
-            "tax": ["GST on Income", "GST on Expenses", "Tax Exempt", "Standard Rate Sales"],
             "location": ["Main Warehouse", "Shop"],
         }
-        self.accounts = [("200", "Sales"), ("310", "Credit Card Fees (No VAT)"), ("630", "Inventory"),
-                         ("500", "Cost of Goods Sold"), ("400", "Purchases")]
+        #: name -> (IsActive, IsTaxForSale, IsTaxForPurchase), as /ref/tax describes a tax rule
+        self.tax_rules = {"GST on Income": (True, True, False), "GST on Expenses": (True, False, True),
+                          "Tax Exempt": (True, True, True), "Standard Rate Sales": (True, True, False),
+                          "Old GST": (False, True, True)}
+        #: (Code, Name, Class, Type, Status), as /ref/account describes an account
+        self.accounts = [("200", "Sales", "REVENUE", "REVENUE", "ACTIVE"),
+                         ("310", "Credit Card Fees (No VAT)", "REVENUE", "SALES", "ACTIVE"),
+                         ("630", "Inventory", "ASSET", "INVENTORY", "ACTIVE"),
+                         ("500", "Cost of Goods Sold", "EXPENSE", "DIRECTCOSTS", "ACTIVE"),
+                         ("400", "Purchases", "EXPENSE", "EXPENSE", "ACTIVE"),
+                         ("720", "Equipment", "ASSET", "FIXED", "ACTIVE"),
+                         ("450", "Old Expenses", "EXPENSE", "EXPENSE", "ARCHIVED")]
+        #: name -> IsActive (product discount rules, /reference/discount)
+        self.discounts = {"Trade 10%": True, "Summer sale": False}
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
         self.errors: list[str] = []  # tracebacks of the fake's own bugs (tests can assert it stays empty)
         self._accepted: collections.deque[float] = collections.deque()
         self._throttle_n = 0
         self.lock = threading.RLock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        from .cin7_http import make_handler  # the HTTP side (a module of its own)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(self))
         self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
 
     # -- lifecycle ------------------------------------------------------------------------------
     @property
@@ -174,6 +216,21 @@ class FakeCin7:
             self.products[p["ID"]] = p
             return p
 
+    def schedule_edit(self, after_writes: int, sku: str, **fields) -> None:
+        """Someone edits ``sku`` in Cin7 (as its UI would) once ``after_writes`` of our writes were answered."""
+        with self.lock:
+            self.edits.append(Edit(after_writes, sku, fields))
+
+    def _run_edits(self) -> None:
+        answered = sum(1 for c in self.calls if c.method in ("POST", "PUT") and c.outcome == "answered")
+        for e in self.edits:
+            if not e.done and answered >= e.after_writes:
+                e.done = True
+                p = self.by_sku(e.sku)
+                if p is not None:
+                    p.update(copy.deepcopy(e.fields))
+                    p["LastModifiedOn"] = self._now()
+
     def add_sample(self) -> dict:
         """The official Apiary GET example product (SKU 'Bread')."""
         p = sample("dear_api_v2_product_get_response_apiary_example.json")["Products"][0]
@@ -194,8 +251,8 @@ class FakeCin7:
 
     # -- faults and records ---------------------------------------------------------------------
     def inject(self, kind: str, *, method: str | None = None, path: str | None = None, at: int = 1,
-               times: int = 1, status: int = 500, body=None) -> Fault:
-        f = Fault(kind, method, path, at, times, status, body)
+               times: int = 1, status: int = 500, body=None, sku: str | None = None, interval: float = 0.5) -> Fault:
+        f = Fault(kind, method, path, at, times, status, body, sku, interval)
         with self.lock:
             self.faults.append(f)
         return f
@@ -222,13 +279,17 @@ class FakeCin7:
         return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
     # -- request handling -----------------------------------------------------------------------
-    def _match_fault(self, method: str, path: str) -> Fault | None:
+    def _match_fault(self, method: str, path: str, query: dict, body) -> Fault | None:
         hit = None
         for f in self.faults:
             if f.method and f.method != method:
                 continue
             if f.path and f.path.lower() != path:
                 continue
+            if f.sku is not None:
+                about = query.get("sku") or (body.get("SKU") if isinstance(body, dict) else None)
+                if about != f.sku:
+                    continue
             f.seen += 1
             if hit is None and f.at <= f.seen < f.at + f.times:
                 hit = f
@@ -275,9 +336,14 @@ class FakeCin7:
             body = "<invalid json>"
         now = time.monotonic()
         with self.lock:
+            self._run_edits()
             call = Call(now, method, path, query, body, 0)
             self.calls.append(call)
-            fault = self._match_fault(method, path)
+            fault = self._match_fault(method, path, query, body)
+            if fault and fault.kind == "redirect":
+                call.status, call.outcome = fault.status if fault.status in (301, 302, 303, 307, 308) else 302, \
+                    "fault:redirect"
+                return call.status, fault.body, "redirect"
             if fault and fault.kind in ("drop", "outage"):
                 call.outcome = f"fault:{fault.kind}"
                 return 0, None, "drop"
@@ -312,6 +378,9 @@ class FakeCin7:
             if fault and fault.kind == "lost":
                 call.outcome = "lost"
                 return status, payload, "lost"
+            if fault and fault.kind in ("trickle", "trickle-headers"):
+                call.outcome = f"fault:{fault.kind}"
+                return status, payload, (fault.kind, fault.interval)
             return status, payload, None
 
     def _route(self, method: str, path: str, q: dict, body):
@@ -326,7 +395,12 @@ class FakeCin7:
         if path.startswith("/ref/") and method == "GET":
             return 200, self._ref(path[5:], q)
         if path == "/me" and method == "GET":
-            return 200, {"Company": "Fake Company Ltd", "Currency": "NZD"}
+            return 200, {"Company": "Fake Company Ltd", "Currency": "NZD", "DefaultWeightUnits": "kg",
+                         "DefaultDimensionsUnits": "cm"}
+        if path == "/reference/discount" and method == "GET":
+            rules = [{"ID": str(uuid.uuid5(uuid.NAMESPACE_OID, "discount" + n)), "Name": n, "IsActive": active,
+                      "Type": "Percentage", "DiscountLines": []} for n, active in self.discounts.items()]
+            return 200, {"Total": len(rules), "Page": 1, "DiscountRules": rules}
         raise RefusedError(404, "Endpoint does not exist")
 
     # -- /product -------------------------------------------------------------------------------
@@ -357,12 +431,15 @@ class FakeCin7:
         out = []
         for p in items[(page - 1) * limit: page * limit]:
             p = copy.deepcopy(p)
-            if q.get("includesuppliers", "").lower() not in ("true", "1"):
-                p["Suppliers"] = []
+            for flag, keys in INCLUDES.items():  # nested lists only when asked for (documented)
+                if q.get(flag, "").lower() not in ("true", "1"):
+                    for key in keys:
+                        p[key] = []
             out.append(p)
         return {"Total": len(items), "Page": page, "Products": out}
 
     def _check_refs(self, p: dict) -> None:
+        """Cin7's rules for the names a product points at (blueprint field table)."""
         def known(ref: str, value) -> bool:
             return any(str(value).lower() == v.lower() for v in self.refs[ref])
 
@@ -374,13 +451,28 @@ class FakeCin7:
             raise RefusedError(400, f"UOM '{p['UOM']}' not found in reference book")
         if p.get("DefaultLocation") and not known("location", p["DefaultLocation"]):
             raise RefusedError(400, f"Location '{p['DefaultLocation']}' not found")
-        for key in ("PurchaseTaxRule", "SaleTaxRule"):
-            if p.get(key) and not known("tax", p[key]):
-                raise RefusedError(400, f"{key} '{p[key]}' not found")
-        codes = {c for c, _ in self.accounts}
-        for key in ("InventoryAccount", "RevenueAccount", "ExpenseAccount", "COGSAccount"):
-            if p.get(key) and str(p[key]) not in codes:
+        for key, flag in (("SaleTaxRule", 1), ("PurchaseTaxRule", 2)):
+            if p.get(key):
+                rule = next((v for n, v in self.tax_rules.items() if n.lower() == str(p[key]).lower()), None)
+                if rule is None:
+                    raise RefusedError(400, f"{key} '{p[key]}' not found")
+                if not rule[0] or not rule[flag]:
+                    raise RefusedError(400, f"{key} '{p[key]}' must be an active tax rule for "
+                                            f"{'sales' if flag == 1 else 'purchases'}")
+        stock = p.get("Type") != "Service"
+        for key, klass in (("RevenueAccount", "REVENUE"), ("ExpenseAccount", "EXPENSE"), ("COGSAccount", "EXPENSE"),
+                           ("InventoryAccount", "ASSET")):
+            if not p.get(key) or (key != "RevenueAccount" and not stock):
+                continue
+            acc = next((a for a in self.accounts if a[0] == str(p[key])), None)
+            if acc is None:
                 raise RefusedError(400, f"Account with specified ID not found ({key})")
+            if acc[4] != "ACTIVE" or acc[2] != klass or (key == "InventoryAccount" and acc[3] in ("FIXED", "BANK")):
+                raise RefusedError(400, f"{key} must be an active {klass} account")
+        if p.get("DiscountRule"):
+            active = self.discounts.get(str(p["DiscountRule"]))
+            if not active:
+                raise RefusedError(400, f"Discount rule '{p['DiscountRule']}' not found or not active")
         if "Status" in p:
             st = STATUSES.get(str(p["Status"]).lower())
             if st is None:
@@ -409,6 +501,10 @@ class FakeCin7:
             raise RefusedError(400, "Suppliers is invalid")
         if self._sku_taken(body["SKU"]):
             raise RefusedError(400, f"Product with SKU '{body['SKU']}' already exists")
+        if self.setup_required == "refuse" and str(body.get("Status")).lower() == "setup required":
+            raise RefusedError(400, SETUP_REFUSED)
+        if body.get("BillOfMaterial") is True and not body.get("QuantityToProduce"):
+            raise RefusedError(400, "Required attribute 'QuantityToProduce' not provided")
         p = copy.deepcopy(PRODUCT_DEFAULTS)
         p.update({k: v for k, v in body.items() if k != "ID"})
         self._check_refs(p)
@@ -428,8 +524,16 @@ class FakeCin7:
             raise RefusedError(400, "'Type' is read-only for PUT")
         if body.get("SKU") and self._sku_taken(body["SKU"], pid):
             raise RefusedError(400, f"Product with SKU '{body['SKU']}' already exists")
-        p = copy.deepcopy(self.products[pid])
-        p.update(body)
+        if self.put_mode == "replace":  # omitted fields are cleared (to Cin7's defaults), nested lists too
+            missing = [k for k in REQUIRED_ON_PUT_REPLACE if body.get(k) in (None, "")]
+            if missing:
+                raise RefusedError(400, f"Required attribute '{missing[0]}' not provided")
+            old = self.products[pid]
+            p = copy.deepcopy(PRODUCT_DEFAULTS)
+            p.update({"Type": old.get("Type"), "AverageCost": old.get("AverageCost", 0)})
+        else:
+            p = copy.deepcopy(self.products[pid])
+        p.update(copy.deepcopy(body))
         self._check_refs(p)
         p["LastModifiedOn"] = self._now()
         self.products[pid] = p
@@ -439,12 +543,12 @@ class FakeCin7:
     def _ref(self, name: str, q: dict) -> dict:
         page, limit = self._page(q)
         if name == "account":
-            items = [{"Code": c, "Name": n, "Status": "ACTIVE"} for c, n in self.accounts]
+            items = [{"Code": c, "Name": n, "Class": k, "Type": t, "Status": st, "DisplayName": f"{c}: {n}"}
+                     for c, n, k, t, st in self.accounts]
             key = "AccountsList"
         elif name == "tax":
-            items = [{"ID": str(uuid.uuid5(uuid.NAMESPACE_OID, n)), "Name": n, "IsActive": True,
-                      "IsTaxForSale": "Income" in n or "Sales" in n, "IsTaxForPurchase": "Income" not in n}
-                     for n in self.refs["tax"]]
+            items = [{"ID": str(uuid.uuid5(uuid.NAMESPACE_OID, n)), "Name": n, "IsActive": a,
+                      "IsTaxForSale": s, "IsTaxForPurchase": pu} for n, (a, s, pu) in self.tax_rules.items()]
             key = "TaxRuleList"
         elif name in ("category", "brand", "unit", "location"):
             items = [{"ID": str(uuid.uuid5(uuid.NAMESPACE_OID, name + n)), "Name": n} for n in self.refs[name]]
@@ -453,71 +557,3 @@ class FakeCin7:
         else:
             raise RefusedError(404, "Endpoint does not exist")
         return {"Total": len(items), "Page": page, key: items[(page - 1) * limit: page * limit]}
-
-
-def _handler(fake: FakeCin7):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body go out at once (no 40 ms delayed-ACK stall)
-
-        def log_message(self, *args):  # quiet
-            pass
-
-        def _serve(self, method: str):
-            length = int(self.headers.get("Content-Length") or 0)
-            data = self.rfile.read(length) if length else b""
-            hdrs = {k.lower(): v for k, v in self.headers.items()}
-            try:
-                status, payload, action = fake.handle(method, self.path, hdrs, data)
-            except Exception as exc:  # a bug in the fake: say so instead of dropping the connection
-                import traceback
-
-                fake.errors.append(traceback.format_exc())
-                status, payload, action = 500, f"fake Cin7 crashed: {type(exc).__name__}: {exc}", "text"
-            if action in ("drop", "lost"):
-                # The write (if any) happened; the answer never arrives.
-                self.close_connection = True
-                try:
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                return
-            if action in ("text", "html") or isinstance(payload, str):
-                out = str(payload).encode("utf-8")
-                ctype = "text/html; charset=utf-8" if action == "html" else "text/plain; charset=utf-8"
-            else:
-                out = dumps(payload).encode("utf-8")
-                ctype = "application/json; charset=utf-8"
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(out)))
-            self.end_headers()
-            self.wfile.write(out)
-
-        def do_GET(self):
-            self._serve("GET")
-
-        def do_POST(self):
-            self._serve("POST")
-
-        def do_PUT(self):
-            self._serve("PUT")
-
-        def do_DELETE(self):
-            self._serve("DELETE")
-
-    return Handler
-
-
-@pytest.fixture
-def cin7_server(monkeypatch, tmp_path):
-    """A running fake with a 2 s rate window; the environment points inventory-tools at it."""
-    fake = FakeCin7().start()
-    for k, v in fake.env().items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.setenv("INVENTORY_TOOLS_STATE_DIR", str(tmp_path / "state"))
-    try:
-        yield fake
-    finally:
-        fake.stop()
-    assert not fake.errors, fake.errors[0]

@@ -17,8 +17,20 @@ It follows the documented contract (``shared/reference/xero.md``):
   calls in flight, ``day_limit`` calls a day: 429 + Retry-After + X-Rate-Limit-Problem, and the
   X-MinLimit-Remaining / X-DayLimit-Remaining / X-AppMinLimit-Remaining headers on every answer;
 * injectable faults: 500, 503, timeouts (no answer until the client gave up) and dropped
-  connections, before or after a write is applied; scheduled one by one or at random;
+  connections, before or after a write is applied; a redirect to another host; an answer that
+  trickles in byte by byte; scheduled one by one or at random;
+* scopes per endpoint (Items: accounting.settings(.read), or the granular accounting.invoices(.read),
+  or the legacy accounting.transactions(.read); TaxRates: accounting.settings(.read)); a missing
+  one is answered ``scope_answer`` (401 or 403) with Detail ``AuthorizationUnsuccessful``;
 * ``calls``: every request with its start/end time, status and how many were in flight.
+
+Each reading the documentation leaves open is a mode (see ``tests/fakes/README.md``): ``blocks``
+"merge" (a SalesDetails/PurchaseDetails block sent is merged into the item's) or "replace" (it
+replaces it: keys not sent are dropped); ``ignore_blank`` (a blank value sent in a block is
+ignored); ``not_modified`` (a quiet If-Modified-Since is answered 304 instead of 200 with no
+items); ``archived_marker`` (archived items carry ``Status: ARCHIVED``; without it they look like
+any other item, as reported against the real API); ``elements_by_id`` (a 400's elements carry
+the ItemID sent, not the Code); ``opaque_tokens`` (tokens whose scopes cannot be read).
 
 Seeded from the real payloads in ``shared/reference/xero/samples`` (an inline copy is used when
 that folder is not there).
@@ -27,22 +39,18 @@ from __future__ import annotations
 
 import base64
 import copy
-import datetime as dt
-import hashlib
 import json
 import math
 import os
 import random
 import re
-import socket
 import threading
 import time
 import uuid
 from collections import Counter
 from decimal import ROUND_HALF_UP, Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 SAMPLES = Path(os.environ.get("XERO_SAMPLES_DIR") or
                Path(__file__).resolve().parents[1] / "data" / "samples" / "xero")  # copies of the reference samples
@@ -89,7 +97,13 @@ TAX_RATES = [
     {"Name": "GST on Expenses", "TaxType": "INPUT2", "Status": "ACTIVE", "EffectiveRate": Decimal("15.0000")},
     {"Name": "No GST", "TaxType": "NONE", "Status": "ACTIVE", "EffectiveRate": Decimal("0.0000")},
     {"Name": "No VAT", "TaxType": "NOVAT", "Status": "ACTIVE", "EffectiveRate": Decimal("0.0000")},
+    # an archived rate sharing an active one's name, and one that exists only archived
+    {"Name": "GST on Income", "TaxType": "TAX001", "Status": "ARCHIVED", "EffectiveRate": Decimal("12.5000")},
+    {"Name": "Old Sales Tax", "TaxType": "TAX002", "Status": "DELETED", "EffectiveRate": Decimal("10.0000")},
 ]
+ITEMS_WRITE = {"accounting.settings", "accounting.invoices", "accounting.transactions"}
+ITEMS_READ = ITEMS_WRITE | {"accounting.settings.read", "accounting.invoices.read", "accounting.transactions.read"}
+TAX_READ = {"accounting.settings", "accounting.settings.read"}
 _DATE_RE = re.compile(r"Date\((-?\d+)([+-]\d{4})?\)")
 ZERO_ID = "00000000-0000-0000-0000-000000000000"
 
@@ -141,10 +155,12 @@ def _encode(obj) -> bytes:
 
 
 class Fault:
-    def __init__(self, kind: str, *, method: str | None = None, path: str | None = None, phase: str = "before"):
-        assert kind in ("500", "503", "timeout", "drop", "401"), kind
+    def __init__(self, kind: str, *, method: str | None = None, path: str | None = None, phase: str = "before",
+                 location: str | None = None, interval: float = 0.5):
+        assert kind in ("500", "503", "timeout", "drop", "401", "redirect", "trickle"), kind
         assert phase in ("before", "after")
         self.kind, self.method, self.path, self.phase = kind, method, path, phase
+        self.location, self.interval = location, interval
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method == method) and (self.path is None or path.startswith(self.path))
@@ -154,7 +170,13 @@ class FakeXero:
     def __init__(self, *, client_id: str = "fake-client-id-0001", client_secret: str = "fake-secret-S3CR3T-value-42",
                  scopes: tuple[str, ...] = ("accounting.settings",), window: float = 2.0, minute_limit: int = 60,
                  day_limit: int = 5000, concurrent_limit: int = 5, token_ttl: int = 1800, hang_seconds: float = 1.0,
-                 seed: bool = True, latency: float = 0.0):
+                 seed: bool = True, latency: float = 0.0, blocks: str = "merge", ignore_blank: bool = False,
+                 not_modified: bool = False, archived_marker: bool = False, elements_by_id: bool = False,
+                 opaque_tokens: bool = False, scope_answer: int = 401):
+        assert blocks in ("merge", "replace") and scope_answer in (401, 403)
+        self.blocks, self.ignore_blank, self.not_modified = blocks, ignore_blank, not_modified
+        self.archived_marker, self.elements_by_id, self.opaque_tokens = archived_marker, elements_by_id, opaque_tokens
+        self.scope_answer = scope_answer
         self.client_id, self.client_secret = client_id, client_secret
         self.scopes = list(scopes)
         self.window, self.minute_limit, self.day_limit = window, minute_limit, day_limit
@@ -189,7 +211,9 @@ class FakeXero:
         self._last_ms = 0
         if seed:
             self.seed_samples()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        from .xero_http import make_handler  # the HTTP side (a module of its own)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(self))
         self.httpd.daemon_threads = True
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
@@ -268,6 +292,13 @@ class FakeXero:
             del self._codes[old["Code"]]
         self._codes[item["Code"]] = item["ItemID"]
 
+    def archive(self, code: str) -> None:
+        """The item is archived in Xero's UI (it stays in GET Items; see ``archived_marker``)."""
+        with self.lock:
+            it = self.by_code(code)
+            it["_archived"] = True
+            it["_updated"] = self._tick()
+
     def delete_item(self, code: str) -> None:
         with self.lock:
             it = self.by_code(code)
@@ -276,7 +307,7 @@ class FakeXero:
                 del self._codes[code]
 
     def issue_token(self, scopes: list[str] | None = None, ttl: float | None = None) -> str:
-        token = make_token(scopes or self.scopes, self.tenant_id)
+        token = f"opaque-{uuid.uuid4().hex}" if self.opaque_tokens else make_token(scopes or self.scopes, self.tenant_id)
         with self.lock:
             self.tokens[token] = (time.monotonic() + (ttl if ttl is not None else self.token_ttl), scopes or self.scopes)
         return token
@@ -293,9 +324,10 @@ class FakeXero:
 
     # -- faults and records -------------------------------------------------------------------
     def inject(self, kind: str, *, method: str | None = None, path: str | None = None, phase: str = "before",
-               times: int = 1) -> None:
+               times: int = 1, location: str | None = None, interval: float = 0.5) -> None:
         with self.lock:
-            self.faults.extend(Fault(kind, method=method, path=path, phase=phase) for _ in range(times))
+            self.faults.extend(Fault(kind, method=method, path=path, phase=phase, location=location, interval=interval)
+                               for _ in range(times))
 
     def storm(self, rate: float, *, seed: int = 7, kinds=("500", "503", "timeout", "drop")) -> None:
         with self.lock:
@@ -333,6 +365,8 @@ class FakeXero:
     def public_item(self, it: dict, unitdp: int) -> dict:
         out = {k: copy.deepcopy(v) for k, v in it.items() if not k.startswith("_")}
         out["UpdatedDateUTC"] = f"/Date({it['_updated']}+0000)/"
+        if it.get("_archived") and self.archived_marker:
+            out["Status"] = "ARCHIVED"
         for side in ("SalesDetails", "PurchaseDetails"):
             d = out.get(side)
             if isinstance(d, dict) and isinstance(d.get("UnitPrice"), Decimal) and unitdp != 4:
@@ -371,6 +405,8 @@ class FakeXero:
                         target = holder
                 if errors:
                     echo = {k: v for k, v in el.items()}
+                    if self.elements_by_id and el.get("ItemID"):
+                        echo = {"ItemID": el["ItemID"]}
                     echo["ValidationErrors"] = [{"Message": m} for m in errors]
                     out.append(echo)
                     continue
@@ -382,10 +418,12 @@ class FakeXero:
                              "TotalCostPool"):
                         continue
                     if k in ("SalesDetails", "PurchaseDetails") and isinstance(v, dict):
-                        merged = dict(new.get(k) or {})
+                        merged = dict(new.get(k) or {}) if self.blocks == "merge" else {}
                         for dk, dv in v.items():
                             if dk == "UnitPrice" and isinstance(dv, (Decimal, int)) and unitdp != 4:
                                 dv = Decimal(dv).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+                            if self.ignore_blank and dv in ("", None):
+                                continue
                             merged[dk] = dv
                         new[k] = merged
                     else:
@@ -420,206 +458,3 @@ class FakeXero:
             # Another app on the same organisation, after our answer's headers were computed.
             self.window_counts[index] += self.shadow_calls
             return None, 0.0, remaining
-
-
-def _handler(fake: FakeXero):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "FakeXero/1.0"
-
-        def log_message(self, *args):  # quiet
-            pass
-
-        def setup(self):
-            super().setup()
-            # Headers and body go out in two writes: without this, Nagle + delayed ACK add 40 ms a call.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-        def do_GET(self):
-            self._dispatch("GET")
-
-        def do_POST(self):
-            self._dispatch("POST")
-
-        def do_PUT(self):
-            self._dispatch("PUT")
-
-        # -- plumbing -------------------------------------------------------------------------
-        def _send(self, status: int, body: bytes = b"", ctype: str = "application/json; charset=utf-8",
-                  headers: dict | None = None):
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(body)
-            self._status = status
-
-        def _json(self, status: int, obj, headers=None):
-            self._send(status, _encode(obj), headers=headers)
-
-        def _fault(self, fault: Fault):
-            if fault.kind in ("500", "503"):
-                self._json(int(fault.kind), {"Title": "Service Unavailable" if fault.kind == "503" else
-                                             "An error occurred", "Status": int(fault.kind)})
-                return
-            if fault.kind == "401":
-                self._json(401, {"Type": None, "Title": "Unauthorized", "Status": 401,
-                                 "Detail": "AuthenticationUnsuccessful"})
-                return
-            if fault.kind == "timeout":
-                time.sleep(fake.hang_seconds)
-            self._status = fault.kind
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-        def _dispatch(self, method: str):
-            start = time.monotonic()
-            parts = urlsplit(self.path)
-            path = parts.path.rstrip("/") or "/"
-            query = {k.lower(): v[-1] for k, v in parse_qs(parts.query).items()}
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            with fake.lock:
-                fake.inflight += 1
-                fake.max_inflight = max(fake.max_inflight, fake.inflight)
-                record = {"t": start, "method": method, "path": path, "query": query, "status": None,
-                          "inflight": fake.inflight, "if_modified_since": self.headers.get("If-Modified-Since"),
-                          "accept": self.headers.get("Accept"), "idempotency_key": self.headers.get("Idempotency-Key"),
-                          "authorization": self.headers.get("Authorization"), "body": body}
-                fake.calls.append(record)
-            self._status = None
-            try:
-                if fake.latency:
-                    time.sleep(fake.latency)
-                self._route(method, path, query, body)
-            finally:
-                with fake.lock:
-                    fake.inflight -= 1
-                record["status"] = self._status
-                record["t_end"] = time.monotonic()
-
-        def _route(self, method, path, query, body):
-            low = path.lower()
-            if low == "/connect/token" and method == "POST":
-                return self._token(body)
-            token = (self.headers.get("Authorization") or "")[len("Bearer "):]
-            with fake.lock:
-                entry = fake.tokens.get(token)
-            if not entry or entry[0] < time.monotonic():
-                return self._json(401, {"Type": None, "Title": "Unauthorized", "Status": 401,
-                                        "Detail": "AuthenticationUnsuccessful"})
-            scopes = entry[1]
-            if low == "/connections" and method == "GET":
-                return self._json(200, fake.connections)
-            if not low.startswith("/api.xro/2.0/"):
-                return self._json(404, {"Title": "Not Found", "Status": 404})
-            tenant = self.headers.get("xero-tenant-id")
-            if tenant and tenant != fake.tenant_id:
-                return self._json(403, {"Type": None, "Title": "Forbidden", "Status": 403,
-                                        "Detail": "AuthenticationUnsuccessful"})
-            problem, wait, remaining = fake.limits(time.monotonic())
-            headers = {"X-MinLimit-Remaining": str(max(remaining, 0)),
-                       "X-DayLimit-Remaining": str(max(fake.day_limit - fake.day_count, 0)),
-                       "X-AppMinLimit-Remaining": "9999"}
-            if problem:
-                retry = str(math.ceil(wait)) if wait >= 5 else f"{max(wait, 0.05):.2f}"
-                return self._send(429, b"", headers={**headers, "Retry-After": retry, "X-Rate-Limit-Problem": problem})
-            fault = fake._pick_fault(method, path)
-            if fault and fault.phase == "before":
-                return self._fault(fault)
-            resource = low[len("/api.xro/2.0/"):]
-            unitdp = int(query.get("unitdp") or 2) if (query.get("unitdp") or "2").isdigit() else 2
-            if resource == "items" and method == "GET":
-                if "application/json" not in (self.headers.get("Accept") or ""):
-                    return self._send(200, b"<Response><Status>OK</Status><Items/></Response>", ctype="text/xml",
-                                      headers=headers)
-                since = self.headers.get("If-Modified-Since")
-                floor = None
-                if since:
-                    stamp = dt.datetime.fromisoformat(since.replace("Z", "+00:00"))
-                    stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.timezone.utc)
-                    floor = int(stamp.timestamp() * 1000)
-                with fake.lock:
-                    items = [fake.public_item(it, unitdp) for it in sorted(fake.items.values(), key=lambda i: i["Code"])
-                             if floor is None or it["_updated"] >= floor]
-                answer = {"Id": str(uuid.uuid4()), "Status": "OK", "ProviderName": "inventory-tools tests",
-                          "DateTimeUTC": f"/Date({now_ms()})/", "Items": items}
-                out = _encode(answer)
-                if fault:
-                    return self._fault(fault)
-                return self._send(200, out, headers=headers)
-            if resource == "taxrates" and method == "GET":
-                if fault:
-                    return self._fault(fault)
-                return self._json(200, {"Id": str(uuid.uuid4()), "Status": "OK", "TaxRates": fake.tax_rates},
-                                  headers=headers)
-            if resource == "items" and method in ("POST", "PUT"):
-                if "accounting.settings" not in scopes:
-                    return self._json(403, {"Type": None, "Title": "Forbidden", "Status": 403,
-                                            "Detail": "AuthenticationUnsuccessful"})
-                key = self.headers.get("Idempotency-Key")
-                digest = hashlib.sha256(body + query.get("summarizeerrors", "").encode()).hexdigest()
-                with fake.lock:
-                    cached = fake._idem.get(key) if key else None
-                if cached:
-                    if cached[0] != digest:
-                        return self._json(400, {"ErrorNumber": 10, "Type": "ValidationException",
-                                                "Message": "Idempotency-Key was used with a different request"})
-                    if fault:
-                        return self._fault(fault)
-                    return self._send(cached[1], cached[2], headers=headers)
-                try:
-                    payload = json.loads(body.decode("utf-8"), parse_float=Decimal)
-                except (ValueError, UnicodeDecodeError):
-                    return self._json(400, {"ErrorNumber": 14, "Type": "PostDataInvalidException",
-                                            "Message": "JSON for post data was invalid"})
-                elements = payload.get("Items") if isinstance(payload, dict) and "Items" in payload else [payload]
-                results = fake.write_items(elements or [], create_only=method == "PUT", unitdp=unitdp)
-                summarize = fake.force_summarize or query.get("summarizeerrors", "true").lower() != "false"
-                if not summarize or not any(
-                        r.get("ValidationErrors") for r in results):
-                    status, out = 200, _encode({"Id": str(uuid.uuid4()), "Status": "OK",
-                                                "ProviderName": "inventory-tools tests",
-                                                "DateTimeUTC": f"/Date({now_ms()})/", "Items": results})
-                else:
-                    shape = sample_json(VALIDATION_400_SAMPLE)
-                    shape["Elements"] = [r for r in results if r.get("ValidationErrors")]
-                    status, out = 400, _encode(shape)
-                if key:
-                    with fake.lock:
-                        fake._idem[key] = (digest, status, out)
-                if fault:  # "after": the write happened, the answer is lost
-                    return self._fault(fault)
-                return self._send(status, out, headers=headers)
-            return self._json(404, {"Title": "Not Found", "Status": 404})
-
-        def _token(self, body: bytes):
-            form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8")).items()}
-            auth = self.headers.get("Authorization") or ""
-            cid = secret = None
-            if auth.startswith("Basic "):
-                try:
-                    cid, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
-                except ValueError:
-                    pass
-            cid = cid or form.get("client_id")
-            secret = secret or form.get("client_secret")
-            fault = fake._pick_fault("POST", "/connect/token")
-            if fault and fault.phase == "before":
-                return self._fault(fault)
-            if form.get("grant_type") != "client_credentials":
-                return self._json(400, {"error": "unsupported_grant_type"})
-            if cid != fake.client_id or secret != fake.client_secret:
-                return self._json(400, {"error": "invalid_client"})
-            token = fake.issue_token()
-            if fault:
-                return self._fault(fault)
-            return self._json(200, {"access_token": token, "expires_in": fake.token_ttl, "token_type": "Bearer",
-                                    "scope": " ".join(fake.scopes)})
-
-    return Handler

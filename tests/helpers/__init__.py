@@ -1,4 +1,5 @@
-"""Helpers the tests share: workbooks edited as a manager would, and looks into a SQLite store."""
+"""Helpers the tests share: workbooks edited as a manager would, looks into a SQLite store (API
+helpers in ``tests/helpers/api.py``; the fake servers in ``tests/fakes``)."""
 from __future__ import annotations
 
 import sqlite3
