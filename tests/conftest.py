@@ -9,6 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from inventory_tools.cli import cli
+from tests.fakes.cin7_server import FakeCin7
+from tests.helpers.api import point_env_at
 
 DATA = Path(__file__).parent / "data"
 SAMPLE_CSV = DATA / "samples" / "dear_inventorylist_export_live_2026-07-03.csv"
@@ -64,3 +66,29 @@ def loaded(run) -> Cli:
     """A store holding the real Cin7 sample (100 products)."""
     run("import", SAMPLE_CSV, "--yes", "--results", str(Path(run.cwd) / "load-results.xlsx"))
     return run
+
+
+# -- the fake Cin7 Core server (tests/fakes/cin7_server.py) ---------------------------------------
+@pytest.fixture
+def make_fake(monkeypatch, tmp_path):
+    """Start fakes with custom settings; the environment points at the last one started."""
+    started = []
+
+    def make(**kw) -> FakeCin7:
+        fake = FakeCin7(**kw).start()
+        started.append(fake)
+        point_env_at(monkeypatch, fake.env())
+        monkeypatch.setenv("INVENTORY_TOOLS_STATE_DIR", str(tmp_path / f"state{len(started)}"))
+        return fake
+
+    yield make
+    for f in started:
+        f.stop()
+    for f in started:
+        assert not f.errors, f.errors[0]
+
+
+@pytest.fixture
+def cin7_server(make_fake):
+    """A running fake with a 2 s rate window; the environment points inventory-tools at it."""
+    return make_fake()

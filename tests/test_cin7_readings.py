@@ -23,24 +23,6 @@ from tests.helpers.api import apply, frame, point_env_at
 READINGS = ["merge", "replace"]
 
 
-@pytest.fixture
-def make_fake(monkeypatch, tmp_path):
-    started = []
-
-    def make(**kw) -> FakeCin7:
-        fake = FakeCin7(**kw).start()
-        started.append(fake)
-        point_env_at(monkeypatch, fake.env())
-        monkeypatch.setenv("INVENTORY_TOOLS_STATE_DIR", str(tmp_path / f"state{len(started)}"))
-        return fake
-
-    yield make
-    for f in started:
-        f.stop()
-    for f in started:
-        assert not f.errors, f.errors[0]
-
-
 def _rich_product(fake: FakeCin7, sku: str = "RICH") -> dict:
     """A product with supplier, reorder and BOM lines, and fields the inventory list does not show."""
     bread = sample("dear_api_v2_product_put_request_apiary_example.json")

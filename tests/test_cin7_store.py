@@ -24,31 +24,6 @@ from tests.helpers.api import apply, comparable_products, frame, point_env_at
 
 
 @pytest.fixture
-def make_fake(monkeypatch, tmp_path):
-    """Start fakes with custom settings; the environment points at the last one started."""
-    started = []
-
-    def make(**kw) -> FakeCin7:
-        fake = FakeCin7(**kw).start()
-        started.append(fake)
-        point_env_at(monkeypatch, fake.env())
-        monkeypatch.setenv("INVENTORY_TOOLS_STATE_DIR", str(tmp_path / f"state{len(started)}"))
-        return fake
-
-    yield make
-    for f in started:
-        f.stop()
-    for f in started:
-        assert not f.errors, f.errors[0]
-
-
-@pytest.fixture
-def cin7_server(make_fake):
-    """A running fake with a 2 s rate window; the environment points inventory-tools at it."""
-    return make_fake()
-
-
-@pytest.fixture
 def store(cin7_server):
     s = open_store("cin7core")
     yield s

@@ -2,8 +2,6 @@
 `--code`, `--changed-since`, with `--status`). Workbooks are read back by openpyxl and
 python-calamine; the LibreOffice round trips are in test_libreoffice.py."""
 import sqlite3
-import sys
-from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -13,9 +11,6 @@ from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
 from conftest import EXAMPLES
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fakes.cin7_server import cin7_server  # noqa: E402,F401  (the fixture)
 from inventory_tools import column_sets
 from inventory_tools import columns as cols
 from inventory_tools.filters import ProductFilter, check_globs

@@ -1,5 +1,4 @@
 """Export snapshots kept column-wise: read back exactly as the rows were exported, or not at all."""
-import sqlite3
 
 import numpy as np
 import pandas as pd

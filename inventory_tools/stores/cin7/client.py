@@ -182,8 +182,10 @@ class Cin7Client:
             if page * limit > total + limit * 1000:  # pragma: no cover - a server that never ends
                 raise RemoteError(f"Cin7 Core kept paging {path} past its Total ({total})", "re-run later")
 
-    def products(self, *, sku: str | None = None, fresh: bool = False) -> list[dict]:
+    def products(self, *, sku: str | None = None, fresh: bool = False, modified_since: str | None = None) -> list[dict]:
         params = {"IncludeDeprecated": "true", "IncludeSuppliers": "true"}
+        if modified_since is not None:
+            params["ModifiedSince"] = modified_since
         if fresh:
             params.update(FRESH_READ_INCLUDES)
         if sku is not None:

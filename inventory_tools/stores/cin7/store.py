@@ -137,6 +137,10 @@ class Cin7Store(Store):
             rows = [product_to_row(index[c]) for c in codes if c in index]
         return rows_to_frame(rows)
 
+    def read_modified_since(self, since: str) -> pd.DataFrame:
+        """Products changed since ``since`` (ISO 8601 UTC, ``yyyy-MM-ddTHH:mm:ss``): the API's own filter."""
+        return rows_to_frame([product_to_row(p) for p in self.client.products(modified_since=since)])
+
     def status_counts(self) -> dict[str, int]:
         """Products per canonical status (one paged read)."""
         out: dict[str, int] = {}
