@@ -34,6 +34,9 @@ class ChangeSet:
     creates: pd.DataFrame
     updates: list[CellChange] = field(default_factory=list)
     deletes: list[str] = field(default_factory=list)  # only undo deletes (SQLite); Cin7 deprecates
+    #: code → the product (every column) as the plan saw it before deleting it: the apply
+    #: refuses if it changed since, as for ``CellChange.old`` (a code not here is not checked)
+    delete_expected: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:

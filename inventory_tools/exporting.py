@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -13,7 +12,8 @@ from . import __version__
 from . import columns as cols
 from . import csvio, values
 from .changes import FrameSource
-from .errors import FileReadError, UsageError
+from .errors import UsageError
+from .outputs import check_target, finish, remove_quietly, temp_beside, write_error
 from .resources import resource_path
 from .stores.columnar import Recording, SnapshotColumns
 from .stores.state import now_iso
@@ -62,18 +62,21 @@ def output_format(path: Path) -> str:
 
 
 def export(store, out: str | os.PathLike, *, statuses: Iterable[str] | None = None,
-           changes_only: bool = False, progress=None) -> ExportResult:
+           changes_only: bool = False, progress=None, overwrite: bool = False) -> ExportResult:
     """Write the inventory list and keep its snapshot as the base for a later import.
 
     ``changes_only`` writes just the products the latest ``import --dry-run`` would change, as
     that plan would leave them: a file for Cin7's own Inventory List import screen (one upload
     instead of thousands of API calls). It is not a base for our import, so no snapshot is kept.
+
+    An existing ``out`` is replaced only with ``overwrite`` or when it is, byte for byte, a file
+    this store wrote (see :mod:`inventory_tools.outputs`); the store itself never.
     """
     path = Path(out)
     fmt = output_format(path)
     wanted = parse_statuses(statuses)
-    if not path.parent.exists():
-        raise UsageError(f"folder {path.parent} does not exist", "create it first or choose another path")
+    target = check_target(path, what="export", store_path=store.state.path, ledger=store.state, overwrite=overwrite)
+    path = target.path
     export_id = store.state.new_export_id()
     with store.state.transaction() as db:
         if changes_only:
@@ -90,7 +93,10 @@ def export(store, out: str | os.PathLike, *, statuses: Iterable[str] | None = No
         columns = None if changes_only else SnapshotColumns(cols.names())
         if columns is not None:
             columns.bind(db, export_id)
-        tmp = _temp_beside(path)
+        try:
+            tmp = temp_beside(path)
+        except OSError as exc:
+            raise write_error(exc, path, "export") from None
         warned: list = []
         try:
             if fmt == "xlsx":
@@ -100,13 +106,13 @@ def export(store, out: str | os.PathLike, *, statuses: Iterable[str] | None = No
                     csvio.write_csv(Recording(rows, columns) if columns else rows, fh, progress=progress,
                                     on_chunk=lambda chunk: warned.extend(csvio.formula_warnings(chunk)))
             store.state.record_export(db, manifest, columns=columns)
-            os.replace(tmp, path)
+            # its digest is kept with the export: a later export may replace it while it is unchanged
+            finish(tmp, target, ledger=store.state, kind="export", export_id=export_id, db=db)
         except OSError as exc:
-            _remove(tmp)
-            raise FileReadError(f"could not write {path}: {exc.strerror or exc}",
-                                "check free disk space and permissions; no file was left half-written") from None
+            remove_quietly(tmp)
+            raise write_error(exc, path, "export") from None
         except BaseException:
-            _remove(tmp)
+            remove_quietly(tmp)
             raise
         counts = rows.status_counts()
     warnings = [f"{w.code} · {w.column} starts like a formula ({w.value!r}); a spreadsheet opening this CSV may run it"
@@ -124,23 +130,6 @@ def _planned_frame(store, wanted: list[str]) -> pd.DataFrame:
     if wanted:
         frame = frame[frame[cols.STATUS].isin(wanted)].reset_index(drop=True)
     return frame
-
-
-def _temp_beside(path: Path) -> str:
-    """A temp file in the target's folder (so the final rename is atomic), with normal permissions."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    return tmp
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 def _dropdown_lists(store, rows) -> dict[str, list[str]]:

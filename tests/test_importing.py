@@ -260,11 +260,11 @@ def test_history_and_undo_restore_before_values(ex):
     imp = ex.json("import", out, "--yes")
     hist = ex.json("history")
     assert hist[0]["op_id"] == imp["import_id"] and hist[0]["kind"] == "import"
-    undone = ex.json("undo")
+    undone = ex.json("undo", "--yes")
     assert undone["applied"] and undone["undo_of"] == imp["import_id"] and undone["deletes"] == ["NEW-2"]
     assert snapshot(ex) == [r for r in before]
     assert ex.json("history")[1]["state"] == "undone"
-    r = ex("undo", imp["import_id"], expect=2)
+    r = ex("undo", imp["import_id"], "--yes", expect=2)
     assert "not applied" in r.stderr
 
 
@@ -273,11 +273,11 @@ def test_undo_refuses_to_clobber_later_edits(ex):
     edit(out, {("00123", "PriceTier1"): 5.25})
     imp = ex.json("import", out, "--yes")
     _concurrent_edit(ex, "00123", "PriceTier1", 6)
-    refused = ex.json("undo", imp["import_id"], expect=1)
+    refused = ex.json("undo", imp["import_id"], "--yes", expect=1)
     assert not refused["applied"]
     assert refused["conflicts"][0]["current"] == "6"
     assert product(ex, "00123")["PriceTier1"] == "6"
-    ex.json("undo", imp["import_id"], "--on-conflict", "overwrite")
+    ex.json("undo", imp["import_id"], "--on-conflict", "overwrite", "--yes")
     assert product(ex, "00123")["PriceTier1"] == "4.95"
 
 
@@ -308,46 +308,3 @@ def test_changes_only_export_holds_just_the_planned_products_as_planned(ex, tmp_
     assert product(ex, "00123")["PriceTier1"] == "4.95"  # nothing was applied
 
 
-# -- the results workbook written by a forked copy while the apply runs -------------------------
-def _slow_writer(text):
-    def write(tmp):
-        import time
-
-        time.sleep(0.3)  # still writing when the apply ends (or fails)
-        with open(tmp, "w") as f:
-            f.write(text)
-    return write
-
-
-def test_results_written_alongside_the_apply_take_their_name_after_it(tmp_path):
-    from inventory_tools.importing import _apply_while_writing
-
-    out = tmp_path / "r.xlsx"
-    outcome, written = _apply_while_writing(lambda: "applied", _slow_writer("results"), str(out))
-    assert (outcome, written) == ("applied", True)
-    assert out.read_text() == "results"
-    assert [p.name for p in tmp_path.iterdir()] == ["r.xlsx"]  # no .part left
-
-
-def test_a_failed_apply_leaves_no_results_and_no_part_file(tmp_path):
-    from inventory_tools.importing import _apply_while_writing
-
-    out = tmp_path / "r.xlsx"
-
-    def apply():
-        raise RuntimeError("store refused")
-
-    with pytest.raises(RuntimeError, match="store refused"):
-        _apply_while_writing(apply, _slow_writer("results"), str(out))
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_a_failed_results_copy_is_reported_so_the_caller_writes_it(tmp_path):
-    from inventory_tools.importing import _apply_while_writing
-
-    def broken(tmp):
-        raise OSError("disk full")
-
-    outcome, written = _apply_while_writing(lambda: "applied", broken, str(tmp_path / "r.xlsx"))
-    assert (outcome, written) == ("applied", False)
-    assert list(tmp_path.iterdir()) == []
