@@ -78,14 +78,13 @@ def check_target(path: str | os.PathLike, *, what: str, reads: Iterable[str | os
     if suffixes and p.suffix.lower() not in suffixes:
         raise UsageError(f"the {what} must be named *{' or *'.join(suffixes)}, not '{p.name}'",
                          f"for example: {p.with_suffix(suffixes[0]).name}")
+    if not p.parent.is_dir():
+        raise UsageError(f"folder {p.parent} does not exist (for the {what} {p.name})",
+                         "create it first or choose another path")
+    _name_fits(p, what)
     if p.is_symlink():
         p = p.resolve()
     _not_protected(p, what, reads, store_path)
-    folder = p.parent
-    if not folder.is_dir():
-        raise UsageError(f"folder {folder} does not exist (for the {what} {p.name})",
-                         "create it first or choose another path")
-    _name_fits(p, what)
     replaces = _may_replace(p, what, ledger, overwrite)
     _probe_folder(p, what)
     return Target(p, given, what, replaces)

@@ -71,6 +71,7 @@ class _Planner:
         self.last_ops = store.last_ops(touched)
         self.plan = UndoPlan(op, [], [], [])
         self.recreated: list[dict[str, str]] = []
+        self.redone_by = _redone_by(store.state.operations(), op["op_id"])
 
     def run(self) -> UndoPlan:
         for code, action, column, old, new, _done in self.entries:
@@ -98,7 +99,7 @@ class _Planner:
         row = self._row(code)
         if row is None:
             return  # already gone
-        changed = self.last_ops.get(code, self.op["op_id"]) != self.op["op_id"]
+        changed = self.last_ops.get(code, self.op["op_id"]) not in self.redone_by
         if changed and not self._conflict(code, "(product)", "(created by this operation)", "(remove)",
                                           "(changed since)"):
             return
@@ -130,6 +131,16 @@ class _Planner:
         if now != new and not self._conflict(code, column, new, old, now):
             return
         self.plan.changes.append(CellChange(code, column, now, old))
+
+
+def _redone_by(ops: list[dict], op_id: int) -> set[int]:
+    """``op_id`` and every undo of an undo of it (a redo, which wrote the same values again)."""
+    undo_of = {o["op_id"]: o["undo_of"] for o in ops if o["kind"] == "undo" and o["undo_of"] is not None}
+    same = {op_id}
+    for op in sorted(undo_of):  # a redo comes after what it redoes
+        if undo_of.get(undo_of[op]) in same:
+            same.add(op)
+    return same
 
 
 def plan_undo(store, op_id: int | None, *, on_conflict: str = "abort") -> UndoPlan:

@@ -597,7 +597,7 @@ def test_export_import_undo_give_the_same_results_as_sqlite(cin7_server, tmp_pat
         s = open_store(spec)
         after_import = s.read_products().set_index(cols.KEY).sort_index()
         s.close()
-        _cli(spec, "undo")
+        _cli(spec, "undo", "--yes")
         s = open_store(spec)
         after_undo = s.read_products().set_index(cols.KEY).sort_index()
         s.close()

@@ -230,8 +230,11 @@ def test_workbook_from_another_store_is_refused(ex, tmp_path):
     from conftest import Cli
 
     other = Cli(str(tmp_path / "other.db"), tmp_path)
+    other("import", EXAMPLES / "inventory-list.csv", "--yes", "--results", tmp_path / "other-load.xlsx")
     result = other("import", out, "--yes", expect=1)
-    assert "exported from another store" in result.stderr
+    flat = " ".join(result.stderr.split())  # the message may wrap
+    assert "exported from another store" in flat
+    assert str(ex.store) in flat and str(tmp_path / "other.db") in flat  # both stores, full paths
 
 
 def test_results_workbook_marks_every_row(ex):
@@ -308,3 +311,86 @@ def test_changes_only_export_holds_just_the_planned_products_as_planned(ex, tmp_
     assert product(ex, "00123")["PriceTier1"] == "4.95"  # nothing was applied
 
 
+
+
+def test_plan_counts_what_it_lists(ex):
+    """The plan's headline counts products in conflict; the list below it says how many cells, in
+    how many products, whatever the policy (overwrite once said "0 conflict", then listed one)."""
+    out, _ = export_xlsx(ex)
+    edit(out, {("00123", "PriceTier1"): 5.25, ("00123", "Brand"): "Other", ("00124", "PriceTier1"): 7})
+    other, _ = export_xlsx(ex, "other.xlsx")
+    edit(other, {("00123", "PriceTier1"): 5.5, ("00123", "Brand"): "Mine"})
+    ex("import", other, "--yes")
+    for policy in ("abort", "skip", "overwrite"):
+        text = " ".join(ex("import", out, "--dry-run", "--on-conflict", policy, expect=None).stderr.split())
+        assert "· 1 in conflict" in text, (policy, text)
+        assert "2 conflicting cells in 1 product" in text, (policy, text)
+        assert text.count("00123 · PriceTier1: export") + text.count("00123 · Brand: export") == 2
+
+
+def test_plan_words_match_what_blank_cells_do(ex, tmp_path):
+    csv_out = tmp_path / "cin7.csv"
+    ex("export", csv_out)
+    hand = tmp_path / "hand.csv"
+    hand.write_text(csv_out.read_text(encoding="utf-8").replace('"Hafele"', '""'), encoding="utf-8", newline="")
+    kept = ex("import", hand, "--dry-run").stderr
+    assert "blank cells leave values unchanged" in kept and "Brand" not in kept
+    cleared = ex("import", hand, "--dry-run", "--blank-clears").stderr
+    assert "00124 · Brand: Hafele → (blank)" in cleared
+    assert "leave values unchanged" not in cleared and "blank cells clear" in cleared
+
+
+def test_undo_of_an_undo_restores_what_it_removed(ex):
+    out, _ = export_xlsx(ex)
+    new = {("NEW-2", "Name"): "Temp", ("NEW-2", "Category"): "X", ("NEW-2", "Type"): "Stock",
+           ("NEW-2", "CostingMethod"): "FIFO", ("NEW-2", "DefaultUnitOfMeasure"): "Item",
+           ("NEW-2", "Description"): "two\nlines", ("NEW-2", "Barcode"): "00077"}
+    edit(out, {("00123", "PriceTier1"): 5.25, **new})
+    before = snapshot(ex)
+    imp = ex.json("import", out, "--yes")
+    after = snapshot(ex)
+    first = ex.json("undo", "--yes")
+    assert first["deletes"] == ["NEW-2"] and snapshot(ex) == before
+    redo = ex.json("undo", "--yes")  # the latest operation is that undo: undoing it redoes the import
+    assert redo["undo_of"] == first["import_id"] and redo["creates"] == ["NEW-2"]
+    assert snapshot(ex) == after  # every value of the removed product is back, exactly
+    states = {op["op_id"]: op["state"] for op in ex.json("history")}
+    assert states[imp["import_id"]] == "applied" and states[first["import_id"]] == "undone"
+    ex.json("undo", imp["import_id"], "--yes")  # and the import can be undone again
+    assert snapshot(ex) == before
+
+
+def test_undo_checks_again_when_it_applies_that_what_it_removes_is_unchanged(ex):
+    from inventory_tools.errors import StoreError
+    from inventory_tools.stores import open_store
+    from inventory_tools.undoing import plan_undo
+
+    out, _ = export_xlsx(ex)
+    edit(out, {("NEW-3", "Name"): "Temp"})
+    ex.json("import", out, "--yes")
+    store = open_store(ex.store)
+    plan = plan_undo(store, None)
+    assert plan.deletes == ["NEW-3"]
+    other = sqlite3.connect(ex.store)  # someone edits it between the undo's plan and its apply
+    other.execute('UPDATE products SET "Name"=\'Kept\' WHERE "ProductCode"=\'NEW-3\'')
+    other.commit()
+    other.close()
+    with pytest.raises(StoreError, match="NEW-3 · Name changed"):
+        store.apply(plan.change_set(), kind="undo", source="t", base_export_id=None, counts={},
+                    undo_of=plan.op["op_id"])
+    store.close()
+    assert product(ex, "NEW-3")["Name"] == "Kept"
+    assert ex.json("history")[0]["kind"] == "import"
+
+
+def test_changes_only_export_refuses_a_plan_the_store_moved_past(ex, tmp_path):
+    out, _ = export_xlsx(ex)
+    edit(out, {("00124", "PriceTier1"): 9})
+    applied = ex.json("import", out, "--yes")
+    out2, _ = export_xlsx(ex, "second.xlsx")
+    edit(out2, {("00123", "PriceTier1"): 5.25})
+    ex("import", out2, "--dry-run")
+    ex("export", tmp_path / "fine.csv", "--changes-only")  # the store has not moved: fine
+    ex("undo", applied["import_id"], "--yes")  # now it has: the plan read 00124 at 9
+    r = ex("export", tmp_path / "upload.csv", "--changes-only", expect=2)
+    assert "changed since the dry run" in r.stderr and not (tmp_path / "upload.csv").exists()
