@@ -394,3 +394,66 @@ def test_changes_only_export_refuses_a_plan_the_store_moved_past(ex, tmp_path):
     ex("undo", applied["import_id"], "--yes")  # now it has: the plan read 00124 at 9
     r = ex("export", tmp_path / "upload.csv", "--changes-only", expect=2)
     assert "changed since the dry run" in r.stderr and not (tmp_path / "upload.csv").exists()
+
+
+# -- the results workbook is written on the other core while the apply runs --------------------
+def _parts(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".part"))
+
+
+def test_results_written_alongside_the_apply_take_their_name_after_it(ex, tmp_path, monkeypatch):
+    import os
+
+    from inventory_tools import importing
+    from inventory_tools.stores import open_store
+    from inventory_tools.stores.sqlite import SqliteStore
+
+    out, _ = export_xlsx(ex)
+    edit(out, {("00123", "PriceTier1"): 5.25})
+    target = tmp_path / "res.xlsx"
+    writers, seen = [], {}
+    real_write, real_apply = importing.write_results, SqliteStore.apply
+
+    def write(path, *a, **k):  # runs in the copy: says who wrote, then writes the real workbook
+        (tmp_path / "writer.pid").write_text(str(os.getpid()))
+        return real_write(path, *a, **k)
+
+    def apply(self, *a, **k):
+        outcome = real_apply(self, *a, **k)
+        seen["target_during_apply"] = target.exists()
+        return outcome
+
+    monkeypatch.setattr(importing, "write_results", write)
+    monkeypatch.setattr(SqliteStore, "apply", apply)
+    store = open_store(ex.store)
+    result = importing.import_file(store, str(out), results=str(target))
+    store.close()
+    assert result.applied and result.results_path == str(target)
+    assert seen["target_during_apply"] is False  # the name is taken only after the commit
+    assert int((tmp_path / "writer.pid").read_text()) != os.getpid()  # written beside, not in line
+    assert openpyxl.load_workbook(target)["Results"]["A2"].value in ("updated", "unchanged")
+    assert _parts(tmp_path) == []
+
+
+def test_a_failed_apply_leaves_no_results_and_no_part_file(ex, tmp_path, monkeypatch):
+    from inventory_tools import importing
+    from inventory_tools.errors import StoreError
+    from inventory_tools.stores import open_store
+    from inventory_tools.stores.sqlite import SqliteStore
+
+    out, _ = export_xlsx(ex)
+    edit(out, {("00123", "PriceTier1"): 5.25})
+    before = snapshot(ex)
+
+    def apply(self, *a, **k):
+        while not _parts(tmp_path):  # the workbook is being written under its temporary name...
+            pass
+        raise StoreError("the store refused")  # ...when the apply fails
+
+    monkeypatch.setattr(SqliteStore, "apply", apply)
+    store = open_store(ex.store)
+    with pytest.raises(StoreError, match="refused"):
+        importing.import_file(store, str(out), results=str(tmp_path / "res.xlsx"))
+    store.close()
+    assert not (tmp_path / "res.xlsx").exists() and _parts(tmp_path) == []
+    assert snapshot(ex) == before
