@@ -18,9 +18,10 @@ class Context:
         self.verbose = verbose
         self._store = None
 
-    def store(self, create: str = "now"):
-        """The store; ``create``: a missing SQLite file is created "now", "on_write" (at the first
-        apply) or "never" (commands that only read: a clear message naming the path instead)."""
+    def store(self, create: str = "never"):
+        """The store; ``create``: a missing SQLite file is created "now" (sync), "on_write" (import:
+        at the first apply) or "never" (the default, for commands that only read: a clear message
+        naming the path instead)."""
         if self._store is None:
             from .stores import open_store
 
@@ -42,7 +43,7 @@ class Context:
         if self._store is None and (path is None or not os.path.isfile(path)):
             return None
         try:
-            return self.store(create="never").state
+            return self.store().state
         except StoreMissing:
             return None
 
@@ -151,7 +152,7 @@ def export_command(obj: Context, out: str, statuses: tuple[str, ...], changes_on
     from .exporting import export
     from .progress import progress_bar
 
-    store = obj.store(create="never")
+    store = obj.store()
     # Only the embedded store can count for free; a remote one would pay a full read for it.
     total = sum(store.status_counts().values()) if store.counts_cheaply else 0
     with progress_bar(total, "Exporting") as advance:
@@ -183,7 +184,7 @@ def list_command(obj: Context, statuses: tuple[str, ...], as_json: bool) -> None
     """
     from .listing import list_products
 
-    result = list_products(obj.store(create="never"), statuses)
+    result = list_products(obj.store(), statuses)
     if as_json:
         emit_json(result.to_json())
         return
@@ -282,7 +283,7 @@ def history_command(obj: Context, limit: int, as_json: bool) -> None:
     """
     from .importing import history
 
-    ops = history(obj.store(create="never"), limit)
+    ops = history(obj.store(), limit)
     if as_json:
         emit_json(ops)
         return
@@ -328,7 +329,7 @@ def undo_command(obj: Context, op_id: int | None, yes: bool, on_conflict: str, d
         shown.append(True)
         return True if yes else ask("Undo it?")
 
-    result = undo(obj.store(create="never"), op_id, on_conflict=on_conflict, dry_run=dry_run, confirm=confirm)
+    result = undo(obj.store(), op_id, on_conflict=on_conflict, dry_run=dry_run, confirm=confirm)
     render_import.undo_summary(result, say, plan_shown=bool(shown))
     if as_json:
         emit_json(result.to_json())

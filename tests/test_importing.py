@@ -225,16 +225,18 @@ def test_read_only_edit_is_ignored_with_a_warning(ex):
     assert product(ex, "00123")["AverageCost"] == "2.1375"
 
 
-def test_workbook_from_another_store_is_refused(ex, tmp_path):
-    out, _ = export_xlsx(ex)
+def test_workbook_from_another_store_is_refused(tmp_path, monkeypatch):
     from conftest import Cli
 
-    other = Cli(str(tmp_path / "other.db"), tmp_path)
-    other("import", EXAMPLES / "inventory-list.csv", "--yes", "--results", tmp_path / "other-load.xlsx")
+    monkeypatch.chdir(tmp_path)  # both stores named as people do: relative to the current folder
+    one, other = Cli("inventory.db", tmp_path), Cli("other.db", tmp_path)
+    for cli in (one, other):
+        cli("import", EXAMPLES / "inventory-list.csv", "--yes", "--results", f"{cli.store}-load.xlsx")
+    out, _ = export_xlsx(one)
     result = other("import", out, "--yes", expect=1)
     flat = " ".join(result.stderr.split())  # the message may wrap
     assert "exported from another store" in flat
-    assert str(ex.store) in flat and str(tmp_path / "other.db") in flat  # both stores, full paths
+    assert str(tmp_path / "inventory.db") in flat and str(tmp_path / "other.db") in flat  # both, full paths
 
 
 def test_results_workbook_marks_every_row(ex):
