@@ -65,6 +65,21 @@ def test_results_are_never_written_over_the_store_or_the_file_read(ex, edited, c
     assert products(store) == 12 and "Brass Hinge 75 mm" not in str(ex.json("list"))
 
 
+def test_no_command_writes_over_the_store_whatever_it_is_called(tmp_path, edited):
+    """A store named like a workbook: export, results and report all refuse to write over it."""
+    from conftest import Cli
+
+    store = tmp_path / "catalogue.xlsx"
+    run = Cli(str(store), tmp_path)
+    run("import", SOURCE, "--yes", "--results", tmp_path / "load.xlsx")
+    before = digest(store)
+    for args in (["export", store], ["export", store, "--overwrite"], ["import", edited, "--yes", "--results", store],
+                 ["import", edited, "--dry-run", "--results", store], ["validate", edited, "--report", store]):
+        result = run(*args, expect=2)
+        assert "over the store" in " ".join(result.stderr.split()), args
+    assert digest(store) == before and products(store) == 12
+
+
 def test_export_replaces_only_an_unchanged_export_of_ours(ex, tmp_path):
     out = tmp_path / "inventory.xlsx"
     ex("export", out)
