@@ -12,7 +12,8 @@ import pandas as pd
 from .. import columns as cols
 from ..changes import ApplyOutcome, ChangeSet
 from .base import Store
-from .state import LocalState, StoreMissing, connect, connect_empty, frame_from_cursor, frame_from_rows, now_iso, qi, select_list
+from .state import (LocalState, StoreMissing, connect, connect_empty, frame_from_cursor, frame_from_rows, now_iso,
+                    qi, select_list)
 
 _CHUNK = 500  # codes per IN (...) query, under SQLite's variable limit
 CREATE_MODES = ("now", "on_write", "never")
@@ -142,8 +143,8 @@ class SqliteStore(Store):
             created = self._insert(db, changes.creates, op_id)
             updated = self._update(db, changes, op_id)
             deleted = self._delete(db, changes.deletes, op_id)
-            self.state.finish_operation(db, op_id, state="applied")  # undo_of: marks it undone too
-            if undo_of is not None:
+            self.state.finish_operation(db, op_id, state="applied")
+            if undo_of is not None:  # (undoing an undo also puts its own target back to applied)
                 self.state.finish_operation(db, undo_of, state="undone")
         return ApplyOutcome(op_id=op_id, created=created, updated=updated, deleted=deleted)
 
