@@ -136,9 +136,13 @@ def _applied_lines(result, say: Callable[[str], None]) -> None:
 def undo_plan_text(p) -> str:
     """What an undo will do (its dry-run view), shown before it asks."""
     op = p.op
-    lines = [f"Undo of #{op['op_id']} ({op['kind']} of {op.get('source') or '?'}): "
-             f"{_plural(len(p.changes), 'cell')} to restore, {_plural(len(p.deletes), 'product')} to remove, "
-             f"{_plural(len(p.recreates), 'product')} to create again, {conflict_words(p.conflicts)}"]
+    parts = [f"{_plural(len(p.changes), 'cell')} to restore"]
+    if p.deletes:
+        parts.append(f"{_plural(len(p.deletes), 'product')} to remove")
+    if len(p.recreates):
+        parts.append(f"{_plural(len(p.recreates), 'product')} to create again")
+    parts.append(conflict_words(p.conflicts) if p.conflicts else "no conflicts")
+    lines = [f"Undo of #{op['op_id']} ({op['kind']} of {op.get('source') or '?'}): " + ", ".join(parts)]
     for ch in p.changes[:FIRST_CHANGES]:
         lines.append(f"  {ch.code} · {ch.column}: {_short(ch.old)} → {_short(ch.new)}")
     if len(p.changes) > FIRST_CHANGES:
