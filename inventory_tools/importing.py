@@ -19,7 +19,7 @@ from .changes import ApplyOutcome, CellChange, WriteEstimate
 from .errors import DataError, ExitCode, UsageError
 from .outputs import Target, finish, remove_quietly, temp_beside, write_error
 from .plan import ACTIONS, POLICIES, ImportPlan, make_plan
-from .results import WHAT as RESULTS, default_results_path, results_target, write_results
+from .results import WHAT as RESULTS, results_target, write_results
 from .undoing import UndoPlan, UndoResult, history, plan_undo, undo  # noqa: F401 - the library's names
 
 log = logging.getLogger(__name__)

@@ -413,7 +413,7 @@ def test_results_written_alongside_the_apply_take_their_name_after_it(ex, tmp_pa
     out, _ = export_xlsx(ex)
     edit(out, {("00123", "PriceTier1"): 5.25})
     target = tmp_path / "res.xlsx"
-    writers, seen = [], {}
+    seen = {}
     real_write, real_apply = importing.write_results, SqliteStore.apply
 
     def write(path, *a, **k):  # runs in the copy: says who wrote, then writes the real workbook
