@@ -281,7 +281,7 @@ def history_command(obj: Context, limit: int, as_json: bool) -> None:
     Example:
       inventory-tools history --limit 10
     """
-    from .importing import history
+    from .undoing import history
 
     ops = history(obj.store(), limit)
     if as_json:
@@ -319,7 +319,7 @@ def undo_command(obj: Context, op_id: int | None, yes: bool, on_conflict: str, d
       inventory-tools undo 12 --dry-run
       inventory-tools undo 12 --yes
     """
-    from .importing import undo
+    from .undoing import undo
     from .render import render_import
 
     shown = []

@@ -22,6 +22,8 @@ from .plan import ACTIONS, POLICIES, ImportPlan, make_plan
 from .results import WHAT as RESULTS, results_target, write_results
 from .undoing import UndoPlan, UndoResult, history, plan_undo, undo  # noqa: F401 - the library's names
 
+__all__ = ["ImportResult", "import_file", "plan_import", "resolve_base", "with_changes", "save_planned_rows",
+           "planned_rows", "history", "undo", "plan_undo", "UndoPlan", "UndoResult"]
 log = logging.getLogger(__name__)
 
 #: ``confirm(plan)`` answers: True applies; these words say why nothing was applied otherwise.
