@@ -134,6 +134,7 @@ def main() -> int:
         print(f"  {name:<20} {res[name]['seconds']:>8.2f} s  {res[name]['rss_mb']:>8.1f} MB", flush=True)
 
     ours = work / "ours.xlsx"
+    ours.unlink(missing_ok=True)  # an export replaces only a file this store wrote: start clean (untimed)
     step("export", CLI + ["--store", str(store), "export", str(ours)])
     n_cells = prepare("edit", work, args.rows)
     edited = work / "edited.xlsx"
@@ -144,9 +145,11 @@ def main() -> int:
     step("plan", CLI + ["--store", str(plan_store), "import", str(edited), "--dry-run", "--json"], ok=(0, 1))
     apply_store = work / "apply.db"
     shutil.copy(store, apply_store)
+    (work / "results.xlsx").unlink(missing_ok=True)  # results never replace a file the store did not write
     step("import", CLI + ["--store", str(apply_store), "import", str(edited), "--yes",
                           "--results", str(work / "results.xlsx")], ok=(0, 1))
     shutil.copy(store, apply_store)  # the same import reading the file itself (no validate before it)
+    (work / "results.xlsx").unlink(missing_ok=True)
     step("import_cold", CLI + ["--store", str(apply_store), "import", str(edited), "--yes",
                                "--results", str(work / "results.xlsx")], ok=(0, 1), env=cold_env)
     step("export_floor", STEPS + ["export_floor", str(store), str(work / "floor.xlsx")])

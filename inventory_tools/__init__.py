@@ -15,8 +15,8 @@ _API = {
     "read_table": "reading",
     "import_file": "importing",
     "plan_import": "importing",
-    "history": "importing",
-    "undo": "importing",
+    "history": "undoing",
+    "undo": "undoing",
     "make_plan": "plan",
     "sync": "syncing",
 }

@@ -37,6 +37,9 @@ class ChangeSet:
     #: A remote store writing for minutes finds cells changed during the run: abort (leave that
     #: product untouched), skip (write its other cells) or overwrite (write the file's value).
     on_conflict: str = "abort"
+    #: code → the product (every column) as the plan saw it before deleting it: the apply
+    #: refuses if it changed since, as for ``CellChange.old`` (a code not here is not checked)
+    delete_expected: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 
 import click
@@ -17,12 +18,34 @@ class Context:
         self.verbose = verbose
         self._store = None
 
-    def store(self):
+    def store(self, create: str = "never"):
+        """The store; ``create``: a missing SQLite file is created "now" (sync), "on_write" (import:
+        at the first apply) or "never" (the default, for commands that only read: a clear message
+        naming the path instead)."""
         if self._store is None:
             from .stores import open_store
 
-            self._store = open_store(self.store_spec)
+            self._store = open_store(self.store_spec, create=create)
         return self._store
+
+    def local_path(self) -> str | None:
+        """The SQLite file --store names (None: a remote store)."""
+        from .stores import is_remote, store_spec
+
+        return None if is_remote(self.store_spec) else store_spec(self.store_spec)
+
+    def ledger(self):
+        """Where the digests of files we write are kept: the store's state, if the store exists
+        (a command that only reads opens it, never creates it)."""
+        from .stores.state import StoreMissing
+
+        path = self.local_path()
+        if self._store is None and (path is None or not os.path.isfile(path)):
+            return None
+        try:
+            return self.store().state
+        except StoreMissing:
+            return None
 
     def close(self):
         if self._store is not None:
@@ -57,9 +80,29 @@ def handle_errors(fn):
     return wrapper
 
 
+def ask(question: str) -> bool | None:
+    """Ask on stderr, read the answer from stdin (a terminal or a pipe): True for y/yes, False
+    for any other answer, None when there is none (stdin closed, at its end, or unreadable)."""
+    say(f"{question} [y/N] ", nl=False)
+    stream = sys.stdin
+    if stream is None:  # started with stdin closed (<&-)
+        say("")
+        return None
+    try:
+        line = stream.readline()
+    except (OSError, ValueError, UnicodeDecodeError):
+        line = ""
+    if not line:  # end of input: nobody answered
+        say("")
+        return None
+    if not stream.isatty():
+        say(line.rstrip("\r\n"))  # the piped answer, so a log shows what was answered
+    return line.strip().lower() in ("y", "yes")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--store", "store_spec", envvar="INVENTORY_TOOLS_STORE", metavar="STORE",
-              help="SQLite file (default inventory.db, created on first use) or 'cin7core'.")
+              help="SQLite file (default inventory.db, created by the first import or sync) or 'cin7core'.")
 @click.option("-v", "--verbose", count=True, help="More detail (repeat for debug logs).")
 @click.version_option(__version__, prog_name="inventory-tools")
 @click.pass_context
@@ -84,7 +127,7 @@ def _status_option(fn):
 
 
 @cli.command("export")
-@click.argument("out", type=click.Path(dir_okay=False, writable=True))
+@click.argument("out", type=click.Path(dir_okay=False))
 @_status_option
 @click.option("--category", "categories", multiple=True, metavar="C",
               help="Only products in this category (repeatable; any case).")
@@ -100,12 +143,15 @@ def _status_option(fn):
 @click.option("--changes-only", is_flag=True,
               help="Only the products the latest 'import --dry-run' would change, as it would leave them "
                    "(for Cin7's own Inventory List import screen).")
+@click.option("--overwrite", is_flag=True,
+              help="Replace OUT even if it is not an export we wrote unchanged (without it, only such a file is "
+                   "replaced; anything else is left untouched).")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result on stdout.")
 @click.pass_obj
 @handle_errors
 def export_command(obj: Context, out: str, statuses: tuple[str, ...], categories: tuple[str, ...],
                    brands: tuple[str, ...], codes: tuple[str, ...], changed_since: str | None, columns: str | None,
-                   changes_only: bool, as_json: bool) -> None:
+                   changes_only: bool, overwrite: bool, as_json: bool) -> None:
     """Write the inventory list to OUT.xlsx (formatted workbook) or OUT.csv (Cin7's own format).
 
     Filters combine: every one given must match (a repeated option: any of its values).
@@ -127,7 +173,8 @@ def export_command(obj: Context, out: str, statuses: tuple[str, ...], categories
     total = sum(store.status_counts().values()) if store.counts_cheaply and not narrowed and not statuses else 0
     with progress_bar(total, "Exporting") as advance:
         result = export(store, out, statuses=statuses, columns=columns, categories=categories, brands=brands,
-                        codes=codes, changed_since=changed_since, changes_only=changes_only, progress=advance)
+                        codes=codes, changed_since=changed_since, changes_only=changes_only, progress=advance,
+                        overwrite=overwrite)
     for w in result.warnings[:20]:
         say(click.style("warning: ", fg="yellow") + w)
     if len(result.warnings) > 20:
@@ -184,11 +231,16 @@ _CONFLICT_HELP = "When a cell changed both in the file and in the store since th
     "nothing applied), skip (apply everything else) or overwrite (the file wins)."
 
 
+_CONSENT_HELP = ("Apply without asking. Otherwise the plan is shown and the answer (y/yes) is read from stdin, "
+                 "a terminal or a pipe; no answer (closed or empty stdin) applies nothing and exits 2.")
+
+
 @cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Show the plan and stop; nothing is changed.")
-@click.option("--yes", "-y", is_flag=True, help="Apply without asking (no prompt is shown when not on a terminal).")
-@click.option("--results", type=click.Path(dir_okay=False), help="Results workbook (default FILE-results.xlsx).")
+@click.option("--yes", "-y", is_flag=True, help=_CONSENT_HELP)
+@click.option("--results", type=click.Path(dir_okay=False),
+              help="Results workbook, .xlsx (default FILE-results.xlsx; never written over a file we did not write).")
 @click.option("--on-conflict", type=click.Choice(["abort", "skip", "overwrite"]), default="abort",
               show_default=True, help=_CONFLICT_HELP)
 @click.option("--skip-invalid", is_flag=True, help="Apply the valid rows and list the invalid ones.")
@@ -197,7 +249,8 @@ _CONFLICT_HELP = "When a cell changed both in the file and in the store since th
 @click.option("--blank-clears", is_flag=True, help="Without a base, blank cells clear values (file = whole truth).")
 @click.option("--strict", is_flag=True, help="Errors already in the store, in cells the file did not change, "
                                              "block too (by default they are reported and do not block).")
-@click.option("--json", "as_json", is_flag=True, help="Print the machine-readable result on stdout.")
+@click.option("--json", "as_json", is_flag=True, help="Print the machine-readable result on stdout (it never "
+                                                      "implies --yes).")
 @click.pass_obj
 @handle_errors
 def import_command(obj: Context, file: str, dry_run: bool, yes: bool, results: str | None, on_conflict: str,
@@ -206,7 +259,8 @@ def import_command(obj: Context, file: str, dry_run: bool, yes: bool, results: s
     """Validate FILE, show exactly what will change, then apply it all or nothing.
 
     Only cells you changed since the export are written; a cell someone else changed in the
-    meantime is a conflict, shown with all three values. Every import can be undone.
+    meantime is a conflict, shown with all three values. Every import can be undone. Nothing is
+    applied without --yes or a "y" answered to the question.
 
     \b
     Example:
@@ -216,20 +270,21 @@ def import_command(obj: Context, file: str, dry_run: bool, yes: bool, results: s
     from .importing import import_file
     from .render import render_import
 
-    store = obj.store()
-    interactive = sys.stdin.isatty() and sys.stderr.isatty() and not yes and not as_json
+    store = obj.store(create="on_write")  # created by the apply, not by a dry run or a refused plan
+    shown = []
 
-    def confirm(plan) -> bool:
-        say(render_import.plan_text(plan))
+    def confirm(plan) -> bool | None:
+        say(render_import.plan_text(plan, blank_clears=blank_clears))
         estimate = store.write_estimate(plan.products_to_write)  # a remote store writes at its API's pace
         if estimate is not None:
             say("  " + render_import.estimate_text(estimate))
-        return not interactive or click.confirm("Apply these changes?", default=False, err=True)
+        shown.append(True)
+        return True if yes else ask("Apply these changes?")
 
     result = import_file(store, file, dry_run=dry_run, on_conflict=on_conflict, skip_invalid=skip_invalid,
                          base_export_id=base_export_id, blank_clears=blank_clears, results=results, strict=strict,
                          confirm=confirm)
-    render_import.summary(result, say)
+    render_import.summary(result, say, plan_shown=bool(shown))
     if as_json:
         emit_json(result.to_json())
     sys.exit(int(result.exit_code))
@@ -247,7 +302,7 @@ def history_command(obj: Context, limit: int, as_json: bool) -> None:
     Example:
       inventory-tools history --limit 10
     """
-    from .importing import history
+    from .undoing import history
 
     ops = history(obj.store(), limit)
     if as_json:
@@ -265,27 +320,38 @@ def history_command(obj: Context, limit: int, as_json: bool) -> None:
 
 @cli.command("undo")
 @click.argument("op_id", required=False, type=int, metavar="[ID]")
+@click.option("--yes", "-y", is_flag=True, help=_CONSENT_HELP)
 @click.option("--on-conflict", type=click.Choice(["abort", "skip", "overwrite"]), default="abort",
               show_default=True, help="Cells changed since the import: abort, skip them, or overwrite them.")
 @click.option("--dry-run", is_flag=True, help="Show what would be restored; change nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the machine-readable result on stdout.")
+@click.option("--json", "as_json", is_flag=True, help="Print the machine-readable result on stdout (it never "
+                                                      "implies --yes).")
 @click.pass_obj
 @handle_errors
-def undo_command(obj: Context, op_id: int | None, on_conflict: str, dry_run: bool, as_json: bool) -> None:
-    """Restore the before-values of an import or sync (default: the latest).
+def undo_command(obj: Context, op_id: int | None, yes: bool, on_conflict: str, dry_run: bool, as_json: bool) -> None:
+    """Restore the before-values of an import, sync or undo (default: the latest).
 
-    Products it created are removed (on Cin7 Core: set to Deprecated). Cells changed since
-    are conflicts, handled by --on-conflict.
+    Shows what it will restore, then asks (or --yes). Products it created are removed (on Cin7
+    Core: set to Deprecated); cells changed since are conflicts, handled by --on-conflict. An
+    undo is itself recorded, so undoing it puts everything back.
 
     \b
     Example:
       inventory-tools undo 12 --dry-run
+      inventory-tools undo 12 --yes
     """
-    from .importing import undo
+    from .undoing import undo
     from .render import render_import
 
-    result = undo(obj.store(), op_id, on_conflict=on_conflict, dry_run=dry_run)
-    render_import.undo_summary(result, say)
+    shown = []
+
+    def confirm(plan) -> bool | None:
+        say(render_import.undo_plan_text(plan))
+        shown.append(True)
+        return True if yes else ask("Undo it?")
+
+    result = undo(obj.store(), op_id, on_conflict=on_conflict, dry_run=dry_run, confirm=confirm)
+    render_import.undo_summary(result, say, plan_shown=bool(shown))
     if as_json:
         emit_json(result.to_json())
     sys.exit(int(result.exit_code))

@@ -120,7 +120,7 @@ def sync_command(obj: Context, xero_file: str | None, since: str | None, pull_on
     """
     from .syncing import sync
 
-    store = obj.store()
+    store = obj.store(create="now")  # sync creates the store on first use
     try:
         with contextlib.ExitStack() as stack:
             progress = _Progress(stack) if sys.stderr.isatty() and not as_json else None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .errors import ExitCode, UsageError
+from .errors import ExitCode
 
 REPORT_KINDS = (".xlsx", ".json")
 
@@ -30,15 +30,10 @@ def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool, str
     from .render.render_validate import summary_lines
     from .validation import write_json, write_xlsx
 
-    if report_path is not None and Path(report_path).suffix.lower() not in REPORT_KINDS:
-        raise UsageError(f"--report must end in .xlsx or .json, not '{Path(report_path).name}'",
-                         "for example: --report problems.xlsx")
-    if report_path is not None and Path(report_path).resolve() == Path(file).resolve():
-        raise UsageError("--report would overwrite the file being checked",
-                         "choose another name, for example --report problems.xlsx")
-    if report_path is not None and not Path(report_path).resolve().parent.is_dir():
-        raise UsageError(f"the folder for --report does not exist: {Path(report_path).parent}",
-                         "create it first or choose another path")
+    from .outputs import atomic_write, check_target  # never over the store, FILE, or a file we did not write
+
+    target = check_target(report_path, what="report", reads=[file], store_path=ctx_obj.local_path(),
+                          ledger=ctx_obj.ledger(), suffixes=REPORT_KINDS) if report_path is not None else None
     with contextlib.ExitStack() as stack:
         checked, report = validate_file(
             file, store=_existing_store(ctx_obj), strict=strict,
@@ -50,18 +45,8 @@ def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool, str
     if report_path is not None:
         out = Path(report_path)
         checked.release_cells(report)
-        try:
-            if out.suffix.lower() == ".json":
-                write_json(report, out)
-            else:
-                write_xlsx(report, out)
-        except OSError as exc:
-            from .errors import FileReadError
-
-            reason = "permission denied (is it open in Excel?)" if isinstance(exc, PermissionError) \
-                else (exc.strerror or str(exc))
-            raise FileReadError(f"cannot write the report {out}: {reason}",
-                                "close the file or choose another name or folder") from None
+        with atomic_write(target, ledger=ctx_obj.ledger(), kind="report") as tmp:
+            (write_json if out.suffix.lower() == ".json" else write_xlsx)(report, tmp)
         say(f"report written to {out}")
     if report.valid:
         say(click.style("valid", fg="green") + (": warnings do not block import" if report.warnings else ""))

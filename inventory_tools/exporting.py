@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -14,7 +13,8 @@ from . import column_sets
 from . import columns as cols
 from . import csvio, filters, values
 from .changes import FrameSource
-from .errors import FileReadError, UsageError
+from .errors import UsageError
+from .outputs import check_target, finish, remove_quietly, temp_beside, write_error
 from .resources import resource_path
 from .sheets import DATA_SHEET, INSTRUCTIONS_SHEET, LISTS_SHEET, MANIFEST_SHEET
 from .stores.columnar import Recording, SnapshotColumns
@@ -105,7 +105,7 @@ def output_format(path: Path) -> str:
 def export(store, out: str | os.PathLike, *, statuses: Iterable[str] | None = None,
            columns: str | None = None, categories: Iterable[str] = (), brands: Iterable[str] = (),
            codes: Iterable[str] = (), changed_since: str | None = None,
-           changes_only: bool = False, progress=None) -> ExportResult:
+           changes_only: bool = False, progress=None, overwrite: bool = False) -> ExportResult:
     """Write the inventory list and keep its snapshot as the base for a later import.
 
     ``columns``: a column set's name (``templates/columns/``), a set file's path, or a comma list
@@ -117,14 +117,17 @@ def export(store, out: str | os.PathLike, *, statuses: Iterable[str] | None = No
     ``changes_only`` writes just the products the latest ``import --dry-run`` would change, as
     that plan would leave them: a file for Cin7's own Inventory List import screen (one upload
     instead of thousands of API calls). It is not a base for our import, so no snapshot is kept.
+
+    An existing ``out`` is replaced only with ``overwrite`` or when it is, byte for byte, a file
+    this store wrote (see :mod:`inventory_tools.outputs`); the store itself never.
     """
     path = Path(out)
     fmt = output_format(path)
-    if not path.parent.exists():
-        raise UsageError(f"folder {path.parent} does not exist", "create it first or choose another path")
     chosen = select(store, fmt, statuses=statuses, columns=columns, categories=categories, brands=brands,
                     codes=codes, changed_since=changed_since, changes_only=changes_only)
     wanted = list(chosen.match.statuses)
+    target = check_target(path, what="export", store_path=store.state.path, ledger=store.state, overwrite=overwrite)
+    path = target.path
     export_id = store.state.new_export_id()
     with store.state.transaction() as db:
         if changes_only:
@@ -141,7 +144,10 @@ def export(store, out: str | os.PathLike, *, statuses: Iterable[str] | None = No
         columns = None if changes_only else SnapshotColumns(cols.names())
         if columns is not None:
             columns.bind(db, export_id)
-        tmp = _temp_beside(path)
+        try:
+            tmp = temp_beside(path)
+        except OSError as exc:
+            raise write_error(exc, path, "export") from None
         warned: list = []
         try:
             if fmt == "xlsx":
@@ -152,13 +158,13 @@ def export(store, out: str | os.PathLike, *, statuses: Iterable[str] | None = No
                     csvio.write_csv(Recording(rows, columns) if columns else rows, fh, progress=progress,
                                     on_chunk=lambda chunk: warned.extend(csvio.formula_warnings(chunk)))
             store.state.record_export(db, manifest, columns=columns)
-            os.replace(tmp, path)
+            # its digest is kept with the export: a later export may replace it while it is unchanged
+            finish(tmp, target, ledger=store.state, kind="export", export_id=export_id, db=db)
         except OSError as exc:
-            _remove(tmp)
-            raise FileReadError(f"could not write {path}: {exc.strerror or exc}",
-                                "check free disk space and permissions; no file was left half-written") from None
+            remove_quietly(tmp)
+            raise write_error(exc, path, "export") from None
         except BaseException:
-            _remove(tmp)
+            remove_quietly(tmp)
             raise
         counts = rows.status_counts()
     warnings = [f"{w.code} · {w.column} starts like a formula ({w.value!r}); a spreadsheet opening this CSV may run it"
@@ -176,23 +182,6 @@ def _planned_frame(store, match: filters.ProductFilter) -> pd.DataFrame:
         raise UsageError("there are no planned changes to export",
                          "run inventory-tools import FILE --dry-run first, then export --changes-only OUT.csv")
     return frame[match.mask(frame)].reset_index(drop=True)
-
-
-def _temp_beside(path: Path) -> str:
-    """A temp file in the target's folder (so the final rename is atomic), with normal permissions."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    return tmp
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 def _dropdown_lists(store, rows, *, whole: bool = True) -> dict[str, list[str]]:

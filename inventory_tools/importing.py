@@ -1,7 +1,11 @@
-"""``import``: validate → plan → (confirm) → apply, all or nothing; plus ``history`` and ``undo``."""
+"""``import``: validate → plan → (confirm) → apply, all or nothing.
+
+``history`` and ``undo`` live in :mod:`inventory_tools.undoing`, the results workbook in
+:mod:`inventory_tools.results`, where files may be written in :mod:`inventory_tools.outputs`.
+"""
 from __future__ import annotations
 
-import os
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -9,10 +13,21 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from . import background
 from . import columns as cols
+from .changes import ApplyOutcome, CellChange, WriteEstimate
 from .errors import DataError, ExitCode, UsageError
-from .plan import ACTIONS, POLICIES, Conflict, ImportPlan, make_plan
-from .changes import CellChange, ChangeSet, WriteEstimate, empty_products
+from .outputs import Target, finish, remove_quietly, temp_beside, write_error
+from .plan import ACTIONS, POLICIES, ImportPlan, make_plan
+from .results import WHAT as RESULTS, results_target, write_results
+from .undoing import UndoPlan, UndoResult, history, plan_undo, undo  # noqa: F401 - the library's names
+
+__all__ = ["ImportResult", "import_file", "plan_import", "resolve_base", "with_changes", "save_planned_rows",
+           "planned_rows", "history", "undo", "plan_undo", "UndoPlan", "UndoResult"]
+log = logging.getLogger(__name__)
+
+#: ``confirm(plan)`` answers: True applies; these words say why nothing was applied otherwise.
+DECLINED, NO_ANSWER = "declined", "no answer"
 
 
 @dataclass
@@ -29,6 +44,10 @@ class ImportResult:
     failed: dict[str, str] = field(default_factory=dict)
     stopped_reason: str | None = None  # why nothing was applied
     estimate: WriteEstimate | None = None  # a remote store: how long its API will take
+    consent: str | None = None  # DECLINED or NO_ANSWER: asked, and not told yes
+    results_error: str | None = None  # applied, but the results workbook could not be written
+    interrupted: bool = False  # applied, then interrupted (Ctrl-C) before the end
+    blank_clears: bool = False  # without a base, blank cells clear values (the plan's words say so)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -40,6 +59,12 @@ class ImportResult:
 
     @property
     def exit_code(self) -> ExitCode:
+        if self.interrupted:
+            return ExitCode.INTERRUPTED
+        if self.results_error:
+            return ExitCode.FAILED
+        if self.consent == NO_ANSWER:
+            return ExitCode.USAGE  # run where nobody can answer: --yes is missing
         if self.stopped_reason or self.invalid_codes or self.failed:
             return ExitCode.DATA
         if self.plan and self.plan.conflicts and self.plan.policy != "overwrite":
@@ -65,7 +90,10 @@ class ImportResult:
             "failed": [{"code": k, "message": v} for k, v in self.failed.items()],
             "problems": [p.to_json() if hasattr(p, "to_json") else p for p in getattr(self.report, "problems", [])],
             "results": self.results_path,
+            "results_error": self.results_error,
             "stopped": self.stopped_reason,
+            "consent": self.consent,
+            "interrupted": self.interrupted,
             "estimate": _estimate_json(self.estimate),
         }
 
@@ -86,8 +114,9 @@ def resolve_base(store, manifest: dict | None, base_export_id: str | None, sourc
     if manifest and not base_export_id:
         their = manifest.get("store_id")
         if their and their != store.identity():
-            raise DataError(f"{source} was exported from another store ({manifest.get('store') or their})",
-                            f"import it into that store, or export a fresh list from {store.describe()}")
+            raise DataError(f"{source} was exported from another store ({manifest.get('store') or their}), "
+                            f"not from this one ({store.describe()})",
+                            "import it into the store it came from (--store), or export a fresh list from this one")
     info = store.state.export_info(export_id)
     if info is None:
         raise DataError(f"export {export_id} is unknown to {store.describe()}",
@@ -206,13 +235,22 @@ def _unknown_references(store, plan: ImportPlan, report) -> list:
 
 def import_file(store, path: str, *, dry_run: bool = False, on_conflict: str = "abort",
                 skip_invalid: bool = False, base_export_id: str | None = None, blank_clears: bool = False,
-                results: str | None = None, confirm: Callable[[ImportPlan], bool] | None = None,
+                results: str | None = None, confirm: Callable[[ImportPlan], bool | None] | None = None,
                 progress=None, strict: bool = False) -> ImportResult:
+    """Validate, plan and (unless ``dry_run``) apply ``path``.
+
+    ``confirm(plan)`` is asked before anything is written: True applies; False (declined) and
+    None (no answer) leave everything as it was. Without ``confirm`` the caller's call is the yes.
+    The results workbook goes to ``results`` (default FILE-results.xlsx; a dry run writes one only
+    when asked); where it may go is checked before anything else is done. ``strict``: errors
+    already in the store block too."""
     source = str(path)
+    target = results_target(results, source, store) if results is not None or not dry_run else None
     report, plan, base_id, invalid = plan_import(store, path, base_export_id=base_export_id,
                                                   blank_clears=blank_clears, on_conflict=on_conflict, strict=strict,
                                                   skip_invalid=skip_invalid, keep_checked=dry_run)
-    result = ImportResult(None, False, plan, report, source, base_id, dry_run=dry_run, invalid_codes=invalid)
+    result = ImportResult(None, False, plan, report, source, base_id, dry_run=dry_run, invalid_codes=invalid,
+                          blank_clears=blank_clears)
     if plan is not None and not plan.empty:
         result.estimate = store.write_estimate(plan.products_to_write)
     if plan is None:
@@ -223,100 +261,118 @@ def import_file(store, path: str, *, dry_run: bool = False, on_conflict: str = "
     if plan is not None and dry_run:
         save_planned_rows(store, plan, source)
     if dry_run or result.stopped_reason:
-        if results and plan is not None:
-            result.results_path = write_results(results, report, plan, applied=False)
+        if results is not None and plan is not None:
+            _write_now(result, target, store, applied=False)
         return result
-    resuming = store.unfinished_operation("import", source)
-    if plan.empty and not resuming:
-        result.results_path = write_results(results or default_results_path(path), report, plan, applied=True) \
-            if results else None
+    if plan.empty and not store.unfinished_operation("import", source):
+        if results is not None:
+            _write_now(result, target, store, applied=True)
         return result
-    if confirm is not None and not confirm(plan):
-        result.stopped_reason = "cancelled: nothing was applied"
-        return result
+    if confirm is not None:
+        answer = confirm(plan)
+        if answer is not True:
+            result.consent = DECLINED if answer is False else NO_ANSWER
+            result.stopped_reason = ("the answer was not yes: nothing was applied" if answer is False else
+                                     "no answer to the question (stdin closed, empty or not a terminal): "
+                                     "nothing was applied")
+            return result
+    return _apply(store, result, target, progress)
+
+
+def _write_now(result: ImportResult, target: Target, store, *, applied: bool) -> None:
+    """The results workbook of an import that writes nothing to the store (a dry run, a refused
+    plan, nothing to change): an error in writing it is the command's error."""
+    tmp = _temp(target)
+    try:
+        write_results(tmp, result.report, result.plan, applied=applied)
+        finish(tmp, target, ledger=store.state, kind="results")
+    except OSError as exc:
+        raise write_error(exc, target.path, RESULTS) from None
+    finally:
+        remove_quietly(tmp)
+    result.results_path = str(target.path)
+
+
+def _temp(target: Target) -> str:
+    try:
+        return temp_beside(target.path)
+    except OSError as exc:
+        raise write_error(exc, target.path, RESULTS) from None
+
+
+def _apply(store, result: ImportResult, target: Target, progress) -> ImportResult:
+    """Apply the plan; meanwhile (two cores) the results workbook is written under a temporary
+    name, which takes the target's name only once the apply has committed. A failed apply leaves
+    no workbook; a workbook that fails after the commit is reported after the applied import."""
+    plan, report, source = result.plan, result.report, result.source
     counts = plan.counts()
-    counts["invalid"] = len(invalid)
-    out = results or default_results_path(path)
-
-    def apply():
-        return store.apply(plan.change_set(), kind="import", source=source, base_export_id=base_id,
-                           counts=counts, progress=progress)
-
-    written = False
-    if store.atomic:  # all or nothing: the results are known before the apply
-        outcome, written = _apply_while_writing(apply, lambda tmp: write_results(out, report, plan, applied=True,
-                                                                                 part=tmp), out)
-    else:  # a remote store's per-product failures belong in the results
-        outcome = apply()
-    result.import_id = outcome.op_id
-    result.applied = True
-    save_planned_rows(store, None, source)  # an applied import makes any earlier dry-run plan stale
-    result.failed = dict(outcome.failed)
-    for code in result.failed:
-        plan.outcome[code] = "failed"
-        plan.messages[code] = result.failed[code]
-    if not written:
-        write_results(out, report, plan, applied=True)
-    result.results_path = out
+    counts["invalid"] = len(result.invalid_codes)
+    before = store.state.last_op_id()
+    tmp = _temp(target)  # nothing is applied if even this fails
+    # a remote store's per-product failures belong in the results: written after its apply
+    task = background.beside(lambda: write_results(tmp, report, plan, applied=True),
+                             on_orphan=lambda: remove_quietly(tmp), parallel=store.atomic)
+    try:
+        try:
+            outcome = store.apply(plan.change_set(), kind="import", source=source, base_export_id=result.base_export_id,
+                                  counts=counts, progress=progress)
+        except KeyboardInterrupt:
+            outcome = _committed_anyway(store, before, source)
+            if outcome is None:
+                raise
+            result.interrupted = True
+        _record(store, result, outcome)
+        if not result.interrupted:
+            _finish_results(store, result, task, tmp, target)
+    except KeyboardInterrupt:
+        if not result.applied:
+            raise
+        result.interrupted = True
+    finally:
+        task.cancel()
+        remove_quietly(tmp)
+    if result.interrupted and not result.results_path:
+        result.results_error = "interrupted before the results workbook was written"
     return result
 
 
-def _apply_while_writing(apply, write, out: str):
-    """Run ``apply()`` while a forked copy of this process writes the results workbook (two
-    cores: the workbook costs no extra time). The workbook takes its real name only once the
-    apply has succeeded; if the apply fails, the copy is stopped and its file removed. Where
-    fork does not exist (Windows), the caller writes the workbook afterwards.
+def _committed_anyway(store, before: int, source: str) -> ApplyOutcome | None:
+    """After an interrupt inside ``apply``: the import, if it committed all the same (an
+    embedded store commits at once; the interrupt may come just after)."""
+    if not store.atomic:
+        return None
+    for op in store.state.operations(5):
+        if op["op_id"] > before and op["kind"] == "import" and op["source"] == source and op["state"] == "applied":
+            return ApplyOutcome(op_id=op["op_id"], created=[], updated=[], deleted=[])
+    return None
 
-    Returns (the apply's outcome, whether the workbook was written)."""
-    import signal
 
-    if not hasattr(os, "fork"):
-        return apply(), False
-    tmp = f"{out}.{os.getpid()}.part"
-    parent = os.getpid()
-    pid = os.fork()
-    if pid == 0:  # the copy: write, then leave without running any of the parent's cleanup
-        code = 1
-        try:
-            write(tmp)
-            code = 0
-            if os.getppid() != parent:  # the import was killed: leave nothing behind
-                os.remove(tmp)
-        except BaseException:  # noqa: BLE001 - reported through the exit code
-            pass
-        finally:
-            os._exit(code)
+def _record(store, result: ImportResult, outcome: ApplyOutcome) -> None:
+    result.import_id, result.applied = outcome.op_id, True
+    result.failed = dict(outcome.failed)
+    for code, reason in result.failed.items():
+        result.plan.outcome[code] = "failed"
+        result.plan.messages[code] = reason
+    save_planned_rows(store, None, result.source)  # an applied import makes any earlier dry-run plan stale
+
+
+def _finish_results(store, result: ImportResult, task, tmp: str, target: Target) -> None:
     try:
-        outcome = apply()
-    except BaseException:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        _remove(tmp)
-        raise
-    _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) == 0 and os.path.exists(tmp):
-        os.replace(tmp, out)
-        return outcome, True
-    _remove(tmp)  # the caller writes it again, in this process, and reports any error
-    return outcome, False
-
-
-def _remove(path: str) -> None:
-    try:
-        os.remove(path)
-    except OSError:
-        pass
-
-
-PLANNED = "__planned__"
+        task.result()
+        finish(tmp, target, ledger=store.state, kind="results")
+        result.results_path = str(target.path)
+    except OSError as exc:
+        result.results_error = str(write_error(exc, target.path, RESULTS))
+    except Exception as exc:  # noqa: BLE001 - the import is applied: say so, then why the workbook is missing
+        log.debug("results workbook", exc_info=True)
+        result.results_error = f"could not write the results workbook {target.path}: {exc}"
 
 
 def save_planned_rows(store, plan: ImportPlan | None, source: str) -> None:
     """Keep the products as the latest dry-run plan would leave them, for ``export --changes-only``
     (``plan=None`` forgets them)."""
     if plan is None:
-        with store.state.transaction() as db:
-            db.execute("DELETE FROM export_rows WHERE export_id=?", (PLANNED,))
+        store.state.save_planned(None)
         return
     touched = sorted({c.code for c in plan.changes})
     if plan.current is not None:  # the rows the plan already read: no second pass over the store
@@ -324,206 +380,15 @@ def save_planned_rows(store, plan: ImportPlan | None, source: str) -> None:
     else:
         before = store.read_by_codes(touched)
     after = with_changes(before, plan.changes) if touched else plan.creates.iloc[0:0]
-    rows = pd.concat([after, plan.creates], ignore_index=True)
-    with store.state.transaction() as db:
-        db.execute("DELETE FROM export_rows WHERE export_id=?", (PLANNED,))
-        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('planned_source', ?)", (source,))
-        store.state.insert_rows(db, PLANNED, rows)
+    store.state.save_planned(pd.concat([after, plan.creates], ignore_index=True), source)
 
 
 def planned_rows(store) -> tuple[pd.DataFrame, str | None]:
-    return store.state.export_snapshot(PLANNED), store.state.meta("planned_source")
-
-
-def default_results_path(path: str) -> str:
-    p = Path(path)
-    return str(p.with_name(f"{p.stem}-results.xlsx"))
-
-
-# -- results workbook --------------------------------------------------------------------------
-OUTCOME_WORDS = {"create": "created", "update": "updated", "unchanged": "unchanged", "conflict": "conflict",
-                 "invalid": "invalid", "skipped": "skipped", "failed": "failed"}
-
-
-def write_results(out: str, report, plan: ImportPlan, *, applied: bool, part: str | None = None) -> str:
-    """Every row of the file with its outcome and reason; changed cells highlighted.
-
-    Written to a temporary name and renamed to ``out``; with ``part``, left under that name
-    (the caller renames it when the import it describes has been applied)."""
-    from .xlsx import CodedColumn, ColumnSpec, PlainSheet, XlsxWriter
-
-    frame = report.frame.reset_index(drop=True)
-    present = [c for c in cols.names() if c in frame.columns]
-    outcome = frame[cols.KEY].map(lambda c: plan.outcome.get(c, "invalid"))
-    def word(action: str) -> str:
-        text = OUTCOME_WORDS.get(action, action)
-        return f"would be {text}" if not applied and action in ("create", "update") else text
-
-    words = outcome.map(word)
-    row_of = {code: i for i, code in enumerate(frame[cols.KEY])}
-    parts: dict[int, list[str]] = {}  # most rows have no message: fill only those that do
-    for code, text in plan.messages.items():
-        if text and code in row_of:
-            parts.setdefault(row_of[code], []).append(text)
-    for i, texts in _row_messages(report).items():
-        parts.setdefault(i, []).extend(texts)
-    messages = np.full(len(frame), "", dtype=object)
-    for i, texts in parts.items():
-        messages[i] = "; ".join(texts)
-    out_frame = pd.DataFrame({"Result": words.to_numpy(dtype=object), "Message": messages})
-    # validation's columns as categories: each value's cell is built once, not once per chunk
-    coded = {c: CodedColumn(np.asarray(cat.codes), cat.categories) for c, cat in
-             getattr(report, "categorical", {}).items()
-             if c in present and len(cat) == len(frame) and not (np.asarray(cat.codes) < 0).any()}
-    for c in present:
-        if c not in coded:
-            out_frame[c] = frame[c].to_numpy(dtype=object)
-    highlight: dict[str, np.ndarray] = {}
-    comments: list[tuple[int, int, str]] = []
-    col_of = {c: j + 2 for j, c in enumerate(present)}  # after Result and Message
-    notes = [(ch.code, ch.column, f"{_note(ch.old)} → {_note(ch.new)}") for ch in plan.changes] + \
-        [(c.code, c.column, f"conflict: exported {_note(c.base)}, your file {_note(c.file)}, "
-                            f"store now {_note(c.current)}") for c in plan.conflicts]
-    for code, column, text in notes:
-        if column in col_of and code in row_of:
-            if column not in highlight:
-                highlight[column] = np.zeros(len(frame), dtype=bool)
-            highlight[column][row_of[code]] = True
-            comments.append((row_of[code], col_of[column], text))
-    specs = [ColumnSpec("Result", "text", width=14), ColumnSpec("Message", "text", width=50)]
-    for c in present:
-        col = cols.column(c)
-        specs.append(ColumnSpec(c, "number" if col.is_numeric else "text", width=col.width, decimals=col.decimals,
-                                read_only=col.read_only))
-    writer = XlsxWriter(out, data_sheet="Results", specs=specs)
-    change_rows = [["ProductCode", "Column", "Old (store)", "New (file)"]] + \
-        [[c.code, c.column, c.old, c.new] for c in plan.changes[:100_000]]
-    writer.add_sheet(PlainSheet("Changes", change_rows, widths=[20, 20, 40, 40]))
-    conflict_rows = [["ProductCode", "Column", "Base (export)", "File", "Current (store)"]] + \
-        [[c.code, c.column, c.base, c.file, c.current] for c in plan.conflicts[:100_000]]
-    writer.add_sheet(PlainSheet("Conflicts", conflict_rows, widths=[20, 20, 30, 30, 30]))
-    tmp = part or out + ".part"
-    writer.path = tmp
-    writer.write(out_frame, highlight=highlight, comments=comments, coded=coded)
-    if part is None:
-        os.replace(tmp, out)
-    return out
-
-
-def _note(value: str) -> str:
-    return "(blank)" if value == "" else (value if len(value) <= 200 else value[:199] + "…")
-
-
-def _row_messages(report) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = {}
-    index_of_row = getattr(report, "index_of_row", None)
-    for p in getattr(report, "problems", []):
-        if getattr(p, "severity", "error") != "error":
-            continue
-        idx = getattr(p, "index", None)
-        if idx is None and index_of_row is not None:
-            idx = index_of_row(p.row)
-        if idx is not None:
-            out.setdefault(int(idx), []).append(f"{p.cell}: {p.message}")
-    return out
-
-
-# -- history and undo ---------------------------------------------------------------------------
-def history(store, limit: int | None = 50) -> list[dict]:
-    return store.state.operations(limit)
-
-
-@dataclass
-class UndoPlan:
-    op: dict
-    changes: list[CellChange]
-    deletes: list[str]
-    conflicts: list[Conflict]
-
-
-def plan_undo(store, op_id: int | None, *, on_conflict: str = "abort") -> UndoPlan:
-    ops = [o for o in store.state.operations() if o["kind"] in ("import", "sync") and o["state"] == "applied"]
-    if op_id is None:
-        if not ops:
-            raise UsageError("there is nothing to undo", "see inventory-tools history")
-        op = ops[0]
-    else:
-        op = store.state.operation(op_id)
-        if op is None:
-            raise UsageError(f"no import or sync #{op_id}", "see inventory-tools history for ids")
-        if op["kind"] not in ("import", "sync"):
-            raise UsageError(f"#{op_id} is an {op['kind']}, which cannot be undone")
-        if op["state"] != "applied":
-            raise UsageError(f"#{op_id} is {op['state']}, not applied: nothing to undo")
-    entries = store.state.journal(op["op_id"])
-    touched = list(dict.fromkeys(e[0] for e in entries))
-    current = store.read_by_codes(touched).set_index(cols.KEY)
-    last_ops = store.last_ops(touched)
-    changes: list[CellChange] = []
-    deletes: list[str] = []
-    conflicts: list[Conflict] = []
-    for code, action, column, old, new, done in entries:
-        if not done:
-            continue
-        if action == "create":
-            if code not in current.index:
-                continue  # already gone
-            if last_ops.get(code, op["op_id"]) != op["op_id"]:
-                conflicts.append(Conflict(code, "(product)", "(created by this import)", "(remove)",
-                                          "(changed since)"))
-                if on_conflict != "overwrite":
-                    continue
-            deletes.append(code)
-        elif action == "update":
-            if code not in current.index:
-                continue
-            now = current.at[code, column]
-            if now == old:
-                continue
-            if now != new:
-                conflicts.append(Conflict(code, column, new, old, now))
-                if on_conflict != "overwrite":
-                    continue
-            changes.append(CellChange(code, column, now, old))
-    return UndoPlan(op, changes, deletes, conflicts)
-
-
-@dataclass
-class UndoResult:
-    undo_id: int | None
-    applied: bool
-    plan: UndoPlan
-    policy: str = "abort"
-
-    def to_json(self) -> dict:
-        p = self.plan
-        return {
-            "import_id": self.undo_id, "undo_of": p.op["op_id"], "applied": self.applied,
-            "counts": {"create": 0, "update": len({c.code for c in p.changes}), "unchanged": 0,
-                       "conflict": len({c.code for c in p.conflicts}), "invalid": 0, "skipped": 0, "failed": 0,
-                       "delete": len(p.deletes)},
-            "changes": [{"code": c.code, "column": c.column, "old": c.old, "new": c.new} for c in p.changes],
-            "deletes": p.deletes,
-            "conflicts": [{"code": c.code, "column": c.column, "base": c.base, "file": c.file, "current": c.current}
-                          for c in p.conflicts],
-            "problems": [],
-        }
-
-    @property
-    def exit_code(self) -> ExitCode:
-        unresolved = self.plan.conflicts and self.policy != "overwrite"
-        return ExitCode.DATA if unresolved else ExitCode.OK
-
-
-def undo(store, op_id: int | None = None, *, on_conflict: str = "abort", dry_run: bool = False) -> UndoResult:
-    if on_conflict not in POLICIES:
-        raise UsageError(f"--on-conflict must be one of {', '.join(POLICIES)}")
-    up = plan_undo(store, op_id, on_conflict=on_conflict)
-    if dry_run or (up.conflicts and on_conflict == "abort"):
-        return UndoResult(None, False, up, on_conflict)
-    changes = ChangeSet(creates=empty_products(), updates=up.changes, deletes=up.deletes)
-    counts = {"update": len({c.code for c in up.changes}), "delete": len(up.deletes), "conflict": len(up.conflicts)}
-    # The store marks the undone operation in the same transaction as the undo itself.
-    outcome = store.apply(changes, kind="undo", source=f"undo #{up.op['op_id']}", base_export_id=None,
-                          counts=counts, undo_of=up.op["op_id"])
-    return UndoResult(outcome.op_id, True, up, on_conflict)
+    """The products the latest dry run planned, as it would leave them (empty: none planned).
+    Refused when the store changed since that dry run: its rows could bring back undone values."""
+    frame, source, as_of = store.state.planned()
+    if not frame.empty and as_of is not None and store.state.last_op_id() != as_of:
+        raise UsageError(f"the store changed since the dry run of {source} (an import, sync or undo ran since): "
+                         "its planned rows are out of date",
+                         f"run inventory-tools import {source} --dry-run again, then export --changes-only")
+    return frame, source

@@ -18,7 +18,7 @@ from inventory_tools.cli import cli
 from inventory_tools.errors import ExitCode, RemoteError
 from inventory_tools.stores.cin7 import DONE, Cin7Store
 from tests.fakes.cin7_server import SETUP_REFUSED, FakeCin7, sample
-from tests.helpers.api import apply, frame, point_env_at
+from tests.helpers.api import apply, frame
 
 READINGS = ["merge", "replace"]
 

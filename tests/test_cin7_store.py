@@ -20,7 +20,7 @@ from inventory_tools.stores import open_store
 from inventory_tools.stores.base import Store
 from inventory_tools.stores.cin7 import DONE, FAILED, SENT, Cin7Store
 from tests.fakes.cin7_server import ACCOUNT_ID, APP_KEY, FakeCin7, sample
-from tests.helpers.api import apply, comparable_products, frame, point_env_at
+from tests.helpers.api import apply, comparable_products, frame
 
 
 @pytest.fixture
@@ -580,7 +580,7 @@ def test_export_import_undo_give_the_same_results_as_sqlite(cin7_server, tmp_pat
         s = open_store(spec)
         after_import = s.read_products().set_index(cols.KEY).sort_index()
         s.close()
-        _cli(spec, "undo")
+        _cli(spec, "undo", "--yes")
         s = open_store(spec)
         after_undo = s.read_products().set_index(cols.KEY).sort_index()
         s.close()

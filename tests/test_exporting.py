@@ -144,7 +144,7 @@ def test_export_is_atomic_under_a_failing_writer(example_store, tmp_path, store_
     store = open_store(store_path)
     before = store.state.last_export_id()
     with pytest.raises(Exception) as err:
-        export(store, target)
+        export(store, target, overwrite=True)
     assert "No space left" in str(err.value)
     assert target.read_bytes() == b"previous file"
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []

@@ -1,17 +1,22 @@
-"""Faults: kill -9 during an import, two imports at once. The store is always all-old or all-new."""
+"""Faults: kill -9 during an import, two imports at once. The store is always all-old or all-new.
+
+The kill lands at a known point of the apply: the CLI runs with hooks that stop it there (inside
+the INSERT statement itself, through SQLite's progress handler) and say so, and only then is it
+killed — so the test proves the kill came during the apply, not before or after it.
+"""
+import os
 import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from bench.data import make_frame
-from inventory_tools import csvio
+from inventory_tools.csvio import read_records
 
 ROOT = Path(__file__).resolve().parent.parent
+ROWS = 2_000
 
 
 def cli(store, *args):
@@ -29,27 +34,97 @@ def count(store) -> tuple[int, int]:
 
 @pytest.fixture(scope="module")
 def big_csv(tmp_path_factory) -> Path:
+    """ROWS valid products: the example list's rows over and over, each with its own code."""
+    import csv
+
+    header, records, _ = read_records((ROOT / "examples" / "inventory-list.csv").read_text(encoding="utf-8"))
     path = tmp_path_factory.mktemp("faults") / "big.csv"
-    with path.open("wb") as fh:
-        csvio.write_csv(make_frame(8_000, seed=3), fh)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh, lineterminator="\r\n")
+        out.writerow(header)
+        for i in range(ROWS):
+            rec = list(records[i % len(records)])
+            rec[0] = f"K-{i:06d}"
+            out.writerow(rec)
     return path
 
 
-@pytest.mark.parametrize("delay", [0.8, 1.8, 3.0])
-def test_kill_9_at_any_point_of_an_import_then_a_rerun_converges(tmp_path, big_csv, delay):
+# Run the real CLI, stopped at one point of the apply: the hook says where, then waits to be killed.
+STOPPED = r"""
+import os, sys, time
+from inventory_tools.stores import sqlite as store_module
+from inventory_tools.stores import state as state_module
+
+PHASE = os.environ["STOP_AT"]
+
+
+def stop():
+    sys.stderr.write(f"@@stopped at {PHASE}\n")
+    sys.stderr.flush()
+    time.sleep(600)
+
+
+def after(owner, name, phase):
+    original = getattr(owner, name)
+
+    def hooked(*a, **k):
+        out = original(*a, **k)
+        if PHASE == phase:
+            stop()
+        return out
+    setattr(owner, name, hooked)
+
+
+after(state_module.LocalState, "begin_operation", "transaction_begun")
+after(state_module.LocalState, "finish_operation", "all_written_not_committed")
+after(store_module.SqliteStore, "apply", "committed")
+original_insert = store_module.SqliteStore._insert
+
+
+def insert(self, db, *a, **k):  # stop inside the INSERT statement, rows half written
+    calls = []
+
+    def progress():
+        calls.append(1)
+        if len(calls) == 50 and PHASE == "inside_the_insert":
+            stop()
+        return 0
+    db.set_progress_handler(progress, 1000)
+    try:
+        return original_insert(self, db, *a, **k)
+    finally:
+        db.set_progress_handler(None, 0)
+
+
+store_module.SqliteStore._insert = insert
+from inventory_tools.cli import main
+main()
+"""
+
+EXPECTED = {"transaction_begun": (0, 0), "inside_the_insert": (0, 0), "all_written_not_committed": (0, 0),
+            "committed": (ROWS, 1)}
+
+
+@pytest.mark.parametrize("phase", list(EXPECTED))
+def test_kill_9_at_any_point_of_an_import_then_a_rerun_converges(tmp_path, big_csv, phase):
     store = tmp_path / "s.db"
-    proc = subprocess.Popen(cli(store, "import", big_csv, "--yes", "--results", tmp_path / "r.xlsx"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
-    time.sleep(delay)
-    proc.send_signal(signal.SIGKILL)
+    args = ["--store", store, "import", big_csv, "--yes", "--results", tmp_path / "r.xlsx"]
+    proc = subprocess.Popen([sys.executable, "-c", STOPPED, *map(str, args)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT, env={**os.environ, "STOP_AT": phase})
+    seen = []
+    for line in proc.stderr:  # the CLI's own words, then the hook's
+        seen.append(line)
+        if line.startswith("@@stopped at"):
+            break
+    assert seen and seen[-1].strip() == f"@@stopped at {phase}", "".join(seen)[-3000:]
+    proc.send_signal(signal.SIGKILL)  # the apply is under way, held at a known point
     proc.wait()
-    if store.exists():
-        products, ops = count(store)
-        assert (products, ops) in ((0, 0), (8_000, 1))
+    proc.stderr.close()
+    assert count(store) == EXPECTED[phase]  # all old, or (committed) all new: never a part
     rerun = subprocess.run(cli(store, "import", big_csv, "--yes", "--results", tmp_path / "r.xlsx"),
                            capture_output=True, text=True, cwd=ROOT)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
-    assert count(store)[0] == 8_000
+    assert count(store) == (ROWS, 1)
 
 
 def test_two_imports_at_once_never_interleave(tmp_path):

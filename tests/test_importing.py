@@ -225,13 +225,18 @@ def test_read_only_edit_is_ignored_with_a_warning(ex):
     assert product(ex, "00123")["AverageCost"] == "2.1375"
 
 
-def test_workbook_from_another_store_is_refused(ex, tmp_path):
-    out, _ = export_xlsx(ex)
+def test_workbook_from_another_store_is_refused(tmp_path, monkeypatch):
     from conftest import Cli
 
-    other = Cli(str(tmp_path / "other.db"), tmp_path)
+    monkeypatch.chdir(tmp_path)  # both stores named as people do: relative to the current folder
+    one, other = Cli("inventory.db", tmp_path), Cli("other.db", tmp_path)
+    for cli in (one, other):
+        cli("import", EXAMPLES / "inventory-list.csv", "--yes", "--results", f"{cli.store}-load.xlsx")
+    out, _ = export_xlsx(one)
     result = other("import", out, "--yes", expect=1)
-    assert "exported from another store" in result.stderr
+    flat = " ".join(result.stderr.split())  # the message may wrap
+    assert "exported from another store" in flat
+    assert str(tmp_path / "inventory.db") in flat and str(tmp_path / "other.db") in flat  # both, full paths
 
 
 def test_results_workbook_marks_every_row(ex):
@@ -260,11 +265,11 @@ def test_history_and_undo_restore_before_values(ex):
     imp = ex.json("import", out, "--yes")
     hist = ex.json("history")
     assert hist[0]["op_id"] == imp["import_id"] and hist[0]["kind"] == "import"
-    undone = ex.json("undo")
+    undone = ex.json("undo", "--yes")
     assert undone["applied"] and undone["undo_of"] == imp["import_id"] and undone["deletes"] == ["NEW-2"]
     assert snapshot(ex) == [r for r in before]
     assert ex.json("history")[1]["state"] == "undone"
-    r = ex("undo", imp["import_id"], expect=2)
+    r = ex("undo", imp["import_id"], "--yes", expect=2)
     assert "not applied" in r.stderr
 
 
@@ -273,11 +278,11 @@ def test_undo_refuses_to_clobber_later_edits(ex):
     edit(out, {("00123", "PriceTier1"): 5.25})
     imp = ex.json("import", out, "--yes")
     _concurrent_edit(ex, "00123", "PriceTier1", 6)
-    refused = ex.json("undo", imp["import_id"], expect=1)
+    refused = ex.json("undo", imp["import_id"], "--yes", expect=1)
     assert not refused["applied"]
     assert refused["conflicts"][0]["current"] == "6"
     assert product(ex, "00123")["PriceTier1"] == "6"
-    ex.json("undo", imp["import_id"], "--on-conflict", "overwrite")
+    ex.json("undo", imp["import_id"], "--on-conflict", "overwrite", "--yes")
     assert product(ex, "00123")["PriceTier1"] == "4.95"
 
 
@@ -308,46 +313,149 @@ def test_changes_only_export_holds_just_the_planned_products_as_planned(ex, tmp_
     assert product(ex, "00123")["PriceTier1"] == "4.95"  # nothing was applied
 
 
-# -- the results workbook written by a forked copy while the apply runs -------------------------
-def _slow_writer(text):
-    def write(tmp):
-        import time
-
-        time.sleep(0.3)  # still writing when the apply ends (or fails)
-        with open(tmp, "w") as f:
-            f.write(text)
-    return write
 
 
-def test_results_written_alongside_the_apply_take_their_name_after_it(tmp_path):
-    from inventory_tools.importing import _apply_while_writing
-
-    out = tmp_path / "r.xlsx"
-    outcome, written = _apply_while_writing(lambda: "applied", _slow_writer("results"), str(out))
-    assert (outcome, written) == ("applied", True)
-    assert out.read_text() == "results"
-    assert [p.name for p in tmp_path.iterdir()] == ["r.xlsx"]  # no .part left
-
-
-def test_a_failed_apply_leaves_no_results_and_no_part_file(tmp_path):
-    from inventory_tools.importing import _apply_while_writing
-
-    out = tmp_path / "r.xlsx"
-
-    def apply():
-        raise RuntimeError("store refused")
-
-    with pytest.raises(RuntimeError, match="store refused"):
-        _apply_while_writing(apply, _slow_writer("results"), str(out))
-    assert list(tmp_path.iterdir()) == []
+def test_plan_counts_what_it_lists(ex):
+    """The plan's headline counts products in conflict; the list below it says how many cells, in
+    how many products, whatever the policy (overwrite once said "0 conflict", then listed one)."""
+    out, _ = export_xlsx(ex)
+    edit(out, {("00123", "PriceTier1"): 5.25, ("00123", "Brand"): "Other", ("00124", "PriceTier1"): 7})
+    other, _ = export_xlsx(ex, "other.xlsx")
+    edit(other, {("00123", "PriceTier1"): 5.5, ("00123", "Brand"): "Mine"})
+    ex("import", other, "--yes")
+    for policy in ("abort", "skip", "overwrite"):
+        text = " ".join(ex("import", out, "--dry-run", "--on-conflict", policy, expect=None).stderr.split())
+        assert "· 1 in conflict" in text, (policy, text)
+        assert "2 conflicting cells in 1 product" in text, (policy, text)
+        assert text.count("00123 · PriceTier1: export") + text.count("00123 · Brand: export") == 2
 
 
-def test_a_failed_results_copy_is_reported_so_the_caller_writes_it(tmp_path):
-    from inventory_tools.importing import _apply_while_writing
+def test_plan_words_match_what_blank_cells_do(ex, tmp_path):
+    csv_out = tmp_path / "cin7.csv"
+    ex("export", csv_out)
+    hand = tmp_path / "hand.csv"
+    hand.write_text(csv_out.read_text(encoding="utf-8").replace('"Hafele"', '""'), encoding="utf-8", newline="")
+    kept = ex("import", hand, "--dry-run").stderr
+    assert "blank cells leave values unchanged" in kept and "Brand" not in kept
+    cleared = ex("import", hand, "--dry-run", "--blank-clears").stderr
+    assert "00124 · Brand: Hafele → (blank)" in cleared
+    assert "leave values unchanged" not in cleared and "blank cells clear" in cleared
 
-    def broken(tmp):
-        raise OSError("disk full")
 
-    outcome, written = _apply_while_writing(lambda: "applied", broken, str(tmp_path / "r.xlsx"))
-    assert (outcome, written) == ("applied", False)
-    assert list(tmp_path.iterdir()) == []
+def test_undo_of_an_undo_restores_what_it_removed(ex):
+    out, _ = export_xlsx(ex)
+    new = {("NEW-2", "Name"): "Temp", ("NEW-2", "Category"): "X", ("NEW-2", "Type"): "Stock",
+           ("NEW-2", "CostingMethod"): "FIFO", ("NEW-2", "DefaultUnitOfMeasure"): "Item",
+           ("NEW-2", "Description"): "two\nlines", ("NEW-2", "Barcode"): "00077"}
+    edit(out, {("00123", "PriceTier1"): 5.25, **new})
+    before = snapshot(ex)
+    imp = ex.json("import", out, "--yes")
+    after = snapshot(ex)
+    first = ex.json("undo", "--yes")
+    assert first["deletes"] == ["NEW-2"] and snapshot(ex) == before
+    redo = ex.json("undo", "--yes")  # the latest operation is that undo: undoing it redoes the import
+    assert redo["undo_of"] == first["import_id"] and redo["creates"] == ["NEW-2"]
+    assert snapshot(ex) == after  # every value of the removed product is back, exactly
+    states = {op["op_id"]: op["state"] for op in ex.json("history")}
+    assert states[imp["import_id"]] == "applied" and states[first["import_id"]] == "undone"
+    ex.json("undo", imp["import_id"], "--yes")  # and the import can be undone again
+    assert snapshot(ex) == before
+
+
+def test_undo_checks_again_when_it_applies_that_what_it_removes_is_unchanged(ex):
+    from inventory_tools.errors import StoreError
+    from inventory_tools.stores import open_store
+    from inventory_tools.undoing import plan_undo
+
+    out, _ = export_xlsx(ex)
+    edit(out, {("NEW-3", "Name"): "Temp", ("NEW-3", "Status"): "Setup Required"})
+    ex.json("import", out, "--yes")
+    store = open_store(ex.store)
+    plan = plan_undo(store, None)
+    assert plan.deletes == ["NEW-3"]
+    other = sqlite3.connect(ex.store)  # someone edits it between the undo's plan and its apply
+    other.execute('UPDATE products SET "Name"=\'Kept\' WHERE "ProductCode"=\'NEW-3\'')
+    other.commit()
+    other.close()
+    with pytest.raises(StoreError, match="NEW-3 · Name changed"):
+        store.apply(plan.change_set(), kind="undo", source="t", base_export_id=None, counts={},
+                    undo_of=plan.op["op_id"])
+    store.close()
+    assert product(ex, "NEW-3")["Name"] == "Kept"
+    assert ex.json("history")[0]["kind"] == "import"
+
+
+def test_changes_only_export_refuses_a_plan_the_store_moved_past(ex, tmp_path):
+    out, _ = export_xlsx(ex)
+    edit(out, {("00124", "PriceTier1"): 9})
+    applied = ex.json("import", out, "--yes")
+    out2, _ = export_xlsx(ex, "second.xlsx")
+    edit(out2, {("00123", "PriceTier1"): 5.25})
+    ex("import", out2, "--dry-run")
+    ex("export", tmp_path / "fine.csv", "--changes-only")  # the store has not moved: fine
+    ex("undo", applied["import_id"], "--yes")  # now it has: the plan read 00124 at 9
+    r = ex("export", tmp_path / "upload.csv", "--changes-only", expect=2)
+    assert "changed since the dry run" in r.stderr and not (tmp_path / "upload.csv").exists()
+
+
+# -- the results workbook is written on the other core while the apply runs --------------------
+def _parts(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".part"))
+
+
+def test_results_written_alongside_the_apply_take_their_name_after_it(ex, tmp_path, monkeypatch):
+    import os
+
+    from inventory_tools import importing
+    from inventory_tools.stores import open_store
+    from inventory_tools.stores.sqlite import SqliteStore
+
+    out, _ = export_xlsx(ex)
+    edit(out, {("00123", "PriceTier1"): 5.25})
+    target = tmp_path / "res.xlsx"
+    seen = {}
+    real_write, real_apply = importing.write_results, SqliteStore.apply
+
+    def write(path, *a, **k):  # runs in the copy: says who wrote, then writes the real workbook
+        (tmp_path / "writer.pid").write_text(str(os.getpid()))
+        return real_write(path, *a, **k)
+
+    def apply(self, *a, **k):
+        outcome = real_apply(self, *a, **k)
+        seen["target_during_apply"] = target.exists()
+        return outcome
+
+    monkeypatch.setattr(importing, "write_results", write)
+    monkeypatch.setattr(SqliteStore, "apply", apply)
+    store = open_store(ex.store)
+    result = importing.import_file(store, str(out), results=str(target))
+    store.close()
+    assert result.applied and result.results_path == str(target)
+    assert seen["target_during_apply"] is False  # the name is taken only after the commit
+    assert int((tmp_path / "writer.pid").read_text()) != os.getpid()  # written beside, not in line
+    assert openpyxl.load_workbook(target)["Results"]["A2"].value in ("updated", "unchanged")
+    assert _parts(tmp_path) == []
+
+
+def test_a_failed_apply_leaves_no_results_and_no_part_file(ex, tmp_path, monkeypatch):
+    from inventory_tools import importing
+    from inventory_tools.errors import StoreError
+    from inventory_tools.stores import open_store
+    from inventory_tools.stores.sqlite import SqliteStore
+
+    out, _ = export_xlsx(ex)
+    edit(out, {("00123", "PriceTier1"): 5.25})
+    before = snapshot(ex)
+
+    def apply(self, *a, **k):
+        while not _parts(tmp_path):  # the workbook is being written under its temporary name...
+            pass
+        raise StoreError("the store refused")  # ...when the apply fails
+
+    monkeypatch.setattr(SqliteStore, "apply", apply)
+    store = open_store(ex.store)
+    with pytest.raises(StoreError, match="refused"):
+        importing.import_file(store, str(out), results=str(tmp_path / "res.xlsx"))
+    store.close()
+    assert not (tmp_path / "res.xlsx").exists() and _parts(tmp_path) == []
+    assert snapshot(ex) == before

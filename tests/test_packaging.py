@@ -35,6 +35,10 @@ def test_installed_wheel_finds_its_data_files(tmp_path):
     out = run.stdout.split("\n")
     assert str(env_dir) in out[0] and str(ROOT) not in out[0]
     assert out[1] == "96" and out[2].startswith("How to edit")
+    load = subprocess.run([str(env_dir / "bin" / "inventory-tools"), "--store", "s.db", "import",
+                           str(ROOT / "examples" / "inventory-list.csv"), "--yes", "--results", "r.xlsx"],
+                          cwd=work, capture_output=True, text=True)  # export needs a store: only import/sync create one
+    assert load.returncode == 0, load.stderr
     cli = subprocess.run([str(env_dir / "bin" / "inventory-tools"), "--store", "s.db", "export", "x.xlsx"],
                          cwd=work, capture_output=True, text=True)
     assert cli.returncode == 0, cli.stderr

@@ -4,7 +4,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 
 import pandas as pd
 import pytest
@@ -109,39 +108,76 @@ def test_a_locked_store_waits_then_fails_clearly(store_path, monkeypatch):
 
 
 KILLER = r"""
-import sys
-from inventory_tools.stores import open_store
-from inventory_tools.changes import ChangeSet
+import sys, time
 import pandas as pd
 from inventory_tools import columns as cols
-n = int(sys.argv[2])
+from inventory_tools.changes import ChangeSet
+from inventory_tools.stores import open_store
+from inventory_tools.stores import sqlite as store_module
+from inventory_tools.stores import state as state_module
+
+path, n, phase = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+
+
+def stop(at):  # say where the apply is held, then wait for the kill
+    if at == phase:
+        print(f"stopped at {at}", flush=True)
+        time.sleep(600)
+
+
+for owner, name, at in ((state_module.LocalState, "begin_operation", "transaction_begun"),
+                        (state_module.LocalState, "finish_operation", "all_written_not_committed")):
+    def hooked(*a, _original=getattr(owner, name), _at=at, **k):
+        out = _original(*a, **k)
+        stop(_at)
+        return out
+    setattr(owner, name, hooked)
+original_insert = store_module.SqliteStore._insert
+
+
+def insert(self, db, *a, **k):  # held inside the INSERT statement itself, rows half written
+    calls = []
+
+    def progress():
+        calls.append(1)
+        if len(calls) == 50:
+            stop("inside_the_insert")
+        return 0
+    db.set_progress_handler(progress, 1000)
+    try:
+        return original_insert(self, db, *a, **k)
+    finally:
+        db.set_progress_handler(None, 0)
+
+
+store_module.SqliteStore._insert = insert
 rows = [{c: "" for c in cols.names()} | {cols.KEY: f"K{i:06d}", "Name": "x" * 200, "Status": "Active"} for i in range(n)]
-store = open_store(sys.argv[1])
-print("ready", flush=True)
+store = open_store(path)
 store.apply(ChangeSet(creates=pd.DataFrame(rows).astype(object)), kind="import", source="kill", base_export_id=None,
             counts={})
-print("done", flush=True)
+stop("committed")
 """
 
 
-@pytest.mark.parametrize("delay", [0.05, 0.15, 0.3, 0.6])
-def test_kill_9_mid_apply_leaves_all_old_or_all_new(tmp_path, delay):
+@pytest.mark.parametrize("phase, after", [("transaction_begun", "old"), ("inside_the_insert", "old"),
+                                          ("all_written_not_committed", "old"), ("committed", "new")])
+def test_kill_9_mid_apply_leaves_all_old_or_all_new(tmp_path, phase, after):
     path = str(tmp_path / "k.db")
     store = open_store(path)
     store.apply(ChangeSet(creates=frame(["SEED"])), kind="import", source="seed", base_export_id=None, counts={})
     store.close()
-    n = 60_000
-    proc = subprocess.Popen([sys.executable, "-c", KILLER, path, str(n)], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "ready"
-    time.sleep(delay)
+    n = 5_000
+    proc = subprocess.Popen([sys.executable, "-c", KILLER, path, str(n), phase], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == f"stopped at {phase}"  # the kill lands there, during the apply
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    proc.stdout.close()
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     count = db.execute("SELECT count(*) FROM products").fetchone()[0]
     ops = db.execute("SELECT count(*) FROM operations").fetchone()[0]
     db.close()
-    assert (count, ops) in ((1, 1), (n + 1, 2))
+    assert (count, ops) == ((1, 1) if after == "old" else (n + 1, 2))
 
 
 def test_a_read_only_store_fails_clearly_and_is_unchanged(tmp_path):
@@ -183,4 +219,78 @@ def test_read_by_codes_since_an_export_reuses_the_snapshot_but_sees_every_later_
     key = lambda f: f.sort_values(cols.KEY).reset_index(drop=True)  # noqa: E731
     pd.testing.assert_frame_equal(key(got), key(plain))
     assert dict(zip(got[cols.KEY], got["PriceTier1"])) == {"A": "1", "B": "2", "E": "5"}
+    store.close()
+
+
+# -- commands that only read never create a store; what is not a store file says what it is ------
+def _in_empty_folder(tmp_path, monkeypatch, *args, input=None):
+    from click.testing import CliRunner
+
+    from inventory_tools.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    return CliRunner().invoke(cli, [*map(str, args)], input=input, catch_exceptions=False)
+
+
+@pytest.mark.parametrize("args", [["list"], ["history"], ["export", "inv.xlsx"], ["undo", "--yes"],
+                                  ["list", "--json"]])
+def test_read_only_commands_never_create_a_store(tmp_path, monkeypatch, args):
+    result = _in_empty_folder(tmp_path, monkeypatch, *args)
+    assert result.exit_code == 3, result.output
+    assert f"no store at {tmp_path / 'inventory.db'}" in result.stderr
+    assert "inventory-tools import FILE" in result.stderr and "inventory-tools sync" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("case", ["dry_run", "invalid_file", "declined", "validate"])
+def test_a_plan_that_is_not_applied_creates_no_store(tmp_path, monkeypatch, case):
+    from conftest import EXAMPLES
+
+    src = tmp_path / "in.csv"
+    text = (EXAMPLES / "inventory-list.csv").read_bytes()
+    src.write_bytes(text.replace(b',ACTIVE,', b',Actvie,', 1) if case == "invalid_file" else text)
+    args = {"dry_run": ["import", src, "--dry-run"], "invalid_file": ["import", src, "--yes"],
+            "declined": ["import", src], "validate": ["validate", src]}[case]
+    result = _in_empty_folder(tmp_path, monkeypatch, *args, input="n\n")
+    assert result.exit_code == (0 if case in ("dry_run", "validate") else 1), result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "folder"])
+def test_a_store_path_that_is_not_a_file_says_what_it_is(tmp_path, kind):
+    from conftest import EXAMPLES, Cli
+
+    path = {"device": "/dev/null", "fifo": str(tmp_path / "pipe"), "folder": str(tmp_path)}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+    words = {"device": "a character device", "fifo": "a named pipe", "folder": "is a folder"}[kind]
+    for args in (["list"], ["import", EXAMPLES / "inventory-list.csv", "--yes", "--results", tmp_path / "r.xlsx"]):
+        result = Cli(path, tmp_path)(*args, expect=3)
+        assert words in result.stderr and "Traceback" not in result.output
+        assert "rollback" not in result.stderr
+    assert not (tmp_path / "r.xlsx").exists()
+
+
+def test_a_version_2_store_keeps_its_dry_run_plan_in_its_own_table(tmp_path):
+    """Stores written before version 3 kept the planned rows as a fake export "__planned__"."""
+    from inventory_tools.stores import state
+
+    path = tmp_path / "v2.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("BEGIN")
+    for step in state.MIGRATIONS[:2]:
+        step(db)
+    db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [("store_id", "abc"), ("planned_source", "e.xlsx")])
+    names = ", ".join(f'"{n}"' for n in cols.names())
+    db.executemany(f'INSERT INTO export_rows (export_id, {names}) VALUES (?, {", ".join("?" * len(cols.names()))})',
+                   [("__planned__", *frame([c]).iloc[0]) for c in ("P2", "P1")])
+    db.execute(f"PRAGMA application_id={state.APPLICATION_ID}")
+    db.execute("PRAGMA user_version=2")
+    db.execute("COMMIT")
+    db.close()
+    store = open_store(str(path))
+    rows, source, _ = store.state.planned()
+    assert list(rows[cols.KEY]) == ["P2", "P1"] and source == "e.xlsx"
+    assert store.db.execute("SELECT count(*) FROM export_rows").fetchone()[0] == 0
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     store.close()

@@ -462,7 +462,7 @@ def test_undo_of_a_sync_removes_what_it_loaded(xenv, tmp_path):
     assert sorted(first["loaded"]) == ["123", "abc65591"]
     history = runner.invoke(cli, ["--store", db, "history"])
     assert history.exit_code == 0 and "sync" in history.output
-    undone = runner.invoke(cli, ["--store", db, "undo", str(first["sync_id"])])
+    undone = runner.invoke(cli, ["--store", db, "undo", str(first["sync_id"]), "--yes"])
     assert undone.exit_code == 0, undone.output
     s = SqliteStore(db)
     assert s.codes() == []

@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inventory_tools import columns as cols
-from inventory_tools import validation
 from inventory_tools.xlsx import report as xlsx_report
 from inventory_tools.changes import ChangeSet
 from inventory_tools.stores.sqlite import SqliteStore

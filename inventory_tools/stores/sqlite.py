@@ -1,6 +1,7 @@
 """The embedded store: products in a SQLite file, every value kept exactly as text."""
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from pathlib import Path
@@ -11,9 +12,11 @@ import pandas as pd
 from .. import columns as cols
 from ..changes import ApplyOutcome, ChangeSet
 from .base import Store
-from .state import LocalState, connect, frame_from_cursor, frame_from_rows, now_iso, qi, select_list
+from .state import (LocalState, StoreMissing, connect, connect_empty, frame_from_cursor, frame_from_rows, now_iso,
+                    qi, select_list)
 
 _CHUNK = 500  # codes per IN (...) query, under SQLite's variable limit
+CREATE_MODES = ("now", "on_write", "never")
 
 
 class SqliteStore(Store):
@@ -21,17 +24,38 @@ class SqliteStore(Store):
     atomic = True  # one transaction per apply
     counts_cheaply = True
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, *, create: str = "now"):
+        """``create``: a missing file is created ``"now"``, on the first apply (``"on_write"``:
+        until then the store reads as empty and nothing is on disk), or ``"never"`` (a missing
+        store raises :class:`~inventory_tools.stores.state.StoreMissing`)."""
+        if create not in CREATE_MODES:
+            raise ValueError(f"create must be one of {CREATE_MODES}")
         self.path = str(Path(path))
+        self._on_disk = True
+        try:
+            self.db = connect(self.path, create=create == "now")
+        except StoreMissing:
+            if create == "never":
+                raise
+            self.db = connect_empty()  # not there yet: an empty store in memory until the first write
+            self._on_disk = False
+        self.state = LocalState(self.db, self.path)
+
+    def _materialize(self) -> None:
+        """Create the file of a store opened with ``create="on_write"``, just before its first write."""
+        if self._on_disk:
+            return
+        self.db.close()
         self.db = connect(self.path)
         self.state = LocalState(self.db, self.path)
+        self._on_disk = True
 
     # -- identity -----------------------------------------------------------------------------
     def identity(self) -> str:
         return f"sqlite:{self.state.store_id}"
 
     def describe(self) -> str:
-        return f"SQLite store {self.path}"
+        return f"SQLite store {os.path.abspath(self.path)}"
 
     def close(self) -> None:
         self.state.close()
@@ -105,7 +129,7 @@ class SqliteStore(Store):
     def state_token(self) -> str:
         """Every write to the products is an operation (import, sync, undo): the newest one names
         the state."""
-        return f"op:{self.db.execute('SELECT coalesce(max(op_id), 0) FROM operations').fetchone()[0]}"
+        return f"op:{self.state.last_op_id()}"
 
     def last_ops(self, codes: Iterable[str]) -> dict[str, int | None]:
         codes = list(codes)
@@ -121,6 +145,7 @@ class SqliteStore(Store):
     def apply(self, changes: ChangeSet, *, kind: str, source: str, base_export_id: str | None,
               counts: dict, progress=None, undo_of: int | None = None, detail: dict | None = None) -> ApplyOutcome:
         """Everything in one transaction: a crash leaves the store exactly before or after."""
+        self._materialize()
         with self.state.transaction() as db:
             op_id = self.state.begin_operation(db, kind=kind, source=source, base_export_id=base_export_id,
                                                counts=counts, undo_of=undo_of, detail=detail)
@@ -129,7 +154,7 @@ class SqliteStore(Store):
             updated = self._update(db, changes, op_id)
             deleted = self._delete(db, changes.deletes, op_id)
             self.state.finish_operation(db, op_id, state="applied")
-            if undo_of is not None:
+            if undo_of is not None:  # (undoing an undo also puts its own target back to applied)
                 self.state.finish_operation(db, undo_of, state="undone")
         return ApplyOutcome(op_id=op_id, created=created, updated=updated, deleted=deleted)
 
@@ -158,6 +183,24 @@ class SqliteStore(Store):
                     if found.get(code) != expected[code]:
                         raise StoreError(f"{code} · {column} changed in the store while this ran",
                                          "re-run the command to plan again; nothing was changed")
+        self._check_deletes(db, changes.delete_expected)
+
+    def _check_deletes(self, db: sqlite3.Connection, expected: dict[str, dict[str, str]]) -> None:
+        """A product to delete must still be exactly as the plan saw it."""
+        from ..errors import StoreError
+
+        for code, row in expected.items():
+            now = self._row(db, code)
+            moved = [n for n in cols.names() if now is not None and now[n] != row.get(n, "")]
+            if now is None or moved:
+                what = "was deleted" if now is None else f"· {moved[0]} changed"
+                raise StoreError(f"{code} {what} in the store while this ran",
+                                 "re-run the command to plan again; nothing was changed")
+
+    @staticmethod
+    def _row(db: sqlite3.Connection, code: str) -> dict[str, str] | None:
+        row = db.execute(f"SELECT {select_list()} FROM products WHERE {qi(cols.KEY)}=?", (code,)).fetchone()
+        return dict(zip(cols.names(), row)) if row else None
 
     def _existing_folded(self, db, codes: list[str]) -> list[str]:
         folded = [c.lower() for c in codes]
@@ -198,11 +241,15 @@ class SqliteStore(Store):
         return list(dict.fromkeys(c.code for c in changes.updates))
 
     def _delete(self, db, codes: list[str], op_id: int) -> list[str]:
+        """Delete products, journaling each one's values (``old``: the row as JSON) so that
+        undoing this operation can create them again."""
         if not codes:
             return []
+        rows = {code: self._row(db, code) for code in codes}
         db.executemany(f"DELETE FROM products WHERE {qi(cols.KEY)}=?", ((c,) for c in codes))
-        self.state.journal_add(db, op_id, ((c, "delete", None, None, None) for c in codes))
-        return list(codes)
+        self.state.journal_add(db, op_id, ((c, "delete", None, json.dumps(rows[c], ensure_ascii=False), None)
+                                           for c in codes if rows[c] is not None))
+        return [c for c in codes if rows[c] is not None]
 
 
 class ProductStream:

@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import sqlite3
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -26,6 +27,7 @@ from ..errors import StoreError
 
 APPLICATION_ID = 0x494E5654  # "INVT": marks a SQLite file as ours
 SNAPSHOTS_KEPT = 20  # export snapshots (import bases) kept; older exports must be re-exported
+OUTPUTS_KEPT = 500  # files we wrote whose SHA-256 is remembered (replaceable while unchanged)
 
 
 def qi(name: str) -> str:
@@ -85,8 +87,8 @@ def _migration_1(db: sqlite3.Connection) -> None:
 
 def _migration_2(db: sqlite3.Connection) -> None:
     # Export snapshots kept column by column (columnar.py: 10x faster to read, 20x smaller than
-    # export_rows, which stays for older exports and planned rows); last_op: the newest operation
-    # when the export was taken (the journal after it says which products changed since).
+    # export_rows, which stays for older exports); last_op: the newest operation when the
+    # export was taken (the journal after it says which products changed since).
     _run_script(db, """
         CREATE TABLE export_columns (
             export_id TEXT NOT NULL, part INTEGER NOT NULL, name TEXT NOT NULL,
@@ -95,23 +97,83 @@ def _migration_2(db: sqlite3.Connection) -> None:
     """)
 
 
-MIGRATIONS = [_migration_1, _migration_2]
+def _migration_3(db: sqlite3.Connection) -> None:
+    # planned_rows: the products as the latest dry-run plan would leave them (``export
+    # --changes-only``); they were kept in export_rows under the fake export id "__planned__".
+    # outputs: the SHA-256 of every file we wrote (exports, results, reports), so an existing file
+    # is replaced only when it is byte for byte one of ours that nobody changed since.
+    _run_script(db, f"""
+        CREATE TABLE planned_rows ({_snapshot_columns_sql()});
+        INSERT INTO planned_rows SELECT {', '.join(qi(n) for n in cols.names())} FROM export_rows
+            WHERE export_id = '{_OLD_PLANNED_ID}' ORDER BY rowid;
+        DELETE FROM export_rows WHERE export_id = '{_OLD_PLANNED_ID}';
+        CREATE TABLE outputs (
+            sha256 TEXT NOT NULL, path TEXT NOT NULL, kind TEXT NOT NULL, export_id TEXT,
+            written_at TEXT NOT NULL, PRIMARY KEY (sha256, path))
+    """)
+
+
+_OLD_PLANNED_ID = "__planned__"
+MIGRATIONS = [_migration_1, _migration_2, _migration_3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def connect(path: str | os.PathLike, *, purpose: str = "store") -> sqlite3.Connection:
-    """Open (creating on first use) and migrate one of our SQLite files; refuse anything else."""
-    path = Path(path)
-    if path.is_dir():
+class StoreMissing(StoreError):
+    """A command that only reads was pointed at a store that does not exist (it never creates one)."""
+
+
+def missing_store(path: str | os.PathLike) -> StoreMissing:
+    where = os.path.abspath(path)
+    return StoreMissing(f"there is no store at {where} (nothing was imported or synced into it yet)",
+                        "start one with: inventory-tools import FILE (e.g. Cin7's Inventory List CSV) or "
+                        "inventory-tools sync; or point --store (or INVENTORY_TOOLS_STORE) at an existing store")
+
+
+def _kind_of(mode: int) -> str:
+    for test, name in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _existing(path: Path) -> bool:
+    """Whether ``path`` holds a store already (False: free to create one). Refuses what can never be one."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        if not path.parent.is_dir():
+            raise StoreError(f"folder {path.parent} does not exist", "create it or choose another --store path") \
+                from None
+        return False
+    except OSError as exc:
+        raise StoreError(f"cannot open {path}: {exc.strerror or exc}", "check the path and its permissions") from None
+    if stat.S_ISDIR(info.st_mode):
         raise StoreError(f"{path} is a folder, not a store file", "give a file name such as inventory.db")
-    existed = path.exists() and path.stat().st_size > 0
-    if existed:
+    if not stat.S_ISREG(info.st_mode):
+        raise StoreError(f"{path} is {_kind_of(info.st_mode)}, not a store file",
+                         "pass --store with the name of a file, such as inventory.db; it was left untouched")
+    if info.st_size == 0:
+        return False
+    try:
         with path.open("rb") as fh:
-            if fh.read(16) != b"SQLite format 3\x00":
-                raise StoreError(f"{path} is not an inventory-tools store (not a SQLite file)",
-                                 "pass --store with another file name; this file was left untouched")
-    elif not path.parent.exists():
-        raise StoreError(f"folder {path.parent} does not exist", "create it or choose another --store path")
+            head = fh.read(16)
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror or exc}", "check the file's permissions") from None
+    if head != b"SQLite format 3\x00":
+        raise StoreError(f"{path} is not an inventory-tools store (not a SQLite file)",
+                         "pass --store with another file name; this file was left untouched")
+    return True
+
+
+def connect(path: str | os.PathLike, *, purpose: str = "store", create: bool = True) -> sqlite3.Connection:
+    """Open and migrate one of our SQLite files, creating it on first use (``create=False``: a
+    missing or empty file raises :class:`StoreMissing` and nothing is created). Refuses anything
+    that is not ours: other files, SQLite files of other programs, devices, folders."""
+    path = Path(path)
+    existed = _existing(path)
+    if not existed and not create:
+        raise missing_store(path)
     try:
         db = sqlite3.connect(str(path), timeout=10.0, isolation_level=None, check_same_thread=False)
         app_id = db.execute("PRAGMA application_id").fetchone()[0]
@@ -122,20 +184,31 @@ def connect(path: str | os.PathLike, *, purpose: str = "store") -> sqlite3.Conne
         db.close()
         raise StoreError(f"{path} is a SQLite file but not an inventory-tools {purpose}",
                          "pass --store with another file name; this file was left untouched")
-    if version > SCHEMA_VERSION:
-        db.close()
-        raise StoreError(f"{path} was written by a newer inventory-tools (store version {version}, "
-                         f"this one knows {SCHEMA_VERSION})", "upgrade inventory-tools: pip install -U inventory-tools")
+    _check_version(db, version, path)
     try:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA foreign_keys=ON")
         if version < SCHEMA_VERSION:
             _migrate(db, version, purpose)
-    except sqlite3.OperationalError as exc:
+    except sqlite3.Error as exc:
         db.close()
         raise _store_error(exc, path) from None
     return db
+
+
+def connect_empty(purpose: str = "store") -> sqlite3.Connection:
+    """An empty store in memory: what a store that does not exist yet reads like (nothing on disk)."""
+    db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    _migrate(db, 0, purpose)
+    return db
+
+
+def _check_version(db: sqlite3.Connection, version: int, path) -> None:
+    if version > SCHEMA_VERSION:
+        db.close()
+        raise StoreError(f"{path} was written by a newer inventory-tools (store version {version}, "
+                         f"this one knows {SCHEMA_VERSION})", "upgrade inventory-tools: pip install -U inventory-tools")
 
 
 def _migrate(db: sqlite3.Connection, version: int, purpose: str) -> None:
@@ -151,7 +224,8 @@ def _migrate(db: sqlite3.Connection, version: int, purpose: str) -> None:
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:
+            db.execute("ROLLBACK")
         raise
 
 
@@ -224,13 +298,6 @@ class LocalState:
             columns.insert(db, manifest["export_id"])
         self._prune_snapshots(db)
 
-    @staticmethod
-    def insert_rows(db: sqlite3.Connection, export_id: str, frame: pd.DataFrame) -> None:
-        names = ", ".join(qi(n) for n in cols.names())
-        marks = ", ".join("?" * (len(cols.names()) + 1))
-        rows = ((export_id, *r) for r in frame[list(cols.names())].itertuples(index=False, name=None))
-        db.executemany(f"INSERT INTO export_rows (export_id, {names}) VALUES ({marks})", rows)
-
     def _prune_snapshots(self, db: sqlite3.Connection) -> None:
         old = [r[0] for r in db.execute(
             "SELECT export_id FROM exports WHERE snapshot=1 ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?",
@@ -263,7 +330,7 @@ class LocalState:
                                  "export a fresh list, copy your edits into it, and import that")
             if frame is not None:
                 return frame
-        # an export made before version 2 (its rows), or the rows of a dry-run plan
+        # an export made before version 2: its rows
         cursor = self.db.execute(f"SELECT {select_list(names)} FROM export_rows WHERE export_id=? ORDER BY rowid",
                                  (export_id,))
         return frame_from_cursor(cursor, names)
@@ -302,6 +369,14 @@ class LocalState:
             sets.append("detail=?")
             params.append(json.dumps(detail))
         db.execute(f"UPDATE operations SET {', '.join(sets)} WHERE op_id=?", (*params, op_id))
+        if state == "undone":  # undoing an undo puts back what the undone operation had done
+            row = db.execute("SELECT kind, undo_of FROM operations WHERE op_id=?", (op_id,)).fetchone()
+            if row and row[0] == "undo" and row[1] is not None:
+                db.execute("UPDATE operations SET state='applied' WHERE op_id=? AND state='undone'", (row[1],))
+
+    def last_op_id(self) -> int:
+        """The newest operation's id (0: none yet)."""
+        return int(self.db.execute("SELECT coalesce(max(op_id), 0) FROM operations").fetchone()[0])
 
     def operations(self, limit: int | None = None) -> list[dict]:
         sql = ("SELECT op_id, kind, started_at, finished_at, source, base_export_id, counts, state, undo_of, detail"
@@ -333,6 +408,46 @@ class LocalState:
     def journal(self, op_id: int) -> list[tuple]:
         return self.db.execute("SELECT code, action, col, old, new, done FROM journal WHERE op_id=? ORDER BY rowid",
                                (op_id,)).fetchall()
+
+    # -- the latest dry-run plan (export --changes-only) ----------------------------------------
+    def save_planned(self, rows: pd.DataFrame | None, source: str | None = None) -> None:
+        """Keep the products as the latest dry-run plan would leave them (None: forget them),
+        with the file it came from and the newest operation it was planned against."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM planned_rows")
+            db.execute("DELETE FROM meta WHERE key IN ('planned_source', 'planned_as_of')")
+            if rows is None:
+                return
+            db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
+                           [("planned_source", source or ""), ("planned_as_of", str(self.last_op_id()))])
+            names = ", ".join(qi(n) for n in cols.names())
+            marks = ", ".join("?" * len(cols.names()))
+            db.executemany(f"INSERT INTO planned_rows ({names}) VALUES ({marks})",
+                           rows[list(cols.names())].itertuples(index=False, name=None))
+
+    def planned(self) -> tuple[pd.DataFrame, str | None, int | None]:
+        """(planned products, the file planned, the newest operation then) — (empty, None, None): no plan."""
+        frame = frame_from_cursor(self.db.execute(f"SELECT {select_list()} FROM planned_rows ORDER BY rowid"))
+        as_of = self.meta("planned_as_of")
+        return frame, self.meta("planned_source"), (int(as_of) if as_of is not None else None)
+
+    # -- files we wrote (exports, results, reports) --------------------------------------------
+    def record_output(self, sha256: str, path: str, kind: str, export_id: str | None = None,
+                      db: sqlite3.Connection | None = None) -> None:
+        """Remember that we wrote ``path`` with these bytes (inside ``db``'s transaction, or a new one)."""
+        if db is None:
+            with self.transaction() as own:
+                return self.record_output(sha256, path, kind, export_id, own)
+        db.execute("INSERT OR REPLACE INTO outputs (sha256, path, kind, export_id, written_at) VALUES (?,?,?,?,?)",
+                   (sha256, path, kind, export_id, now_iso()))
+        db.execute("DELETE FROM outputs WHERE rowid NOT IN (SELECT rowid FROM outputs ORDER BY written_at DESC,"
+                   " rowid DESC LIMIT ?)", (OUTPUTS_KEPT,))
+
+    def wrote_output(self, sha256: str) -> dict | None:
+        """What we know of a file with these bytes that we wrote (None: not one of ours)."""
+        row = self.db.execute("SELECT path, kind, export_id, written_at FROM outputs WHERE sha256=?"
+                              " ORDER BY written_at DESC LIMIT 1", (sha256,)).fetchone()
+        return dict(zip(("path", "kind", "export_id", "written_at"), row)) if row else None
 
     def close(self) -> None:
         self.db.close()
