@@ -141,6 +141,8 @@ def plan_import(store, path: str, *, base_export_id: str | None = None, blank_cl
     report.table.release_cells()
     frame = report.frame
     invalid_codes: list[str] = []
+    if cols.KEY not in frame.columns:  # no ProductCode column (validation says so): nothing to plan
+        return report, None, base_id, invalid_codes
     if report.errors:
         row_valid = np.asarray(report.row_valid, dtype=bool)
         invalid_codes = [c for c in frame.loc[~row_valid, cols.KEY] if c]

@@ -1,20 +1,14 @@
 """Shared fixtures: a fresh store file, the real Cin7 sample, and a CLI runner."""
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from inventory_tools.cli import cli
 from tests.fakes.cin7_server import FakeCin7
+from tests.helpers import EXAMPLES, SAMPLE_CSV, Cli
 from tests.helpers.api import point_env_at
 
-DATA = Path(__file__).parent / "data"
-SAMPLE_CSV = DATA / "samples" / "dear_inventorylist_export_live_2026-07-03.csv"
-EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
 @pytest.fixture
@@ -32,23 +26,6 @@ def _isolated_env(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("INVENTORY_TOOLS_CACHE_DIR", str(tmp_path_factory.mktemp("checked-cache")))
 
 
-class Cli:
-    def __init__(self, store: str, cwd: Path):
-        self.store = store
-        self.cwd = cwd
-
-    def __call__(self, *args: str, input: str | None = None, expect: int | None = 0):
-        runner = CliRunner()
-        result = runner.invoke(cli, ["--store", self.store, *map(str, args)], input=input, catch_exceptions=False)
-        if expect is not None:
-            assert result.exit_code == expect, (result.exit_code, result.output)
-        return result
-
-    def json(self, *args: str, expect: int | None = 0) -> dict:
-        result = self(*args, "--json", expect=expect)
-        return json.loads(result.stdout)
-
-
 @pytest.fixture
 def run(store_path, tmp_path) -> Cli:
     return Cli(store_path, tmp_path)
@@ -64,7 +41,7 @@ def ex(run) -> Cli:
 @pytest.fixture
 def loaded(run) -> Cli:
     """A store holding the real Cin7 sample (100 products)."""
-    run("import", SAMPLE_CSV, "--yes", "--results", str(Path(run.cwd) / "load-results.xlsx"))
+    run("import", SAMPLE_CSV, "--yes", "--results", str(run.cwd / "load-results.xlsx"))
     return run
 
 

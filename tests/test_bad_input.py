@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, Cli
+from tests.helpers import EXAMPLES, Cli
 
 spec = importlib.util.spec_from_file_location("make_corpus", Path(__file__).parent / "data" / "bad" / "make_corpus.py")
 make_corpus = importlib.util.module_from_spec(spec)

@@ -8,16 +8,8 @@ import openpyxl
 import pytest
 
 from inventory_tools import checked_cache, reading
-from conftest import Cli
-from test_importing import edit, export_xlsx, product
-
-
-@pytest.fixture
-def ex(run):
-    from conftest import EXAMPLES
-
-    run("import", EXAMPLES / "inventory-list.csv", "--yes", "--results", str(run.cwd / "load.xlsx"))
-    return run
+from tests.helpers import Cli
+from tests.helpers import edit, export_xlsx, product
 
 
 @pytest.fixture

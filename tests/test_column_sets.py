@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from conftest import EXAMPLES
 from inventory_tools import column_sets
 from inventory_tools import columns as cols
 from inventory_tools.filters import ProductFilter, check_globs
@@ -18,12 +17,6 @@ from inventory_tools.stores import open_store
 from inventory_tools.stores.state import qi
 
 SETUP_CODES = {"XERO-GIFTCARD-50", "XERO-WRAP", "0456"}
-
-
-@pytest.fixture
-def ex(run):
-    run("import", EXAMPLES / "inventory-list.csv", "--yes", "--results", str(run.cwd / "r.xlsx"))
-    return run
 
 
 def header_and_rows(path, sheet="Inventory List"):

@@ -1,7 +1,7 @@
 import csv
 
 from inventory_tools import columns as cols
-from conftest import SAMPLE_CSV
+from tests.helpers import SAMPLE_CSV
 
 
 def test_column_table_is_cin7s_inventory_list_in_order():

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES
+from tests.helpers import EXAMPLES
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = EXAMPLES / "inventory-list.csv"

@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from inventory_tools import csvio
-from conftest import SAMPLE_CSV
+from tests.helpers import SAMPLE_CSV
 
 
 def test_real_cin7_export_round_trips_byte_for_byte(loaded, tmp_path):

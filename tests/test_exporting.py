@@ -8,15 +8,8 @@ from python_calamine import CalamineWorkbook
 from inventory_tools import columns as cols
 from inventory_tools.exporting import export
 from inventory_tools.stores import open_store
-from conftest import EXAMPLES
+from tests.helpers import EXAMPLES, FORMULA_LIKE
 
-FORMULA_LIKE = ['=1+1', '+SUM(A1)', '-2+3', '@cmd', '-', '=HYPERLINK("http://x","click")', "+cmd|' /C calc'!A0"]
-
-
-@pytest.fixture
-def example_store(run):
-    run("import", EXAMPLES / "inventory-list.csv", "--yes", "--results", str(run.cwd / "r.xlsx"))
-    return run
 
 
 def _sheet_rows(path, sheet="Inventory List"):
@@ -26,9 +19,9 @@ def _sheet_rows(path, sheet="Inventory List"):
     return ws, header, {r[0].value: {h: c for h, c in zip(header, r)} for r in rows[1:]}
 
 
-def test_workbook_layout_and_types(example_store, tmp_path):
+def test_workbook_layout_and_types(ex, tmp_path):
     out = tmp_path / "inv.xlsx"
-    result = example_store("export", out)
+    result = ex("export", out)
     export_id = result.stdout.strip()
     assert export_id.startswith("exp-")
     wb = openpyxl.load_workbook(out)
@@ -54,9 +47,9 @@ def test_workbook_layout_and_types(example_store, tmp_path):
     assert wb["Instructions"]["A1"].value.startswith("How to edit")
 
 
-def test_dropdowns_on_every_enum_and_bool_column(example_store, tmp_path):
+def test_dropdowns_on_every_enum_and_bool_column(ex, tmp_path):
     out = tmp_path / "inv.xlsx"
-    example_store("export", out)
+    ex("export", out)
     ws = openpyxl.load_workbook(out)["Inventory List"]
     letters = {c.value: c.column_letter for c in ws[1]}
     by_col = {}
@@ -72,9 +65,9 @@ def test_dropdowns_on_every_enum_and_bool_column(example_store, tmp_path):
     assert {"Item", "Pack", "Pair", "Hour", "Bag"} <= set(units)
 
 
-def test_second_reader_sees_the_same_values(example_store, tmp_path):
+def test_second_reader_sees_the_same_values(ex, tmp_path):
     out = tmp_path / "inv.xlsx"
-    example_store("export", out)
+    ex("export", out)
     grid = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Inventory List").to_python()
     header = grid[0]
     rows = {r[0]: dict(zip(header, r)) for r in grid[1:]}
@@ -115,23 +108,23 @@ def test_no_cell_is_ever_a_formula(run, tmp_path, store_path):
     assert again["counts"]["update"] == 0 and again["counts"]["create"] == 0
 
 
-def test_status_filter_and_bad_status(example_store, tmp_path):
+def test_status_filter_and_bad_status(ex, tmp_path):
     out = tmp_path / "setup.xlsx"
-    example_store("export", out, "--status", "setup required")
+    ex("export", out, "--status", "setup required")
     _, _, rows = _sheet_rows(out)
     assert set(rows) == {"XERO-GIFTCARD-50", "XERO-WRAP", "0456"}
-    bad = example_store("export", tmp_path / "x.xlsx", "--status", "Pending", expect=2)
+    bad = ex("export", tmp_path / "x.xlsx", "--status", "Pending", expect=2)
     assert "--status 'Pending' is not a status" in bad.stderr
 
 
-def test_bad_target_names_and_folders(example_store, tmp_path):
-    r = example_store("export", tmp_path / "inv.txt", expect=2)
+def test_bad_target_names_and_folders(ex, tmp_path):
+    r = ex("export", tmp_path / "inv.txt", expect=2)
     assert "must end in .xlsx or .csv" in r.stderr
-    r = example_store("export", tmp_path / "nope" / "inv.xlsx", expect=2)
+    r = ex("export", tmp_path / "nope" / "inv.xlsx", expect=2)
     assert "does not exist" in r.stderr
 
 
-def test_export_is_atomic_under_a_failing_writer(example_store, tmp_path, store_path, monkeypatch):
+def test_export_is_atomic_under_a_failing_writer(ex, tmp_path, store_path, monkeypatch):
     from inventory_tools import exporting
 
     target = tmp_path / "inv.xlsx"
@@ -152,9 +145,9 @@ def test_export_is_atomic_under_a_failing_writer(example_store, tmp_path, store_
     store.close()
 
 
-def test_exported_file_has_normal_permissions(example_store, tmp_path):
+def test_exported_file_has_normal_permissions(ex, tmp_path):
     out = tmp_path / "inv.xlsx"
-    example_store("export", out)
+    ex("export", out)
     assert out.stat().st_mode & 0o044  # readable by others as any normal file
 
 

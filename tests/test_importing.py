@@ -4,55 +4,7 @@ import sqlite3
 import openpyxl
 import pytest
 
-from inventory_tools import columns as cols
-from conftest import EXAMPLES, SAMPLE_CSV
-
-
-@pytest.fixture
-def ex(run):
-    run("import", EXAMPLES / "inventory-list.csv", "--yes", "--results", str(run.cwd / "load.xlsx"))
-    return run
-
-
-def export_xlsx(run, name="inv.xlsx", *args):
-    out = run.cwd / name
-    export_id = run("export", out, *args).stdout.strip()
-    return out, export_id
-
-
-def edit(path, changes, out=None, sheet="Inventory List"):
-    """changes: {(code, column): value}; a code not in the sheet is appended as a new row."""
-    wb = openpyxl.load_workbook(path)
-    ws = wb[sheet]
-    header = [c.value for c in ws[1]]
-    rows = {r[0].value: r for r in ws.iter_rows(min_row=2)}
-    for (code, column), value in changes.items():
-        if code not in rows:
-            ws.append([code])
-            rows[code] = next(ws.iter_rows(min_row=ws.max_row, max_row=ws.max_row))
-        cell = rows[code][header.index(column)]
-        cell.value = value
-        if isinstance(value, str):
-            cell.data_type = "s"
-    wb.save(out or path)
-    return out or path
-
-
-def product(run, code):
-    db = sqlite3.connect(run.store)
-    db.row_factory = sqlite3.Row
-    row = db.execute('SELECT * FROM products WHERE "ProductCode"=?', (code,)).fetchone()
-    db.close()
-    return dict(row) if row else None
-
-
-def snapshot(run):
-    """Every product value (bookkeeping columns left out)."""
-    db = sqlite3.connect(run.store)
-    names = ", ".join(f'"{n}"' for n in cols.names())
-    rows = db.execute(f"SELECT {names} FROM products ORDER BY rowid").fetchall()
-    db.close()
-    return rows
+from tests.helpers import EXAMPLES, SAMPLE_CSV, edit, export_xlsx, product, snapshot
 
 
 def test_real_export_round_trip_plans_zero_changes(loaded):
@@ -226,7 +178,7 @@ def test_read_only_edit_is_ignored_with_a_warning(ex):
 
 
 def test_workbook_from_another_store_is_refused(tmp_path, monkeypatch):
-    from conftest import Cli
+    from tests.helpers import Cli
 
     monkeypatch.chdir(tmp_path)  # both stores named as people do: relative to the current folder
     one, other = Cli("inventory.db", tmp_path), Cli("other.db", tmp_path)
@@ -459,3 +411,18 @@ def test_a_failed_apply_leaves_no_results_and_no_part_file(ex, tmp_path, monkeyp
     store.close()
     assert not (tmp_path / "res.xlsx").exists() and _parts(tmp_path) == []
     assert snapshot(ex) == before
+
+
+@pytest.mark.parametrize("header", [["Code", "Name"], ["*ItemCode", "ItemName", "SalesUnitPrice"], ["SKU", "Name"]])
+def test_a_file_without_a_productcode_column_is_refused_as_validate_refuses_it(ex, tmp_path, header):
+    """Xero's Items CSV, or a sheet whose A1 was renamed: the same clear problem from import as from
+    validate, exit 1, nothing applied, never a traceback."""
+    path = tmp_path / "items.csv"
+    path.write_text(",".join(header) + "\n" + ",".join(["A-1", "Thing", "3"][:len(header)]) + "\n", encoding="utf-8")
+    before = snapshot(ex)
+    checked = ex.json("validate", path, expect=1)
+    imported = ex.json("import", path, "--yes", expect=1)
+    assert not imported["applied"] and snapshot(ex) == before
+    missing = [p for p in imported["problems"] if p["rule"] == "header.missing"]
+    assert missing and missing == [p for p in checked["problems"] if p["rule"] == "header.missing"]
+    assert "ProductCode" in missing[0]["message"]

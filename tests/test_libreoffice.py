@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES
-from test_exporting import FORMULA_LIKE
+from tests.helpers import EXAMPLES
+from tests.helpers import FORMULA_LIKE
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 if not SOFFICE:
@@ -31,12 +31,6 @@ def convert(src: Path, fmt: str, outdir: Path) -> Path:
     out = outdir / f"{src.stem}.{fmt}"
     assert out.exists(), f"LibreOffice did not write {out}"
     return out
-
-
-@pytest.fixture
-def ex(run):
-    run("import", EXAMPLES / "inventory-list.csv", "--yes", "--results", str(run.cwd / "load.xlsx"))
-    return run
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "ods"])
@@ -140,7 +134,7 @@ def focused(tmp_path_factory):
     .xlsx of each: ``(Cli, {stem: exported}, {stem: pdf}, {stem: resaved})``."""
     import csv
 
-    from conftest import Cli
+    from tests.helpers import Cli
     from inventory_tools.csvio import read_records
 
     base = tmp_path_factory.mktemp("focused")

@@ -17,7 +17,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from conftest import EXAMPLES
+from tests.helpers import EXAMPLES
 
 SOURCE = EXAMPLES / "inventory-list.csv"
 
@@ -67,7 +67,7 @@ def test_results_are_never_written_over_the_store_or_the_file_read(ex, edited, c
 
 def test_no_command_writes_over_the_store_whatever_it_is_called(tmp_path, edited):
     """A store named like a workbook: export, results and report all refuse to write over it."""
-    from conftest import Cli
+    from tests.helpers import Cli
 
     store = tmp_path / "catalogue.xlsx"
     run = Cli(str(store), tmp_path)

@@ -74,7 +74,7 @@ def test_newer_store_version_is_refused(store_path):
 
 
 def test_cli_reports_store_errors_with_exit_3(tmp_path):
-    from conftest import Cli
+    from tests.helpers import Cli
 
     bad = tmp_path / "notes.db"
     bad.write_text("not a database")
@@ -184,7 +184,7 @@ def test_a_read_only_store_fails_clearly_and_is_unchanged(tmp_path):
     """chattr +i makes the file read-only even for root (plain chmod does not stop root)."""
     import shutil
 
-    from conftest import EXAMPLES, Cli
+    from tests.helpers import EXAMPLES, Cli
 
     cli = Cli(str(tmp_path / "ro.db"), tmp_path)
     cli("import", EXAMPLES / "inventory-list.csv", "--yes", "--results", str(tmp_path / "r.xlsx"))
@@ -244,7 +244,7 @@ def test_read_only_commands_never_create_a_store(tmp_path, monkeypatch, args):
 
 @pytest.mark.parametrize("case", ["dry_run", "invalid_file", "declined", "validate"])
 def test_a_plan_that_is_not_applied_creates_no_store(tmp_path, monkeypatch, case):
-    from conftest import EXAMPLES
+    from tests.helpers import EXAMPLES
 
     src = tmp_path / "in.csv"
     text = (EXAMPLES / "inventory-list.csv").read_bytes()
@@ -258,7 +258,7 @@ def test_a_plan_that_is_not_applied_creates_no_store(tmp_path, monkeypatch, case
 
 @pytest.mark.parametrize("kind", ["device", "fifo", "folder"])
 def test_a_store_path_that_is_not_a_file_says_what_it_is(tmp_path, kind):
-    from conftest import EXAMPLES, Cli
+    from tests.helpers import EXAMPLES, Cli
 
     path = {"device": "/dev/null", "fifo": str(tmp_path / "pipe"), "folder": str(tmp_path)}[kind]
     if kind == "fifo":

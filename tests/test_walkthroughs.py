@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import shlex
 import shutil
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,12 +19,11 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from conftest import EXAMPLES
+from tests.helpers import EXAMPLES
 from inventory_tools import columns as cols
 from inventory_tools.cli import cli
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fakes.xero_server import FakeXero  # noqa: E402
+from tests.fakes.xero_server import FakeXero
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 WALKTHROUGHS = ["new-products-from-xero.md", "weekly-price-update.md"]

@@ -2,11 +2,41 @@
 helpers in ``tests/helpers/api.py``; the fake servers in ``tests/fakes``)."""
 from __future__ import annotations
 
+import json
 import sqlite3
+from pathlib import Path
 
 import openpyxl
+from click.testing import CliRunner
 
 from inventory_tools import columns as cols
+from inventory_tools.cli import cli
+
+TESTS = Path(__file__).resolve().parent.parent
+DATA = TESTS / "data"
+SAMPLE_CSV = DATA / "samples" / "dear_inventorylist_export_live_2026-07-03.csv"
+EXAMPLES = TESTS.parent / "examples"
+#: Values a spreadsheet would run as a formula: we must only ever write them as text.
+FORMULA_LIKE = ['=1+1', '+SUM(A1)', '-2+3', '@cmd', '-', '=HYPERLINK("http://x","click")', "+cmd|' /C calc'!A0"]
+
+
+class Cli:
+    """The CLI against one store, run in-process (``click.testing``)."""
+
+    def __init__(self, store: str, cwd: Path):
+        self.store = store
+        self.cwd = cwd
+
+    def __call__(self, *args: str, input: str | None = None, expect: int | None = 0):
+        runner = CliRunner()
+        result = runner.invoke(cli, ["--store", self.store, *map(str, args)], input=input, catch_exceptions=False)
+        if expect is not None:
+            assert result.exit_code == expect, (result.exit_code, result.output)
+        return result
+
+    def json(self, *args: str, expect: int | None = 0) -> dict:
+        result = self(*args, "--json", expect=expect)
+        return json.loads(result.stdout)
 
 
 def export_xlsx(run, name="inv.xlsx", *args):
