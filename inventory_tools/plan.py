@@ -53,6 +53,7 @@ class ImportPlan:
     has_base: bool = False
     messages: dict[str, str] = field(default_factory=dict)  # code -> why (conflicts, skipped...)
     current: pd.DataFrame | None = None  # the store rows the plan was made against
+    absent: list[str] = field(default_factory=list)  # exported codes the file no longer holds (left as they are)
 
     @property
     def blocked(self) -> bool:
@@ -199,5 +200,6 @@ def make_plan(file: pd.DataFrame, current: pd.DataFrame, base: pd.DataFrame | No
             outcome[code] = "update"
         else:
             outcome[code] = "unchanged"
+    absent = [] if base is None else list(pd.Index(base[key]).difference(pd.Index(codes), sort=False))
     return ImportPlan(creates=creates, changes=changes, conflicts=conflicts, ignored=ignored, outcome=outcome,
-                      policy=policy, has_base=base is not None, messages=messages, current=current)
+                      policy=policy, has_base=base is not None, messages=messages, current=current, absent=absent)

@@ -17,7 +17,7 @@ import pandas as pd
 from . import columns as cols
 from .changes import CellChange, ChangeSet, empty_products
 from .errors import ExitCode, UsageError
-from .plan import POLICIES, Conflict
+from .plan import same_value, POLICIES, Conflict
 
 UNDOABLE = ("import", "sync", "undo")
 
@@ -99,12 +99,19 @@ class _Planner:
         row = self._row(code)
         if row is None:
             return  # already gone
-        changed = self.last_ops.get(code, self.op["op_id"]) not in self.redone_by
+        changed = self.last_ops.get(code, self.op["op_id"]) not in self.redone_by or self._edited_elsewhere(code, row)
         if changed and not self._conflict(code, "(product)", "(created by this operation)", "(remove)",
                                           "(changed since)"):
             return
         self.plan.deletes.append(code)
         self.plan.delete_expected[code] = row
+
+    def _edited_elsewhere(self, code: str, row: dict[str, str]) -> bool:
+        """A product created by a remote store's run (its rows are kept with the operation) that now
+        holds another value in a cell the run set: edited since, outside this tool."""
+        created = (self.op.get("detail") or {}).get("create_rows", {}).get(code) or {}
+        return any(value and name != cols.STATUS and name in row and not same_value(cols.column(name), row[name], value)
+                   for name, value in created.items())
 
     def _recreate(self, code: str, values: dict | None) -> None:
         if values is None:

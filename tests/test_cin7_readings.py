@@ -16,6 +16,8 @@ from click.testing import CliRunner
 from inventory_tools.changes import CellChange
 from inventory_tools.cli import cli
 from inventory_tools.errors import ExitCode, RemoteError
+from inventory_tools import columns as cols
+from inventory_tools.stores import open_store
 from inventory_tools.stores.cin7 import DONE, Cin7Store
 from tests.fakes.cin7_server import SETUP_REFUSED, FakeCin7, sample
 from tests.helpers.api import apply, frame
@@ -259,3 +261,28 @@ def test_a_refused_name_fails_its_product_before_any_call_to_write_it(make_fake)
     assert "is not flagged For Sales" in out.failed["P"] and "needs a REVENUE account" in out.failed["N"]
     assert not fake.writes() and fake.skus() == ["P"]
     assert journal and all(r[5] != DONE for r in journal)
+
+
+def test_undo_never_deprecates_a_created_product_someone_edited_in_cin7(make_fake):
+    """An undo removes (on Cin7: deprecates) what the import created, unless it was changed since —
+    in Cin7's own screens before the undo was planned, or between its plan and its write."""
+    from inventory_tools.undoing import plan_undo, undo
+
+    fake = make_fake()
+    store = open_store("cin7core")
+    try:
+        apply(store, creates=[{cols.KEY: "U-1", "Name": "One", "Status": "Setup Required"},
+                              {cols.KEY: "U-2", "Name": "Two", "Status": "Setup Required"},
+                              {cols.KEY: "U-3", "Name": "Three", "Status": "Setup Required"}])
+        fake.by_sku("U-1")["Name"] = "One, renamed in Cin7"  # before the undo is planned
+        plan = plan_undo(store, None)
+        assert sorted(plan.deletes) == ["U-2", "U-3"] and [c.code for c in plan.conflicts] == ["U-1"]
+        fake.by_sku("U-2")["Name"] = "Two, renamed in Cin7"  # between the plan and the write
+        outcome = store.apply(plan.change_set(), kind="undo", source="undo", base_export_id=None, counts={},
+                              undo_of=plan.op["op_id"])
+        assert list(outcome.failed) == ["U-2"] and "Name" in outcome.failed["U-2"]
+        assert [fake.by_sku(c)["Status"] for c in ("U-1", "U-2", "U-3")] == ["Setup required", "Setup required",
+                                                                           "Deprecated"]
+        assert not undo(store, dry_run=True).plan.deletes  # nothing left it may remove
+    finally:
+        store.close()

@@ -117,6 +117,22 @@ def test_state_file_defaults_to_a_folder_next_to_the_work(cin7_server, monkeypat
         s.close()
 
 
+def test_commands_that_only_read_cin7_leave_nothing_on_disk(cin7_server, monkeypatch, tmp_path):
+    """list and validate read Cin7 and keep nothing: no local bookkeeping file appears; an export
+    (whose snapshot is the base of a later import) makes it."""
+    from tests.helpers import Cli, sheet
+
+    monkeypatch.delenv("INVENTORY_TOOLS_STATE_DIR")
+    monkeypatch.chdir(tmp_path)
+    cin7_server.add_sample()
+    cli = Cli("cin7core", tmp_path)
+    assert cli.json("list")["total"] > 0
+    cli("validate", sheet(tmp_path / "a.xlsx", ["ProductCode", "Name"], [["NEW-9", "New"]]), expect=None)
+    assert not (tmp_path / ".inventory-tools").exists()
+    cli("export", tmp_path / "out.xlsx")
+    assert len(list((tmp_path / ".inventory-tools").glob("cin7-*.db"))) == 1
+
+
 # -- credentials --------------------------------------------------------------------------------
 def test_missing_credentials_name_the_variables_without_values(monkeypatch, tmp_path):
     monkeypatch.setenv("INVENTORY_TOOLS_STATE_DIR", str(tmp_path))
@@ -270,7 +286,8 @@ def test_journal_records_each_cell(cin7_server, store):
         ("NEW", "create", None, None, None, DONE), ("J", "update", "Name", "J", "J2", DONE),
         ("J", "update", "Barcode", "", "0042", DONE)]
     op = store.state.operation(out.op_id)
-    assert op["state"] == "applied" and op["kind"] == "import" and "create_rows" not in op["detail"]
+    assert op["state"] == "applied" and op["kind"] == "import"
+    assert op["detail"]["create_rows"] == {"NEW": {"ProductCode": "NEW", "Name": "New"}}  # set cells only, for undo
     assert cin7_server.by_sku("J")["Barcode"] == "0042"
 
 

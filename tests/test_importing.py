@@ -426,3 +426,27 @@ def test_a_file_without_a_productcode_column_is_refused_as_validate_refuses_it(e
     missing = [p for p in imported["problems"] if p["rule"] == "header.missing"]
     assert missing and missing == [p for p in checked["problems"] if p["rule"] == "header.missing"]
     assert "ProductCode" in missing[0]["message"]
+
+
+def test_missing_exported_rows_and_new_codes_are_said_plainly(ex):
+    """A code changed in the file (a "rename") is a new product beside the old one, said plainly;
+    deleted rows delete nothing and are counted."""
+    out, _ = export_xlsx(ex)
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Inventory List"]
+    codes = [r[0].value for r in ws.iter_rows(min_row=2)]
+    renamed, dropped = codes.index("SOCK-BLK-M") + 2, codes.index("OLD-KETTLE") + 2
+    ws.cell(row=renamed, column=1).value = "SOCK-BLACK-M"
+    ws.delete_rows(dropped)
+    wb.save(out)
+    shown = ex("import", out, "--dry-run").stderr
+    assert "2 exported products are not in your file (" in shown and "1 new code is: renames are not supported" in shown
+    assert "SOCK-BLK-M" in shown and "OLD-KETTLE" in shown
+    edit(out, {("SOCK-BLACK-M", "Name"): "Socks"})
+    ws_only_deleted = openpyxl.load_workbook(out)
+    sheet_ = ws_only_deleted["Inventory List"]
+    sheet_.delete_rows(renamed if renamed < dropped else renamed - 1)
+    ws_only_deleted.save(out)
+    shown = ex("import", out, "--dry-run").stderr
+    assert "2 exported products not in your file" in shown and "left unchanged" in shown
+    assert product(ex, "OLD-KETTLE") is not None

@@ -66,12 +66,30 @@ def plan_text(plan: ImportPlan, *, blank_clears: bool = False) -> str:
         shown = ", ".join(list(plan.creates["ProductCode"][:8]))
         more = f" … (+{len(plan.creates) - 8})" if len(plan.creates) > 8 else ""
         lines.append(f"  new products: {shown}{more}")
+    lines += _absent_lines(plan)
     lines += _conflict_lines(plan)
     for ig in plan.ignored[:5]:
         lines.append(click.style("  warning: ", fg="yellow") + f"{ig.code} · {ig.reason}")
     if len(plan.ignored) > 5:
         lines.append(f"  … and {len(plan.ignored) - 5} more ignored read-only edits")
     return "\n".join(lines)
+
+
+def _absent_lines(plan: ImportPlan) -> list[str]:
+    """Exported products the file no longer holds: never deleted; and if new codes came instead,
+    say plainly that a changed code is a new product, not a rename."""
+    if not plan.absent:
+        return []
+    n, m = len(plan.absent), len(plan.creates)
+    shown = ", ".join(plan.absent[:5]) + (" …" if n > 5 else "")
+    if m:
+        return [click.style("  note: ", fg="yellow") +
+                f"{_plural(n, 'exported product')} {'is' if n == 1 else 'are'} not in your file ({shown}) and "
+                f"{_plural(m, 'new code')} {'is' if m == 1 else 'are'}: renames are not supported — a changed code "
+                "creates a new product and leaves the old one as it was (set the old one's Status to Deprecated "
+                "to retire it)"]
+    return [f"  {_plural(n, 'exported product')} not in your file ({shown}): left unchanged (a deleted row never "
+            "deletes a product; set Status Deprecated to retire one)"]
 
 
 _POLICY_WORDS = {"abort": "nothing is applied while there are any", "skip": "the store's values are kept",

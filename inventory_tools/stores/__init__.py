@@ -30,7 +30,7 @@ def open_store(spec: "str | os.PathLike | None" = None, *, create: str = "now") 
     if is_remote(spec):
         from .cin7 import Cin7Store  # imported lazily: needs credentials
 
-        return Cin7Store.from_env()
+        return Cin7Store.from_env(create=create)
     from .sqlite import SqliteStore
 
     return SqliteStore(spec, create=create)

@@ -10,6 +10,7 @@ from typing import Iterable
 import pandas as pd
 
 from .. import columns as cols
+from ..codes import product_keys
 from ..changes import ApplyOutcome, ChangeSet
 from .base import Store
 from .state import (LocalState, StoreMissing, connect, connect_empty, frame_from_cursor, frame_from_rows, now_iso,
@@ -163,10 +164,11 @@ class SqliteStore(Store):
         from ..errors import StoreError
 
         if not changes.creates.empty:
-            new = list(changes.creates[cols.KEY])
-            clash = self._existing_folded(db, new)
+            clash = self._same_products(db, list(changes.creates[cols.KEY]))
             if clash:
-                raise StoreError(f"{len(clash)} product(s) to create already exist now, e.g. {clash[0]}",
+                new, existing = clash[0]
+                raise StoreError(f"{len(clash)} product(s) to create already exist now, e.g. {new}"
+                                 + (f" (as {existing})" if existing != new else ""),
                                  "the store changed while this ran; re-run the command to plan again")
         by_col: dict[str, list] = {}
         for ch in changes.updates:
@@ -202,15 +204,16 @@ class SqliteStore(Store):
         row = db.execute(f"SELECT {select_list()} FROM products WHERE {qi(cols.KEY)}=?", (code,)).fetchone()
         return dict(zip(cols.names(), row)) if row else None
 
-    def _existing_folded(self, db, codes: list[str]) -> list[str]:
-        folded = [c.lower() for c in codes]
-        hits: list[str] = []
-        for i in range(0, len(folded), _CHUNK):
-            part = folded[i:i + _CHUNK]
-            hits += [r[0] for r in db.execute(
-                f"SELECT {qi(cols.KEY)} FROM products WHERE lower({qi(cols.KEY)}) IN ({', '.join('?' * len(part))})",
-                part)]
-        return hits
+    @staticmethod
+    def _same_products(db, codes: list[str]) -> list[tuple[str, str]]:
+        """(new code, existing code) for each code the store already has, typed any way a person
+        reads as the same (:func:`~inventory_tools.codes.product_key`): validation's own rule."""
+        existing = pd.Series([r[0] for r in db.execute(f"SELECT {qi(cols.KEY)} FROM products")], dtype=object)
+        if existing.empty:
+            return []
+        by_key = dict(zip(product_keys(existing), existing))
+        new = pd.Series(codes, dtype=object)
+        return [(code, by_key[key]) for code, key in zip(new, product_keys(new)) if key in by_key]
 
     def _insert(self, db, creates: pd.DataFrame, op_id: int) -> list[str]:
         if creates.empty:

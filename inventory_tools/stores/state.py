@@ -13,7 +13,7 @@ import sqlite3
 import stat
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -240,9 +240,13 @@ def _store_error(exc: sqlite3.Error, path) -> StoreError:
 
 
 class LocalState:
-    def __init__(self, db: sqlite3.Connection, path: str):
+    def __init__(self, db: sqlite3.Connection, path: str,
+                 on_first_write: "Callable[[], sqlite3.Connection] | None" = None):
+        """``on_first_write``: for bookkeeping not on disk yet (an empty one in memory): called before
+        the first transaction, it creates the file and returns its connection."""
         self.db = db
         self.path = path
+        self._on_first_write = on_first_write
 
     # -- basics ---------------------------------------------------------------------------
     def meta(self, key: str) -> str | None:
@@ -256,6 +260,7 @@ class LocalState:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction (BEGIN IMMEDIATE): all of it or none of it."""
+        self.materialize()
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -269,6 +274,13 @@ class LocalState:
         except BaseException:
             self._rollback()
             raise
+
+    def materialize(self) -> None:
+        """Put bookkeeping kept in memory so far on disk (see ``on_first_write``)."""
+        if self._on_first_write is not None:
+            create, self._on_first_write = self._on_first_write, None
+            self.db.close()
+            self.db = create()
 
     def _rollback(self) -> None:
         try:

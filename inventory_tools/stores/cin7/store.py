@@ -34,7 +34,7 @@ from ...changes import ApplyOutcome, ChangeSet, WriteEstimate, empty_products
 from ...errors import RemoteError, StoreError
 from ...http import RatePolicy
 from ..base import Store
-from ..state import LocalState, connect
+from ..state import LocalState, connect, connect_empty
 from .client import ACCOUNT_ENV, BASE_ENV, CALLS_PER_WINDOW, DEFAULT_API_BASE, KEY_ENV, Cin7Client
 from .fields import CREATE_DEFAULTS, product_to_row, rows_to_frame
 from .references import RULES, ReferenceBooks, names_only_check
@@ -75,7 +75,11 @@ class Cin7Store(Store):
     create_defaults = CREATE_DEFAULTS
 
     def __init__(self, account_id: str, application_key: str, *, base_url: str | None = None,
-                 state_file: str | os.PathLike | None = None, policy: RatePolicy | None = None):
+                 state_file: str | os.PathLike | None = None, policy: RatePolicy | None = None,
+                 create: str = "now"):
+        """``create``: the local bookkeeping file is made ``"now"``, or (``"on_write"``, ``"never"``)
+        only when something is to be kept in it (an export, an import, a sync): a command that only
+        reads Cin7 leaves nothing on disk."""
         if not account_id or not application_key:
             raise RemoteError(f"Cin7 Core credentials are not set: {ACCOUNT_ENV} and {KEY_ENV} are needed",
                               f"export {ACCOUNT_ENV} and {KEY_ENV}; they are read from the environment only")
@@ -83,20 +87,30 @@ class Cin7Store(Store):
         self._hash = account_hash(account_id)
         self.client = Cin7Client(account_id, application_key, self.base_url, policy=policy)
         path = Path(state_file) if state_file else state_path(account_id)
+        self.state_path = str(path)
+        if create == "now" or path.exists():
+            self.state = LocalState(self._open_state_file(), self.state_path)
+        else:
+            self.state = LocalState(connect_empty("cin7-state"), self.state_path, on_first_write=self._open_state_file)
+        self._books: ReferenceBooks | None = None
+
+    @property
+    def db(self):
+        return self.state.db
+
+    def _open_state_file(self):
+        path = Path(self.state_path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the local state folder {path.parent}: {exc.strerror}",
                              f"set {STATE_DIR_ENV} to a writable folder") from None
-        self.state_path = str(path)
-        self.db = connect(path, purpose="cin7-state")
-        self.state = LocalState(self.db, self.state_path)
-        self._books: ReferenceBooks | None = None
+        return connect(path, purpose="cin7-state")
 
     @classmethod
-    def from_env(cls) -> "Cin7Store":
+    def from_env(cls, *, create: str = "now") -> "Cin7Store":
         account, key = credentials_from_env()
-        return cls(account, key, base_url=os.environ.get(BASE_ENV) or None)
+        return cls(account, key, base_url=os.environ.get(BASE_ENV) or None, create=create)
 
     # -- identity -------------------------------------------------------------------------------
     def identity(self) -> str:
@@ -202,6 +216,7 @@ class Cin7Store(Store):
         An empty change set makes no API call, unless it resumes an interrupted run of the same
         (kind, source), which it then settles and finishes.
         """
+        self.state.materialize()
         return Cin7Writer(self).apply(changes, kind=kind, source=source, base_export_id=base_export_id,
                                       counts=counts, progress=progress, undo_of=undo_of, detail=detail)
 

@@ -64,6 +64,8 @@ class _Run:
     notices: list[dict] = field(default_factory=list)
     setup_refused_by: str | None = None  # the product whose create Cin7 refused for its status
     server_failures: int = 0
+    #: code → the product as the undo planned to remove it: changed since, it is not deprecated
+    delete_expected: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def _mentions_status(exc: Cin7Refused) -> bool:
@@ -83,7 +85,8 @@ class Cin7Writer:
         resume = self.store.unfinished_operation(kind, source)
         op_id = self._open(changes, resume, kind=kind, source=source, base_export_id=base_export_id,
                            counts=counts, undo_of=undo_of, detail=detail)
-        run = _Run(op_id, changes.on_conflict)
+        run = _Run(op_id, changes.on_conflict,
+                   delete_expected=(self.state.operation(op_id) or {}).get("detail", {}).get("delete_expected", {}))
         pending = self._pending(op_id)
         total, done_n = len(pending), 0
         state = "interrupted"
@@ -130,10 +133,12 @@ class Cin7Writer:
                 entries = [e for e in entries if (e[0], e[1], e[2], e[4]) not in have]
                 prior = resume["detail"].get("create_rows", {})
                 det = {**resume["detail"], "create_rows": {**prior, **create_rows},
+                       "delete_expected": {**resume["detail"].get("delete_expected", {}), **changes.delete_expected},
                        "resumed": resume["detail"].get("resumed", 0) + 1}
                 db.execute("UPDATE operations SET state='running', detail=? WHERE op_id=?", (json.dumps(det), op_id))
             else:
-                det = {**(detail or {}), "store": self.store.identity(), "create_rows": create_rows}
+                det = {**(detail or {}), "store": self.store.identity(), "create_rows": create_rows,
+                       "delete_expected": changes.delete_expected}
                 op_id = self.state.begin_operation(db, kind=kind, source=source, base_export_id=base_export_id,
                                                    counts=counts, state="running", undo_of=undo_of, detail=det)
             self.state.journal_add(db, op_id, entries, done=PENDING)
@@ -199,6 +204,10 @@ class Cin7Writer:
         changes: dict[str, str] = {}
         applied: list[tuple[int, str]] = []  # (journal row, column) written by the PUT
         there, problems, skipped = [], [], []
+        moved = [e for e in entries if e.action == "delete" and self._moved_since(run, code, row)]
+        if moved and run.policy != "overwrite":  # an undo must not remove what was changed since
+            return self._fail(moved, f"{code} changed in Cin7 Core since it was created "
+                                     f"({', '.join(self._moved_since(run, code, row))}); it was not deprecated")
         for e in entries:
             column = cols.column(e.col)
             if e.action == "delete" and not e.old:
@@ -243,6 +252,13 @@ class Cin7Writer:
         if skipped:
             return "; ".join(t for _, t in skipped) + ("; its other changes were written" if changes else "")
         return None
+
+    @staticmethod
+    def _moved_since(run: _Run, code: str, row: dict[str, str]) -> list[str]:
+        """Columns of ``code`` whose fresh value differs from what the undo planned against."""
+        expected = run.delete_expected.get(code) or {}
+        return [c for c, v in expected.items() if c in row and c != cols.STATUS and is_writable(cols.column(c))
+                and not same(cols.column(c), row[c], v)]
 
     @staticmethod
     def _not_kept(saved: dict, changes: dict[str, str]) -> list[str]:
@@ -347,8 +363,9 @@ class Cin7Writer:
                 det = {**op["detail"], "failed": {**earlier, **run.failed}}
                 if run.notices:
                     det["notices"] = run.notices
-                if state == "applied":
-                    det.pop("create_rows", None)
+                if state == "applied":  # kept, their set cells only: an undo tells what was edited since
+                    det["create_rows"] = {code: {k: v for k, v in row.items() if v}
+                                          for code, row in det.get("create_rows", {}).items()}
                 new_counts = {**(counts or {})}
                 if det["failed"]:
                     new_counts["failed"] = len(det["failed"])
