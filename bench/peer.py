@@ -80,13 +80,13 @@ def canonical_decimals(df: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     return x.select([f"d:{n}" for n in names] + [f"c:{n}" for n in names])
 
 
-def _exp_texts(df: pl.DataFrame, decimals: list[str]) -> dict[str, str]:
+def _exp_texts(dec: pl.DataFrame, decimals: list[str]) -> dict[str, str]:
     """Exponent forms (1.5E3, rare in typed text) through Python's Decimal, once per distinct value."""
     from decimal import Decimal
 
     found = set()
     for n in decimals:
-        s = df.get_column(n).str.replace_all(r"[\s\u00a0]", "").drop_nulls()
+        s = dec.get_column(f"d:{n}").drop_nulls()
         found.update(s.filter(s.str.contains(EXP_DECIMAL)).unique().to_list())
     out = {}
     for t in found:
@@ -101,8 +101,9 @@ def cell_stage(df: pl.DataFrame, table: list[dict]) -> tuple[pl.DataFrame, dict]
     exprs: list[pl.Expr] = []
     severities: dict[str, str] = {}
     decimals = [c["name"] for c in table if c["type"] == "decimal" and c["name"] in df.columns]
-    exp = _exp_texts(df, decimals)
-    df = df.hstack(canonical_decimals(df, decimals))
+    dec = canonical_decimals(df, decimals)
+    exp = _exp_texts(dec, decimals)
+    df = df.hstack(dec)
 
     def problem(rule: str, name: str, mask: pl.Expr, severity: str = "error") -> None:
         severities[rule] = severity
@@ -266,9 +267,51 @@ def read_store(store: str, names: list[str]) -> pl.DataFrame:
     return df.with_columns(pl.all().replace("", None))
 
 
-def import_(path: str, store: str) -> tuple[dict, int]:
+def diff(file: pl.DataFrame, current: pl.DataFrame, table: list[dict], by_rule: dict, severities: dict):
+    """Two-way diff: (column → changed cells as (new, code), the file's rows the store lacks).
+    Blank means blank (cleared); read-only columns are reported when edited, never written."""
+    present = file.columns
+    current = current.select(present).with_columns(pl.lit(True).alias("_in"))
+    joined = file.join(current, on=KEY, how="left", suffix="__cur").with_columns(pl.col("_in").fill_null(False))
+    read_only = {c["name"] for c in table if c["read_only"] == "yes"}
+    changed: dict[str, pl.DataFrame] = {}
+    for n in present:
+        if n == KEY:
+            continue
+        differs = pl.col("_in") & pl.col(n).ne_missing(pl.col(f"{n}__cur"))
+        if n in read_only:
+            if edits := joined.filter(differs & pl.col(n).is_not_null()).height:
+                by_rule["read_only.ignored"] = by_rule.get("read_only.ignored", 0) + edits
+                severities["read_only.ignored"] = "warning"
+        elif (part := joined.filter(differs).select(pl.col(n).alias("new"), pl.col(KEY).alias("code"))).height:
+            changed[n] = part
+    new_rows = joined.filter(~pl.col("_in")).select(present)
+    if "Name" in present:  # a new product needs a name (an Active one was already reported)
+        nameless = pl.col("Name").is_null() & (pl.col("Status").ne_missing("Active") if "Status" in present
+                                               else pl.lit(True))
+        if missing := new_rows.filter(nameless).height:
+            by_rule["required.missing"] = by_rule.get("required.missing", 0) + missing
+            severities["required.missing"] = "error"
+    return changed, new_rows
+
+
+def apply(store: str, changed: dict[str, pl.DataFrame], new_rows: pl.DataFrame) -> None:
+    """One transaction (ADBC's autocommit is off): an UPDATE per changed column, its parameters
+    bound straight from Arrow; blanks are written as NULL, as ours does."""
     import adbc_driver_sqlite.dbapi as adbc
 
+    with adbc.connect(store) as con:
+        with con.cursor() as cur:
+            for n, part in changed.items():
+                cur.executemany(f'UPDATE products SET "{n}" = ? WHERE "{KEY}" = ?', part.to_arrow())
+            if new_rows.height:
+                names = ", ".join(f'"{n}"' for n in new_rows.columns)
+                marks = ", ".join("?" * new_rows.width)
+                cur.executemany(f"INSERT INTO products ({names}) VALUES ({marks})", new_rows.to_arrow())
+        con.commit()
+
+
+def import_(path: str, store: str) -> dict:
     from concurrent.futures import ThreadPoolExecutor
 
     table = column_table()
@@ -278,60 +321,23 @@ def import_(path: str, store: str) -> tuple[dict, int]:
         df = read_sheet(path, names)
         cells, by_rule, severities = check(df, table)
         current = reading.result()
-    present = [n for n in names if f"v:{n}" in cells.columns]
-    file = cells.select([pl.col(f"v:{n}").alias(n) for n in present])
-    current = current.select(present).with_columns(pl.lit(True).alias("_in"))
-    joined = file.join(current, on=KEY, how="left", suffix="__cur").with_columns(pl.col("_in").fill_null(False))
-    read_only = {c["name"] for c in table if c["read_only"] == "yes"}
-    changed: dict[str, pl.DataFrame] = {}
-    for n in present:
-        if n == KEY:
-            continue
-        diff = pl.col("_in") & pl.col(n).ne_missing(pl.col(f"{n}__cur"))
-        if n in read_only:  # an edit to a computed column is reported, never written
-            edits = joined.filter(diff & pl.col(n).is_not_null()).height
-            if edits:
-                by_rule["read_only.ignored"] = by_rule.get("read_only.ignored", 0) + edits
-                severities["read_only.ignored"] = "warning"
-            continue
-        part = joined.filter(diff).select(pl.col(n).alias("new"), pl.col(KEY).alias("code"))
-        if part.height:
-            changed[n] = part
-    new_rows = joined.filter(~pl.col("_in")).select(present)
-    if "Name" in present:
-        nameless = new_rows.filter(pl.col("Name").is_null() & pl.col("Status").ne_missing("Active")).height \
-            if "Status" in present else new_rows.filter(pl.col("Name").is_null()).height
-        if nameless:
-            by_rule["required.missing"] = by_rule.get("required.missing", 0) + nameless
+    file = cells.select([pl.col(c).alias(c[2:]) for c in cells.columns if c.startswith("v:")])
+    changed, new_rows = diff(file, current, table, by_rule, severities)
     out = summary(df.height, by_rule, severities)
     out.update({"changed_cells": sum(p.height for p in changed.values()), "created": new_rows.height,
-                "applied": False})
-    if out["errors"]:
-        return out, 1
-    with adbc.connect(store) as con:  # one transaction (autocommit is off); blanks are written as NULL
-        with con.cursor() as cur:
-            for n, part in changed.items():
-                cur.executemany(f'UPDATE products SET "{n}" = ? WHERE "{KEY}" = ?', part.to_arrow())
-            if new_rows.height:
-                cols_sql = ", ".join(f'"{n}"' for n in present)
-                cur.executemany(f"INSERT INTO products ({cols_sql}) VALUES ({', '.join('?' * len(present))})",
-                                new_rows.to_arrow())
-        con.commit()
-    out["applied"] = True
-    return out, 0
+                "applied": not out["errors"]})
+    if out["applied"]:  # any error stops the whole import, as in ours
+        apply(store, changed, new_rows)
+    return out
 
 
 def main(argv: list[str]) -> int:
     what, *args = argv
-    if what == "validate":
-        out, code = validate(args[0]), 0
-        code = 1 if out["errors"] else 0
-    elif what == "import":
-        out, code = import_(*args)
-    else:
+    if what not in ("validate", "import"):
         raise SystemExit(__doc__)
+    out = validate(*args) if what == "validate" else import_(*args)
     print(json.dumps(out))
-    return code
+    return 1 if out["errors"] else 0
 
 
 if __name__ == "__main__":

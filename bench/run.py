@@ -154,16 +154,17 @@ def our_rules(path: Path) -> dict[str, int]:
 
 
 def store_diff(a: Path, b: Path) -> int:
-    """Rows of the products table that differ between two stores, cell by cell, in either direction
+    """Products (by code) whose row differs between two stores, cell by cell, or that only one holds
     (NULL and '' differ; our bookkeeping columns _last_op and _changed_at are left out)."""
     db = sqlite3.connect(a)
     try:
         db.execute("ATTACH ? AS other", (str(b),))
         names = [r[1] for r in db.execute("PRAGMA table_info(products)") if not r[1].startswith("_")]
         sel = ", ".join(f'"{n}"' for n in names)
-        return sum(db.execute(f"SELECT count(*) FROM (SELECT {sel} FROM {x}.products EXCEPT "
-                              f"SELECT {sel} FROM {y}.products)").fetchone()[0]
-                   for x, y in (("main", "other"), ("other", "main")))
+        return db.execute(f'SELECT count(DISTINCT "ProductCode") FROM ('
+                          f"SELECT * FROM (SELECT {sel} FROM main.products EXCEPT SELECT {sel} FROM other.products) "
+                          f"UNION ALL SELECT * FROM (SELECT {sel} FROM other.products EXCEPT "
+                          f"SELECT {sel} FROM main.products))").fetchone()[0]
     finally:
         db.close()
 
@@ -183,9 +184,9 @@ def equality(work: Path) -> tuple[dict, list[str]]:
         failed.append(f"changed cells differ: ours {ours_cells} peer {peer_cells}")
     for ours_store in ("apply.db", "apply_cold.db"):
         rows = store_diff(work / ours_store, work / "peer.db")
-        out[f"store_rows_differing_{ours_store[:-3]}"] = rows
+        out[f"products_differing_{ours_store[:-3]}_vs_peer"] = rows
         if rows:
-            failed.append(f"final stores differ ({ours_store} vs peer.db): {rows} rows")
+            failed.append(f"final stores differ ({ours_store} vs peer.db): {rows} products")
     return out, failed
 
 
@@ -251,7 +252,7 @@ class Runner:
         if peer:
             self.step("read_fastexcel", [sys.executable, "-c",
                                          "import sys, fastexcel; fastexcel.read_excel(sys.argv[1]).load_sheet("
-                                         "'Inventory List', dtypes='string').to_arrow()", str(edited)])
+                                         "'Inventory List', dtypes='string', eager=True)", str(edited)])
 
     def baseline(self, edited: Path) -> None:
         w = self.work
