@@ -28,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.run import store_diff  # noqa: E402
 KEY = "ProductCode"
 STAMP = "2026-11-30T00:00:00Z"
 
@@ -178,7 +179,10 @@ def main() -> None:
                 for p in Path(tmp).glob("s.db*"):
                     p.unlink()
                 shutil.copy(a.store, copy)
-                print(f"  {way.__name__:<18} {way(copy, cells):6.2f} s", flush=True)
+                seconds = way(copy, cells)
+                differ = store_diff(Path(copy), Path(a.applied))  # the products must end up as ours left them
+                print(f"  {way.__name__:<18} {seconds:6.2f} s  {'same products' if not differ else f'{differ} DIFFER'}",
+                      flush=True)
 
 
 if __name__ == "__main__":
