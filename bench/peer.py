@@ -190,7 +190,9 @@ def _gtin_wrong(v: pl.Expr) -> pl.Expr:
 
 
 def row_stage(cells: pl.DataFrame, severities: dict) -> pl.DataFrame:
-    """The row rules on the file as it is (all columns present, so nothing merges with the store)."""
+    """The row rules on the file alone (a missing column counts as blank). Ours merges blank or
+    missing cells with the export base or the store; on the bench's files every column is present
+    and the edited file's base is the store itself, so both judge the same values."""
     have = {c[2:] for c in cells.columns if c.startswith("v:")}
 
     def v(n):

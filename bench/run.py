@@ -311,16 +311,18 @@ def ratios_of(res: dict, peer: bool, baseline: bool) -> dict:
     return r
 
 
-def judge(ratios: dict, startup: dict, rows: int, peer: bool, baseline: bool) -> list[str]:
+def judge(ratios: dict, startup: dict, rows: int, peer: str, baseline: bool) -> list[str]:
+    """Missed targets. ``peer``: "ran", "skipped" (--no-peer: its targets are not judged, as
+    --no-baseline skips the baseline's) or "missing" (not installed: a judged run cannot pass)."""
     missed = []
     if ratios["peak_rss_mb"] > TARGETS["rss_mb_max"] and rows <= 100_000:
         missed.append(f"peak RSS {ratios['peak_rss_mb']} MB > {TARGETS['rss_mb_max']}")
-    if peer:
+    if peer == "ran":
         for key in ("validate_vs_peer", "import_cold_vs_peer", "import_vs_peer", "export_vs_floor"):
             if ratios[key] > TARGETS[key]:
                 missed.append(f"{key} {ratios[key]}x > {TARGETS[key]}x")
-    else:
-        missed.append("the peer and the floor were not run (their targets cannot be judged)")
+    elif peer == "missing":
+        missed.append("the peer's packages are not installed: its targets and the floor cannot be judged")
     for name in ("help", "list", "validate_100"):
         if startup[name]["median"] > TARGETS["startup_seconds"]:
             missed.append(f"start-up of {name}: {startup[name]['median']} s > {TARGETS['startup_seconds']} s")
@@ -348,11 +350,12 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     print(f"# {args.rows:,} products · {platform.processor() or platform.machine()} · {os.cpu_count()} cores · "
           f"Python {platform.python_version()} · load {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
-    peer = not args.no_peer
-    if peer and (missing := missing_peer_modules()):
+    peer_state = "skipped" if args.no_peer else "ran"
+    if not args.no_peer and (missing := missing_peer_modules()):
         print(f"note: the peer and the floors are skipped: {', '.join(missing)} not installed "
               "(pip install -e '.[bench]')", flush=True)
-        peer = False
+        peer_state = "missing"
+    peer = peer_state == "ran"
     t = time.perf_counter()
     prepare("setup", work, args.rows)
     if peer:
@@ -383,7 +386,7 @@ def main() -> int:
          "equality": checks}, indent=2))
     for f in failed:  # correctness, judged or not
         print("FAILED:", f)
-    missed = judge(ratios, startup, args.rows, peer, not args.no_baseline) \
+    missed = judge(ratios, startup, args.rows, peer_state, not args.no_baseline) \
         if not args.no_judge and args.rows >= 100_000 else []
     for m in missed:
         print("MISSED:", m)
