@@ -24,7 +24,30 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def make_file(path: Path, rows: int, bad: float, ncols: int = 40, seed: int = 7) -> int:
+# Row faults for make_file(every_rule=True): each breaks one more rule (or, the last ones, must
+# pass: spellings and number forms a spreadsheet user types), so a checker that skips a rule or
+# canonicalises differently shows up in the per-rule counts.
+ROW_FAULTS = (
+    {"Status": "Active", "Category": None},                      # active.required
+    {"Status": "Active", "Type": None, "FixedAssetType": "Plant"},  # active.required, not also fixed_asset
+    {"FixedAssetType": "Plant"},                                  # fixed_asset_type.type (Type Stock)
+    {"AssemblyBOM": "Yes", "QuantityToProduce": 0.0},             # assembly.quantity_to_produce
+    {"AssemblyBOM": "Yes", "QuantityToProduce": -2.0},            # decimal.negative only
+    {"PriceTier1": 1.123456},                                     # decimal.places (4 allowed)
+    {"PriceTier2": "-1.123456"},                                  # decimal.negative and decimal.places
+    {"PriceTier3": "12.50000", "Weight": " 7 ", "Length": "1e3"},  # valid: trailing zeros, spaces, exponent
+    {"Barcode": "4006381333932"},                                 # barcode.check_digit (warning)
+    {"Barcode": "1.23457E+12"},                                   # identifier.scientific
+    {"Brand": "Acme\u00a0"},                                      # text.spaces (warning)
+    {"ProductCode": None},                                        # required.missing
+    {"ProductCode": "dup"},                                       # code.duplicate (the row before, folded)
+    {"Status": " active ", "Sellable": "TRUE", "DropShip": "always drop ship"},  # valid spellings
+)
+
+
+def make_file(path: Path, rows: int, bad: float, ncols: int = 40, seed: int = 7, every_rule: bool = False) -> int:
+    """``every_rule``: also a fraction ``bad`` of rows with one of ROW_FAULTS (cross-field rules,
+    duplicates, places, signs, barcodes, spellings that must pass)."""
     import xlsxwriter
 
     from inventory_tools import columns as cols
@@ -37,10 +60,20 @@ def make_file(path: Path, rows: int, bad: float, ncols: int = 40, seed: int = 7)
     for j, c in enumerate(columns):
         ws.write_string(0, j, c.name)
     n_bad = 0
+    faults = random.Random(seed + 1)  # its own stream: the plain file stays the same
     for i in range(1, rows + 1):
+        fault = faults.choice(ROW_FAULTS) if every_rule and faults.random() < bad else {}
         for j, c in enumerate(columns):
             broken = rnd.random() < bad
-            if c.name == "ProductCode":
+            if c.name in fault:
+                v = fault[c.name]
+                if c.name == "ProductCode" and v == "dup":
+                    v = f" sku-{i - 1:07d}"
+                if isinstance(v, float):
+                    ws.write_number(i, j, v)
+                elif v is not None:
+                    ws.write_string(i, j, v)
+            elif c.name == "ProductCode":
                 ws.write_string(i, j, f"SKU-{i:07d}")
             elif broken and c.type == "decimal":
                 ws.write_string(i, j, "12,5")
@@ -110,6 +143,7 @@ def main() -> None:
     ap.add_argument("--bad", type=float, default=0.01)
     ap.add_argument("--cols", type=int, default=40, help="how many of the 96 columns (in the table's order)")
     ap.add_argument("--file", help="where to write the workbook (default: a private temp file, deleted after)")
+    ap.add_argument("--every-rule", action="store_true", help="also rows that break cross-field rules (ROW_FAULTS)")
     ap.add_argument("--skip-baseline", action="store_true")
     ap.add_argument("--child", choices=["ours", "baseline"])
     args = ap.parse_args()
@@ -124,7 +158,7 @@ def main() -> None:
         args.file = os.path.join(tmpdir, f"bench-{args.rows}.xlsx")
     path = Path(args.file)
     t0 = time.perf_counter()
-    n_bad = make_file(path, args.rows, args.bad, ncols=args.cols)
+    n_bad = make_file(path, args.rows, args.bad, ncols=args.cols, every_rule=args.every_rule)
     print(f"wrote {path} ({args.rows:,} rows, {n_bad:,} bad cells, {path.stat().st_size / 1e6:.1f} MB) "
           f"in {time.perf_counter() - t0:.1f} s")
     results = {}

@@ -1,9 +1,9 @@
-"""One timed step per process (peak RSS never falls within a process). Run by bench/run.py."""
+"""The pandas + openpyxl baseline, one timed step per process (peak RSS never falls within a
+process). Run by bench/run.py; the export floor is bench/floor.py, the strong peer bench/peer.py."""
 from __future__ import annotations
 
 import sqlite3
 import sys
-import zipfile
 
 import numpy as np
 import pandas as pd
@@ -26,25 +26,6 @@ def export_baseline(store: str, out: str) -> None:
     for c in cols.of_type("decimal"):
         df[c.name] = pd.to_numeric(df[c.name].replace("", np.nan))
     df.to_excel(out, engine="openpyxl", index=False, sheet_name="Inventory List")
-
-
-def export_floor(store: str, out: str) -> None:
-    """The floor: the sheet XML built directly (inline strings, no styles) and deflated (level 1)."""
-    from inventory_tools.xlsx import col_letter, xml_text
-
-    df = _store_frame(store)
-    rows = np.arange(2, len(df) + 2).astype(str).astype(object)
-    acc = '<row r="' + rows + '">'
-    for i, name in enumerate(cols.names()):
-        v = df[name].to_numpy(dtype=object)
-        filled = v != ""
-        cell = np.full(len(v), "", dtype=object)
-        esc = pd.Series(v[filled]).map(xml_text).to_numpy(dtype=object)
-        cell[filled] = f'<c r="{col_letter(i)}' + rows[filled] + '" t="inlineStr"><is><t>' + esc + "</t></is></c>"
-        acc = acc + cell
-    xml = "<worksheet><sheetData>" + "".join((acc + "</row>").tolist()) + "</sheetData></worksheet>"
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
-        z.writestr("xl/worksheets/sheet1.xml", xml)
 
 
 def read_baseline(path: str) -> pd.DataFrame:
