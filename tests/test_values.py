@@ -10,7 +10,6 @@ from inventory_tools import values as v
     ("PriceTier1", "108.7000", "108.7"),
     ("PriceTier1", 0.30000000000000004, "0.3"),
     ("PriceTier1", 12, "12"),
-    ("PriceTier1", " 1 234.5 ", "1234.5"),
     ("QuantityToProduce", "1.0000000000", "1"),
     ("Sellable", "yes", "Yes"),
     ("Sellable", True, "Yes"),

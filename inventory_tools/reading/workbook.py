@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
+import re
+import tempfile
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,6 +17,7 @@ from ..sheets import DATA_SHEET, MANIFEST_SHEET
 from ..values import fold
 from .build import build_table
 from .headers import HEADER_SCAN_ROWS, header_row_of
+from .package import READABLE_SHEET_TYPES, SHEET_STATES, Package
 from .scan import scan_ods, scan_xlsx
 from .sniff import damaged
 from .table import Problem, Table
@@ -30,6 +34,12 @@ def _calamine_call(path: Path, fn):
         return fn()
 
 
+#: python-calamine's errors in our words (its own texts never reach a user)
+_CALAMINE_WORDS = (("ZipError", "the zip container is broken; the file may be truncated"),
+                   ("XmlError", "a part of it is not well-formed XML"),
+                   ("WorksheetNotFound", "a sheet listed in the workbook is missing"))
+
+
 @contextlib.contextmanager
 def _calamine_errors(path: Path):
     """python-calamine's errors as the FileReadError a user reads (damaged, password...)."""
@@ -39,17 +49,79 @@ def _calamine_errors(path: Path):
     except pc.PasswordError:
         raise FileReadError("the workbook is password-protected (encrypted), so it cannot be read",
                             "open it, remove the password, save, and run again", file=str(path)) from None
-    except (pc.ZipError, pc.XmlError, pc.CalamineError) as exc:
-        raise damaged(path, str(exc).splitlines()[0][:120] if str(exc) else "") from None
-    except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
-        raise damaged(path, str(exc)[:120]) from None
+    except pc.CalamineError as exc:
+        words = next((w for name, w in _CALAMINE_WORDS if type(exc).__name__ == name), None)
+        if words is None and "relationship" in str(exc).lower():
+            words = "a sheet listed in the workbook is missing"
+        raise damaged(path, words or "its content is not what a spreadsheet holds") from None
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError):
+        raise damaged(path, "the zip container is broken; the file may be truncated") from None
+
+
+def open_workbook(path: Path, kind: str = "xlsx"):
+    """python-calamine's workbook for ``path``. A package calamine refuses for what it holds
+    besides sheets of data (an Excel 4.0 macro sheet, a sheet ``state`` Excel tolerates but the
+    standard does not) is read through a copy without them: such a file is not damaged."""
+    pc = _calamine()
+    if kind == "xlsx":
+        copy = _without_unreadable_sheets(path)
+        if copy is not None:
+            try:
+                return _calamine_call(path, lambda: pc.load_workbook(copy))
+            finally:
+                with contextlib.suppress(OSError):
+                    os.unlink(copy)  # calamine holds the file open: it stays readable until closed
+    return _calamine_call(path, lambda: pc.load_workbook(str(path)))
+
+
+def _without_unreadable_sheets(path: Path) -> str | None:
+    """A temporary copy of the package without the sheets python-calamine cannot read (macro
+    sheets) and with non-standard sheet states dropped; None when the package needs none."""
+    with _calamine_errors(path), zipfile.ZipFile(path) as zf:
+        try:
+            pkg = Package.of(zf)
+            sheets = pkg.sheets()
+            main = pkg.member(pkg.main_part() or "")
+        except Exception:  # noqa: BLE001 - damaged package XML: calamine's own error says so
+            return None
+        drop = {s.name for s in sheets if s.kind not in READABLE_SHEET_TYPES}
+        odd_state = any(s.state not in SHEET_STATES for s in sheets)
+        if main is None or not (drop or odd_state):
+            return None
+        text = zf.read(main).decode("utf-8", "replace")
+        fd, copy = tempfile.mkstemp(suffix=".xlsx", prefix="inventory-tools-")
+        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+            for info in zf.infolist():
+                data = _sheets_cleaned(text, drop).encode("utf-8") if info.filename == main else zf.read(info)
+                out.writestr(info.filename, data)
+        return copy
+
+
+_SHEET_EL = re.compile(r"<(?:\w+:)?sheet[\s/][^>]*>(?:\s*</(?:\w+:)?sheet>)?")
+_NAME_ATTR = re.compile(r"""\sname=(["'])(.*?)\1""")
+_STATE_ATTR = re.compile(r"""\sstate=(["'])(.*?)\1""")
+
+
+def _sheets_cleaned(workbook_xml: str, drop: set[str]) -> str:
+    from xml.sax.saxutils import unescape
+
+    def fix(m: re.Match) -> str:
+        tag = m.group(0)
+        name = _NAME_ATTR.search(tag)
+        if name and unescape(name.group(2), {"&quot;": '"', "&apos;": "'"}) in drop:
+            return ""
+        state = _STATE_ATTR.search(tag)
+        if state and state.group(2) not in SHEET_STATES:
+            hidden = state.group(2).casefold() in ("hide", "hidden", "false", "0")
+            tag = tag.replace(state.group(0), ' state="hidden"' if hidden else "")
+        return tag
+    return _SHEET_EL.sub(fix, workbook_xml)
 
 
 def read_workbook(path: Path, kind: str, alongside: Callable[[dict | None], Any] | None) -> tuple[Table, Any]:
     """The data sheet of a workbook as a :class:`Table`, plus ``alongside(manifest)``'s result
     (run on this thread while calamine parses the sheet on another)."""
-    pc = _calamine()
-    wb = _calamine_call(path, lambda: pc.load_workbook(str(path)))
+    wb = open_workbook(path, kind)
     names = list(wb.sheet_names)
     man_name = next((n for n in names if n.casefold() == MANIFEST_SHEET.casefold()), None)
     manifest = _manifest(path, wb, man_name) if man_name else None
