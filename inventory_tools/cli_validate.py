@@ -24,19 +24,23 @@ def _lazy_store(ctx_obj):
 
 
 def _release_cells(report) -> None:
-    """The report writers need the problems and the cell addresses, not the values: free them
-    (a 100,000-row workbook's values are hundreds of MB) before the report reads the file again."""
+    """The report writers need the problems, the cell addresses and each row's ProductCode and
+    Name, not the other values: free them (a 100,000-row workbook's values are hundreds of MB)
+    before the report reads the file again."""
     import gc
 
+    from . import columns as cols
+
     report.table.release_cells()
-    report.frame = report.frame.iloc[:0]
+    report.frame = report.frame[[c for c in (cols.KEY, "Name") if c in report.frame.columns]]
     gc.collect()
 
 
 def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool) -> int:
     from .cli import emit_json, say
     from .render.render_validate import summary_lines
-    from .validation import write_json, write_xlsx
+    from .validation import write_json
+    from .xlsx.report import write_report_noting
 
     if report_path is not None and Path(report_path).suffix.lower() not in REPORT_KINDS:
         raise UsageError(f"--report must end in .xlsx or .json, not '{Path(report_path).name}'",
@@ -68,11 +72,12 @@ def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool) -> 
     if report_path is not None:
         out = Path(report_path)
         _release_cells(report)
+        note = None
         try:
             if out.suffix.lower() == ".json":
                 write_json(report, out)
             else:
-                write_xlsx(report, out)
+                note = write_report_noting(report, out)[1]
         except OSError as exc:
             from .errors import FileReadError
 
@@ -80,7 +85,7 @@ def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool) -> 
                 else (exc.strerror or str(exc))
             raise FileReadError(f"cannot write the report {out}: {reason}",
                                 "close the file or choose another name or folder") from None
-        say(f"report written to {out}")
+        say(f"report written to {out}" + (f"; {note}" if note else ""))
     if report.valid:
         say(click.style("valid", fg="green") + (": warnings do not block import" if report.warnings else ""))
         return int(ExitCode.OK)

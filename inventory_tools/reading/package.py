@@ -11,7 +11,10 @@ Only small parts are parsed here (content types, relationships, workbook), with 
 """
 from __future__ import annotations
 
+import os
 import posixpath
+import re
+import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from urllib.parse import unquote
@@ -69,8 +72,12 @@ class Package:
     def of(cls, zf: zipfile.ZipFile) -> "Package":
         pkg = cls(zf, {norm(n): n for n in zf.namelist() if not n.endswith("/")})
         ct = pkg.read("[Content_Types].xml")
-        if ct is not None:
-            for el in _parse(ct).iter():
+        try:  # content types only help name the package: unreadable ones count as absent
+            types = _parse(ct) if ct is not None else None
+        except Exception:  # noqa: BLE001 - refused (entities) or not XML
+            types = None
+        if types is not None:
+            for el in types.iter():
                 kind = _local(el.tag)
                 if kind == "Override" and el.get("PartName"):
                     pkg.overrides[norm(el.get("PartName"))] = (el.get("ContentType") or "").casefold()
@@ -156,3 +163,95 @@ class Package:
     def sheet_part(self, sheet: str) -> str | None:
         """The zip member holding ``sheet``'s XML (None: no such sheet or part)."""
         return next((s.part for s in self.sheets() if s.name == sheet), None)
+
+
+# -- a copy python-calamine accepts ---------------------------------------------------------------
+def calamine_ready_copy(path) -> str | None:
+    """A temporary copy of the package that python-calamine reads, for a genuine workbook it
+    would refuse: sheets it cannot read (Excel 4.0 macro sheets) left out, non-standard sheet
+    states dropped, a workbook, shared-strings or styles part under another name renamed to the
+    one calamine looks for. None: read the file itself. The caller removes the copy."""
+    with zipfile.ZipFile(path) as zf:
+        try:
+            pkg = Package.of(zf)
+            sheets = pkg.sheets()
+            main = pkg.main_part()
+        except Exception:  # noqa: BLE001 - damaged package XML: the reader's own error says so
+            return None
+        if main is None:
+            return None
+        drop = {s.name for s in sheets if s.kind not in READABLE_SHEET_TYPES}
+        odd_state = any(s.state not in SHEET_STATES for s in sheets)
+        renamed = posixpath.basename(main) != "workbook.xml"
+        member = pkg.member(main)
+        folder = posixpath.dirname(member.replace("\\", "/"))
+        new_names = _standard_names(pkg, main, folder, renamed)
+        if not (drop or odd_state or new_names):
+            return None
+        fd, copy = tempfile.mkstemp(suffix=".xlsx", prefix="inventory-tools-")
+        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+            for info in zf.infolist():
+                data = zf.read(info)
+                if info.filename == member:
+                    data = _sheets_cleaned(data.decode("utf-8", "replace"), drop).encode("utf-8")
+                elif renamed and norm(info.filename) == "_rels/.rels":
+                    data = _office_document_renamed(data.decode("utf-8", "replace")).encode("utf-8")
+                out.writestr(new_names.get(info.filename, info.filename), data)
+        return copy
+
+
+#: workbook parts python-calamine looks for by name, beside the workbook part
+_FIXED_NAMES = {"sharedStrings": "sharedStrings.xml", "styles": "styles.xml"}
+
+
+def _standard_names(pkg: Package, main: str, folder: str, renamed: bool) -> dict[str, str]:
+    """zip member → the name python-calamine expects, for the parts named otherwise: the
+    workbook part and its relationships, the shared strings and the styles."""
+    out = {}
+    if renamed:
+        out[pkg.member(main)] = posixpath.join(folder, "workbook.xml")
+        rels = pkg.member(posixpath.join(posixpath.dirname(main), "_rels", posixpath.basename(main) + ".rels"))
+        if rels:
+            out[rels] = posixpath.join(folder, "_rels", "workbook.xml.rels")
+    for _, kind, part in pkg.rels(main):
+        expected = _FIXED_NAMES.get(kind)
+        if expected and part in pkg.members and posixpath.join(posixpath.dirname(main), expected.casefold()) != part:
+            if pkg.has(posixpath.join(posixpath.dirname(main), expected)):
+                continue  # the expected name is taken by another part: leave the package as it is
+            out[pkg.members[part]] = posixpath.join(folder, expected)
+    return out
+
+
+_SHEET_EL = re.compile(r"<(?:\w+:)?sheet[\s/][^>]*>(?:\s*</(?:\w+:)?sheet>)?")
+_NAME_ATTR = re.compile(r"""\sname=(["'])(.*?)\1""")
+_STATE_ATTR = re.compile(r"""\sstate=(["'])(.*?)\1""")
+_REL_EL = re.compile(r"<(?:\w+:)?Relationship\s[^>]*>")
+_TARGET_ATTR = re.compile(r"""(\sTarget=["'])([^"']*)(["'])""")
+
+
+def _sheets_cleaned(workbook_xml: str, drop: set[str]) -> str:
+    """The workbook XML without the ``drop`` sheets, and with standard sheet states."""
+    from xml.sax.saxutils import unescape
+
+    def fix(m: re.Match) -> str:
+        tag = m.group(0)
+        name = _NAME_ATTR.search(tag)
+        if name and unescape(name.group(2), {"&quot;": '"', "&apos;": "'"}) in drop:
+            return ""
+        state = _STATE_ATTR.search(tag)
+        if state and state.group(2) not in SHEET_STATES:
+            hidden = state.group(2).casefold() in ("hide", "hidden", "false", "0")
+            tag = tag.replace(state.group(0), ' state="hidden"' if hidden else "")
+        return tag
+    return _SHEET_EL.sub(fix, workbook_xml)
+
+
+def _office_document_renamed(rels_xml: str) -> str:
+    """The package relationships with the officeDocument target renamed to ``workbook.xml``."""
+    def fix(m: re.Match) -> str:
+        tag = m.group(0)
+        if "officeDocument" not in tag:
+            return tag
+        return _TARGET_ATTR.sub(lambda t: t.group(1) + posixpath.join(posixpath.dirname(
+            t.group(2).replace("\\", "/")), "workbook.xml") + t.group(3), tag)
+    return _REL_EL.sub(fix, rels_xml)

@@ -4,8 +4,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import re
-import tempfile
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,7 +15,7 @@ from ..sheets import DATA_SHEET, MANIFEST_SHEET
 from ..values import fold
 from .build import build_table
 from .headers import HEADER_SCAN_ROWS, header_row_of
-from .package import READABLE_SHEET_TYPES, SHEET_STATES, Package
+from .package import calamine_ready_copy
 from .scan import scan_ods, scan_xlsx
 from .sniff import damaged
 from .table import Problem, Table
@@ -37,7 +35,9 @@ def _calamine_call(path: Path, fn):
 #: python-calamine's errors in our words (its own texts never reach a user)
 _CALAMINE_WORDS = (("ZipError", "the zip container is broken; the file may be truncated"),
                    ("XmlError", "a part of it is not well-formed XML"),
-                   ("WorksheetNotFound", "a sheet listed in the workbook is missing"))
+                   ("WorksheetNotFound", "a sheet listed in the workbook is missing"),
+                   ("File not found", "a part it needs is missing"),
+                   ("RelationshipNotFound", "a sheet listed in the workbook is missing"))
 
 
 @contextlib.contextmanager
@@ -50,21 +50,20 @@ def _calamine_errors(path: Path):
         raise FileReadError("the workbook is password-protected (encrypted), so it cannot be read",
                             "open it, remove the password, save, and run again", file=str(path)) from None
     except pc.CalamineError as exc:
-        words = next((w for name, w in _CALAMINE_WORDS if type(exc).__name__ == name), None)
-        if words is None and "relationship" in str(exc).lower():
-            words = "a sheet listed in the workbook is missing"
+        words = next((w for name, w in _CALAMINE_WORDS if type(exc).__name__ == name or name in str(exc)), None)
         raise damaged(path, words or "its content is not what a spreadsheet holds") from None
     except (zipfile.BadZipFile, EOFError, ValueError, OSError):
         raise damaged(path, "the zip container is broken; the file may be truncated") from None
 
 
 def open_workbook(path: Path, kind: str = "xlsx"):
-    """python-calamine's workbook for ``path``. A package calamine refuses for what it holds
-    besides sheets of data (an Excel 4.0 macro sheet, a sheet ``state`` Excel tolerates but the
-    standard does not) is read through a copy without them: such a file is not damaged."""
+    """python-calamine's workbook for ``path``. A genuine package calamine would refuse (an Excel
+    4.0 macro sheet, a sheet ``state`` Excel tolerates, a workbook part not named workbook.xml)
+    is read through a copy it accepts (:func:`~.package.calamine_ready_copy`): it is not damaged."""
     pc = _calamine()
     if kind == "xlsx":
-        copy = _without_unreadable_sheets(path)
+        with _calamine_errors(path):
+            copy = calamine_ready_copy(path)
         if copy is not None:
             try:
                 return _calamine_call(path, lambda: pc.load_workbook(copy))
@@ -72,50 +71,6 @@ def open_workbook(path: Path, kind: str = "xlsx"):
                 with contextlib.suppress(OSError):
                     os.unlink(copy)  # calamine holds the file open: it stays readable until closed
     return _calamine_call(path, lambda: pc.load_workbook(str(path)))
-
-
-def _without_unreadable_sheets(path: Path) -> str | None:
-    """A temporary copy of the package without the sheets python-calamine cannot read (macro
-    sheets) and with non-standard sheet states dropped; None when the package needs none."""
-    with _calamine_errors(path), zipfile.ZipFile(path) as zf:
-        try:
-            pkg = Package.of(zf)
-            sheets = pkg.sheets()
-            main = pkg.member(pkg.main_part() or "")
-        except Exception:  # noqa: BLE001 - damaged package XML: calamine's own error says so
-            return None
-        drop = {s.name for s in sheets if s.kind not in READABLE_SHEET_TYPES}
-        odd_state = any(s.state not in SHEET_STATES for s in sheets)
-        if main is None or not (drop or odd_state):
-            return None
-        text = zf.read(main).decode("utf-8", "replace")
-        fd, copy = tempfile.mkstemp(suffix=".xlsx", prefix="inventory-tools-")
-        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
-            for info in zf.infolist():
-                data = _sheets_cleaned(text, drop).encode("utf-8") if info.filename == main else zf.read(info)
-                out.writestr(info.filename, data)
-        return copy
-
-
-_SHEET_EL = re.compile(r"<(?:\w+:)?sheet[\s/][^>]*>(?:\s*</(?:\w+:)?sheet>)?")
-_NAME_ATTR = re.compile(r"""\sname=(["'])(.*?)\1""")
-_STATE_ATTR = re.compile(r"""\sstate=(["'])(.*?)\1""")
-
-
-def _sheets_cleaned(workbook_xml: str, drop: set[str]) -> str:
-    from xml.sax.saxutils import unescape
-
-    def fix(m: re.Match) -> str:
-        tag = m.group(0)
-        name = _NAME_ATTR.search(tag)
-        if name and unescape(name.group(2), {"&quot;": '"', "&apos;": "'"}) in drop:
-            return ""
-        state = _STATE_ATTR.search(tag)
-        if state and state.group(2) not in SHEET_STATES:
-            hidden = state.group(2).casefold() in ("hide", "hidden", "false", "0")
-            tag = tag.replace(state.group(0), ' state="hidden"' if hidden else "")
-        return tag
-    return _SHEET_EL.sub(fix, workbook_xml)
 
 
 def read_workbook(path: Path, kind: str, alongside: Callable[[dict | None], Any] | None) -> tuple[Table, Any]:
