@@ -8,7 +8,7 @@
   and the first cell of each row with a problem filled the same way, so filtering column A by
   colour shows only those rows.
 
-An .xlsx of up to :data:`COPY_LIMIT` cells is copied with openpyxl (formatting and other sheets
+An .xlsx of up to :data:`COPY_LIMIT` cells (its own and the Problems sheet's) is copied with openpyxl (formatting and other sheets
 kept: :mod:`.report_copy`); larger files, .ods, .csv, and any workbook openpyxl cannot copy
 (Strict OOXML, pivot tables, XML entities, characters it refuses...) are rebuilt from their
 values (:mod:`.report_rebuilt`), so a report is written for every file ``validate`` can read.
@@ -28,7 +28,7 @@ from ..reading import Problem, Table
 from ..validation.rules import title
 
 COMMENT_LIMIT = 10_000
-COPY_LIMIT = 400_000  # cells: up to this, an .xlsx report is an openpyxl copy (keeps formatting)
+COPY_LIMIT = 400_000  # cells (file + Problems sheet): up to this, an .xlsx report is an openpyxl copy
 REPORT_CHUNK_ROWS = 5_000
 PROBLEMS_HEAD = ["Cell", "ProductCode", "Name", "Column", "Value", "Severity", "Problem", "Message", "Fix", "Rule"]
 PROBLEMS_WIDTHS = (24, 18, 30, 20, 18, 9, 36, 64, 56, 22)
@@ -72,7 +72,9 @@ def write_report_noting(report, out) -> tuple[Path, str | None]:
 
     out = Path(out)
     t = report.table
-    cells = len(t.row_numbers) * max(len(t.column_letters) + len(t.extra_columns), 1)
+    # openpyxl's work: the file's cells and the Problems sheet's (one row of cells per problem)
+    cells = len(t.row_numbers) * max(len(t.column_letters) + len(t.extra_columns), 1) + \
+        len(report.problems) * len(PROBLEMS_HEAD)
     note = None
     if t.kind == "xlsx" and cells <= COPY_LIMIT:
         try:

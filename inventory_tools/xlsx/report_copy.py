@@ -75,17 +75,18 @@ def _problems_sheet(ps, rows: list[R.ProblemRow]) -> None:
     ps.append(R.PROBLEMS_HEAD)
     for c in ps[1]:
         c.font, c.fill = head_font, head_fill
-    top, wrap = Alignment(vertical="top"), Alignment(vertical="top", wrap_text=True)
+    wrap = Alignment(vertical="top", wrap_text=True)
     link_font = Font(color="0563C1", underline="single")
     sev_fill = {"error": PatternFill("solid", fgColor=R.ERROR_FILL), "warning": PatternFill("solid", fgColor=R.WARNING_FILL)}
-    wrapped = [h in R.WRAPPED for h in R.PROBLEMS_HEAD]
+    wrapped = {ci for ci, h in enumerate(R.PROBLEMS_HEAD, start=1) if h in R.WRAPPED}
     severity_col = R.PROBLEMS_HEAD.index("Severity") + 1
     for r, row in enumerate(rows, start=2):
         for ci, v in enumerate(row.values, start=1):
             c = ps.cell(row=r, column=ci)
             c.value = v
             c.data_type = "s"  # text, even when it starts with "="
-            c.alignment = wrap if wrapped[ci - 1] else top
+            if ci in wrapped:
+                c.alignment = wrap
         ps.cell(row=r, column=severity_col).fill = sev_fill.get(row.severity, sev_fill["warning"])
         if row.target and r - 2 < R.LINK_LIMIT:
             c = ps.cell(row=r, column=1)
