@@ -81,10 +81,12 @@ class CheckedFile:
 
     def release_cells(self, report: ValidationReport | None = None) -> None:
         """Drop the cell values (hundreds of MB for a big sheet) once checked: reports need the
-        problems and the cell addresses, not the values."""
+        problems, the cell addresses and each row's ProductCode and Name, not the other values."""
+        from . import columns as cols
+
         self.table.release_cells()
         if report is not None:
-            report.frame = report.frame.iloc[:0]
+            report.frame = report.frame[[c for c in (cols.KEY, "Name") if c in report.frame.columns]]
         gc.collect()
 
 

@@ -28,7 +28,8 @@ def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool, str
     from .cli import emit_json, say
     from .progress import progress_bar
     from .render.render_validate import summary_lines
-    from .validation import write_json, write_xlsx
+    from .validation import write_json
+    from .xlsx.report import write_report_noting
 
     from .outputs import atomic_write, check_target  # never over the store, FILE, or a file we did not write
 
@@ -45,9 +46,13 @@ def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool, str
     if report_path is not None:
         out = Path(report_path)
         checked.release_cells(report)
+        note = None
         with atomic_write(target, ledger=ctx_obj.ledger(), kind="report") as tmp:
-            (write_json if out.suffix.lower() == ".json" else write_xlsx)(report, tmp)
-        say(f"report written to {out}")
+            if out.suffix.lower() == ".json":
+                write_json(report, tmp)
+            else:
+                note = write_report_noting(report, tmp)[1]
+        say(f"report written to {out}" + (f"; {note}" if note else ""))
     if report.valid:
         say(click.style("valid", fg="green") + (": warnings do not block import" if report.warnings else ""))
         return int(ExitCode.OK)

@@ -44,43 +44,151 @@ def fold(text: str) -> str:
 
 
 # -- decimals --------------------------------------------------------------------------------
+#: Cin7 Core keeps amounts as decimal(16,4): at most 12 digits before the point, for every
+#: decimal column (the places allowed after it are the column's own ``decimals``: 4, 6, 7, 10).
+MAX_INTEGER_DIGITS = 12
+#: A text with more places than this is refused here, before its digits are expanded (the
+#: column's own limit, at most 10, is checked on the canonical text: ``decimal.places``).
+MAX_PLACES = 30
+_PLAIN_DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z")
+_SPACES = " \t\u00a0\u202f\u2009"  # space, tab, no-break, narrow no-break, thin
+_LENIENT_DECIMAL = re.compile(r"(?P<sign>[+-]?)(?P<int>[0-9]{1,3}(?:[ \u00a0\u202f\u2009][0-9]{3})+|[0-9]*)"
+                              r"(?P<frac>\.[0-9]*)?(?P<exp>[eE][+-]?[0-9]{1,18})?\Z")
+_NOT_A_NUMBER_HINT = "enter a plain number such as 12.5 (digits 0-9, a point for decimals, no currency signs or " \
+                     "thousands separators)"
+
+
 def decimal_text(d: Decimal) -> str:
+    """The exact decimal in plain notation, trailing zeros dropped (no context rounding)."""
     if d == 0:
         return "0"
-    text = format(d.normalize(), "f")
+    text = format(d, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
     return text
 
 
+def _not_a_number(value) -> Issue:
+    return Issue("type.decimal", f"'{value}' is not a number", "enter a number such as 12.5")
+
+
+def _exact(d: Decimal, value) -> tuple[str | None, Issue | None]:
+    """A finite Decimal within Cin7's range → its canonical text; else the problem. Never
+    expands a huge exponent (``1e1000000``) or rounds digits away."""
+    if not d.is_finite():
+        return None, _not_a_number(value)
+    if d != 0 and d.adjusted() >= MAX_INTEGER_DIGITS:
+        value = f"{value:.15g}" if isinstance(value, float) else value
+        return None, Issue("decimal.range", f"'{value}' is too large: at most {MAX_INTEGER_DIGITS} digits before the "
+                                            "decimal point are kept",
+                           "check the value; Cin7 keeps numbers below 1,000,000,000,000")
+    _, digits, exp = d.as_tuple()
+    places = -exp - _trailing_zeros(digits) if exp < 0 else 0
+    if d != 0 and places > MAX_PLACES:
+        return None, Issue("decimal.places", f"'{value}' has {places:,} decimal places",
+                           "round it to at most 4 decimal places (see the column's number format)")
+    return decimal_text(d), None
+
+
+def _trailing_zeros(digits: tuple[int, ...]) -> int:
+    n = 0
+    for x in reversed(digits):
+        if x:
+            break
+        n += 1
+    return n
+
+
+def _float_decimal(value: float) -> Decimal:
+    """A finite float as the decimal a spreadsheet shows (15 significant digits at most)."""
+    d = Decimal(repr(value))
+    if len(d.as_tuple().digits) - _trailing_zeros(d.as_tuple().digits) > EXCEL_DIGITS:
+        # Binary floating point noise (0.1+0.2): round to what a spreadsheet shows.
+        d = Decimal(format(value, f".{EXCEL_DIGITS}g"))
+    return d
+
+
 def parse_decimal(value) -> tuple[str | None, Issue | None]:
+    """A number cell or a text typed exactly as a plain number (``12.5``, ``-3``, ``.5``) →
+    its canonical text; anything else is an Issue (:func:`read_decimal` also takes the forms a
+    lenient rule reads, with a warning). The number must be finite and below 10^12."""
     if isinstance(value, bool):
-        return None, Issue("type.decimal", f"'{value}' is not a number", "enter a number such as 12.5")
+        return None, _not_a_number(value)
     if isinstance(value, int):
-        return str(value), None
+        return _exact(Decimal(value), value)
     if isinstance(value, float):
         if not math.isfinite(value):
-            return None, Issue("type.decimal", f"'{value}' is not a number", "enter a number such as 12.5")
+            return None, _not_a_number(value)
         text = repr(value)
-        if "e" not in text and len(text.lstrip("-").replace(".", "").lstrip("0")) <= EXCEL_DIGITS:
+        if "e" not in text and abs(value) < 10 ** MAX_INTEGER_DIGITS and \
+                len(text.lstrip("-").replace(".", "").lstrip("0")) <= EXCEL_DIGITS:
             # Fast path (same result as below): the shortest repr is already plain and exact.
             if text.endswith(".0"):
                 text = text[:-2]
             return ("0" if text in ("0", "-0") else text), None
-        d = Decimal(repr(value))
-        if len(d.normalize().as_tuple().digits) > EXCEL_DIGITS:
-            # Binary floating point noise (0.1+0.2): round to what a spreadsheet shows.
-            d = Decimal(format(value, f".{EXCEL_DIGITS}g"))
-        return decimal_text(d), None
-    text = str(value).replace("\u00a0", "").replace(" ", "").strip()
+        return _exact(_float_decimal(value), value)
+    text = str(value)
     if text == "":
         return "", None
+    if not _PLAIN_DECIMAL.match(text):
+        return None, _why_not_plain(text)
+    return _exact(Decimal(text), value)
+
+
+def _why_not_plain(text: str) -> Issue:
+    """Why a text is not a plain number, as specific as it can be said."""
+    if any(ch.isdigit() and not "0" <= ch <= "9" for ch in text):
+        other = next(ch for ch in text if ch.isdigit() and not "0" <= ch <= "9")
+        return Issue("type.decimal", f"'{text}' is written with digits other than 0-9 ('{other}')",
+                     "retype the number with the digits 0-9")
+    t = text.strip(_SPACES)
+    if "_" in t and t.replace("_", "").replace(".", "", 1).lstrip("+-").isdigit():
+        return Issue("type.decimal", f"'{text}' has an underscore between its digits",
+                     f"enter it without the underscore: {t.replace('_', '')}")
+    if any(ch in t for ch in _SPACES) and t.replace(" ", "").replace("\u00a0", "").replace(".", "", 1) \
+            .lstrip("+-").isdigit():
+        return Issue("type.decimal", f"'{text}' has spaces between its digits, so it is unclear which number is meant",
+                     "enter the number without spaces (for example 495 or 4.95)")
+    if "," in t and t.replace(",", "").replace(".", "", 1).lstrip("+-").isdigit():
+        return Issue("type.decimal", f"'{text}' has a comma: a decimal comma or a thousands separator cannot be told "
+                                     "apart", "enter it with a point for decimals and no separators, like 1234.5")
+    if t.casefold().lstrip("+-") in ("inf", "infinity", "nan", "snan"):
+        return Issue("type.decimal", f"'{text}' is not a finite number", "enter a number such as 12.5")
+    return Issue("type.decimal", f"'{text}' is not a number", _NOT_A_NUMBER_HINT)
+
+
+def read_decimal(value) -> tuple[str | None, Issue | None]:
+    """:func:`parse_decimal`, plus the texts a lenient rule reads, each with a warning
+    (``decimal.lenient``): spaces around the number, a leading ``+``, digits grouped by spaces in
+    threes (``1 234.5``), scientific notation (``1.5E+2``). Never reads ``4 95``, ``1_000``,
+    ``1,5`` or non-ASCII digits: those stay errors."""
+    text, issue = parse_decimal(value)
+    if issue is None or issue.rule != "type.decimal" or not isinstance(value, str):
+        return text, issue
+    t = value.strip(_SPACES)
+    m = _LENIENT_DECIMAL.match(t)
+    if not m or not (m["int"] or (m["frac"] or "")[1:]):
+        return text, issue
+    reasons = []
+    if t != value:
+        reasons.append("spaces around it ignored")
+    if m["sign"] == "+":
+        reasons.append("a leading + ignored")
+    if any(ch in m["int"] for ch in _SPACES):
+        reasons.append("digit groups separated by spaces")
+    if m["exp"]:
+        reasons.append("written in scientific notation")
+    plain = ("-" if m["sign"] == "-" else "") + "".join(ch for ch in m["int"] if ch.isdigit()) + (m["frac"] or "")
+    plain = plain if plain.lstrip("-") not in ("", ".") else "0"
     try:
-        d = Decimal(text)
+        d = Decimal(plain) if not m["exp"] else Decimal(plain + m["exp"])
     except InvalidOperation:
-        return None, Issue("type.decimal", f"'{value}' is not a number",
-                           "enter a plain number such as 12.5 (no currency signs or thousands separators)")
-    if not d.is_finite():
-        return None, Issue("type.decimal", f"'{value}' is not a number", "enter a number such as 12.5")
-    return decimal_text(d), None
+        return text, issue
+    read, problem = _exact(d, value)
+    if problem is not None:
+        return None, problem
+    return read, Issue("decimal.lenient", f"'{value}' was read as {read} ({', '.join(reasons)})",
+                       f"check that {read} is the number meant; retype it as {read} to silence this warning", "warning")
 
 
 def plain_float_texts(values: list[float]) -> list[str | None]:
@@ -88,10 +196,12 @@ def plain_float_texts(values: list[float]) -> list[str | None]:
     shortest repr is plain and within Excel's digits, else None (left to :func:`parse_decimal`)."""
     out: list[str | None] = []
     append = out.append
+    LIMIT = 10.0 ** MAX_INTEGER_DIGITS
     for value in values:
         text = repr(value)
-        if "e" in text or "n" in text or len(text.lstrip("-").replace(".", "").lstrip("0")) > EXCEL_DIGITS:
-            append(None)  # scientific, inf/nan, or float noise: the careful path
+        if "e" in text or "n" in text or len(text.lstrip("-").replace(".", "").lstrip("0")) > EXCEL_DIGITS \
+                or not -LIMIT < value < LIMIT:
+            append(None)  # scientific, inf/nan, float noise or out of range: the careful path
         elif text.endswith(".0"):
             text = text[:-2]
             append("0" if text in ("0", "-0") else text)
@@ -177,8 +287,17 @@ def parse_text(column: Column, value) -> tuple[str | None, Issue | None]:
             return None, Issue("identifier.digits_lost",
                                f"{column.name} {value!r} is a number the spreadsheet rounded: digits were lost",
                                f"format the {column.name} column as Text and re-enter the full code")
-        return parse_decimal(value)
+        return decimal_text(_float_decimal(value)), None  # text: no number range applies
     return str(value), None
+
+
+def read_cell(column: Column, value) -> tuple[str | None, Issue | None]:
+    """:func:`canonical` for a cell of a file a person edited: also reads, with a warning, the
+    number forms a lenient rule accepts (:func:`read_decimal`). Returns (text, None), (None, an
+    error) or (text, a warning)."""
+    if column.type == "decimal" and isinstance(value, str):
+        return read_decimal(value)
+    return canonical(column, value)
 
 
 def canonical(column: Column, value) -> tuple[str | None, Issue | None]:

@@ -143,3 +143,84 @@ def test_report_into_a_missing_folder_is_a_usage_error(tmp_path):
     p = write_wb(tmp_path / "ok.xlsx", [good("A")])
     res = run(p, "--report", tmp_path / "nope" / "r.xlsx")
     assert res.exit_code == 2 and "does not exist" in res.stderr
+
+
+# -- a report for every file validate can read ----------------------------------------------------
+def _corpus():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_corpus", Path(__file__).parent / "data" / "bad" / "make_corpus.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+MC = _corpus()
+ROWS = [["ProductCode", "Name", "Category", "Status"], ["M-1", "Widget", "Pipes", "Active"],
+        ["M-2", "Gadget", None, "Actvie"]]
+
+
+def _plain(path: Path, rows=ROWS) -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Inventory List"
+    for r in rows:
+        ws.append(r)
+    wb.save(path)
+    return path
+
+
+def _merged(path: Path) -> Path:
+    rows = [ROWS[0], ["M-1", "Widget", "Pipes", "Active"], ["M-2", "Gadget", "Pipes", "Active"]]
+    wb = openpyxl.load_workbook(_plain(path, rows))
+    wb.active.merge_cells("C2:C3")  # C3 reads blank: a required Category missing in a merged cell
+    wb.save(path)
+    return path
+
+
+def _entities(path: Path) -> Path:
+    """Billion laughs declared in the styles and document properties, which validate never parses
+    (openpyxl, through defusedxml, refuses them)."""
+    laughs = "".join(f'<!ENTITY l{i} "' + f"&l{i - 1};" * 10 + '">' for i in range(1, 10))
+    doctype = f'<!DOCTYPE x [<!ENTITY l0 "ha">{laughs}]>'
+
+    def declare(name, content):
+        if name not in ("xl/styles.xml", "docProps/core.xml"):
+            return content
+        text = content.decode("utf-8")
+        at = text.index("?>") + 2 if "?>" in text else 0
+        return (text[:at] + doctype + text[at:]).encode("utf-8")
+    path.write_bytes(MC._rewrite(_plain(path.with_name("src.xlsx")), declare))
+    return path
+
+
+WORKBOOKS = {
+    "merged-cells": _merged,
+    "pivot-table": lambda p: MC.pivot_table(_plain(p.with_name("src.xlsx")), p),
+    "strict-ooxml": lambda p: p.write_bytes(MC.package(strict=True)) and p,
+    "no-shared-strings": lambda p: p.write_bytes(MC.package()) and p,
+    "control-character": lambda p: p.write_bytes(MC.package([MC.ROWS[0], ["OP-1", "Widget", 2.5, "Act_x0001_ive"]]))
+    and p,
+    "chart-sheet": lambda p: MC.chart_sheet(p, MC.ROWS),
+    "xml-entities": _entities,
+    "macro-sheet": lambda p: p.write_bytes(MC.package(macro_sheet=True)) and p,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(WORKBOOKS))
+def test_report_is_written_for_every_workbook_validate_reads(tmp_path, kind):
+    path = WORKBOOKS[kind](tmp_path / f"{kind}.xlsx")
+    plain = run(path, "--json")
+    assert plain.exit_code == 1 and "Traceback" not in plain.output
+    problems = json.loads(plain.stdout)["problems"]
+    res = run(path, "--json", "--report", tmp_path / "report.xlsx")
+    assert (res.exit_code, json.loads(res.stdout)["problems"]) == (1, problems), res.output
+    assert "report written" in res.stderr and "Traceback" not in res.output
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+    wb = openpyxl.load_workbook(tmp_path / "report.xlsx")  # a second reader opens it
+    listed = [r[0].value for r in wb["Problems"].iter_rows(min_row=2)]
+    assert listed == [f"Inventory List!{p['cell']}" for p in problems]
+    data = wb["Inventory List"]
+    for p in problems:
+        assert data[p["cell"]].fill.fgColor.rgb[-6:] in ("FFC7CE", "FFEB9C"), (kind, p["cell"])
+    assert all(c.data_type != "f" for row in wb["Problems"].iter_rows() for c in row)

@@ -398,3 +398,100 @@ def test_formula_scan_handles_namespace_prefixed_sheet_xml(tmp_path):
     [p] = t.problems
     assert (p.rule, p.cell, p.value) == ("cell.formula_no_value", "B2", "=1+1")
     assert t.raw["Name"].tolist() == [None, "ok"]
+
+
+# -- CSV is split exactly, or refused at the line ----------------------------------------------
+@pytest.mark.parametrize("text, line, words", [
+    ('ProductCode,Name,Status\nA,Apple,Active\nB,"Banana,Active\nC,Cherry,Active\nD,Date,Active\n', 3,
+     "a quoted value that starts in this record is never closed"),
+    ('ProductCode,Name,Status\nA,"Apple"s,Active\nB,Banana,Active\n', 2,
+     "a quoted value is followed by more text"),
+    ('ProductCode,Name,PriceTier1\nA,Apple,1\nB,Banana,1,50\nC,Cherry,2\n', 3,
+     "line 3 (record 2) has 4 fields but the header has 3"),
+])
+def test_csv_that_cannot_be_split_exactly_is_refused_at_its_line(tmp_path, text, line, words):
+    p = tmp_path / "a.csv"
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(FileReadError) as ei:
+        read_table(p)
+    assert f"line {line}" in ei.value.message and words in ei.value.message
+    assert ei.value.exit_code == ExitCode.FAILED and ei.value.hint
+
+
+def test_csv_short_records_and_trailing_empty_fields_are_read(tmp_path):
+    p = tmp_path / "a.csv"
+    p.write_text('ProductCode,Name,Status\nA,Apple\nB,"Ban\n""ana""",Active,,\n', encoding="utf-8")
+    t = read_table(p)
+    assert t.raw["Name"].tolist() == ["Apple", 'Ban\n"ana"'] and t.raw["Status"].tolist() == [None, "Active"]
+    assert t.cell_ref(1, "Name") == "record 2 (line 3)"
+
+
+# -- workbooks are found through their relationships, whatever their part names ---------------
+def _corpus():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_corpus", Path(__file__).parent / "data" / "bad" / "make_corpus.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+ROWS = [["ProductCode", "Name", "PriceTier1", "Status"], ["P-1", "Widget", 2.5, "Active"],
+        ["P-2", None, 3.0, "Active"]]
+
+
+@pytest.mark.parametrize("layout", [
+    {"folder": ""},  # parts at the package root (calamine's minimal_package.xlsx)
+    {"backslashes": True},  # zip names written as Windows paths (calamine's issue_530.xlsx)
+    {"main": "book.xml"},  # a workbook part not named workbook.xml
+    {"strict": True},  # Strict OOXML namespaces
+    {"macro_sheet": True},  # an Excel 4.0 macro sheet beside the data
+    {"state": "show"},  # a sheet state some writers use and Excel tolerates
+    {"shared_strings": "strings/table.xml"},  # the shared strings under another name
+], ids=["root", "backslashes", "renamed", "strict", "macro-sheet", "state-show", "strings-elsewhere"])
+def test_genuine_workbooks_are_read_through_their_relationships(tmp_path, layout):
+    path = tmp_path / "odd.xlsx"
+    path.write_bytes(_corpus().package(ROWS, formulas={"B3": 'UPPER("gadget")'}, **layout))
+    t = read_table(path)
+    assert t.sheet == "Inventory List" and t.raw["ProductCode"].tolist() == ["P-1", "P-2"]
+    assert t.raw["PriceTier1"].tolist() == [2.5, 3.0]
+    # the formula scan found the sheet's part too: the formula without a value is at its cell
+    assert [(p.rule, p.cell) for p in t.problems] == [("cell.formula_no_value", "B3")]
+
+
+def test_reader_texts_never_reach_the_user(tmp_path):
+    mc = _corpus()
+    with zipfile.ZipFile(__import__("io").BytesIO(mc.package(ROWS))) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    sheet = parts["xl/worksheets/data.xml"]
+    parts["xl/worksheets/data.xml"] = sheet[:sheet.index(b'<c r="B2"') + 30]  # cut inside a tag
+    (tmp_path / "broken.xlsx").write_bytes(mc._zip(parts))
+    with pytest.raises(FileReadError) as ei:
+        read_table(tmp_path / "broken.xlsx")
+    assert ei.value.message == "the workbook is damaged or incomplete and cannot be read (a part of it is not " \
+                               "well-formed XML)"
+
+
+# -- formula cells: the saved value is read, and said so per cell ------------------------------
+def test_formula_cells_are_warned_per_cell_in_xlsx_and_ods(tmp_path):
+    path = tmp_path / "f.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Inventory List")
+    ws.write_row(0, 0, ["ProductCode", "Name", "PriceTier1"])
+    ws.write_row(1, 0, ["F1", "plain", 1])
+    ws.write_string(2, 0, "F2")
+    ws.write_formula(2, 1, '=LOWER("ABC")', None, "abc")
+    ws.write_formula(2, 2, "=2*3", None, 6)
+    wb.close()
+    t = read_table(path)
+    warned = [(p.cell, p.severity, p.value, p.message) for p in problems_of(t, "cell.formula")]
+    assert warned == [("B3", "warning", "abc", 'Name is a formula (=LOWER("ABC")): its saved value is what is read '
+                                               "and imported"),
+                      ("C3", "warning", 6.0, "PriceTier1 is a formula (=2*3): its saved value is what is read and "
+                                             "imported")]
+    formula = ('<table:table-cell table:formula="of:=[.B2]*2" office:value-type="float" office:value="5">'
+               "<text:p>5</text:p></table:table-cell>")
+    rows = (f"<table:table-row>{_s('ProductCode')}{_s('PriceTier1')}</table:table-row>"
+            f"<table:table-row>{_s('A')}{formula}</table:table-row>")
+    t = read_table(_ods(tmp_path / "f.ods", rows))
+    assert [(p.rule, p.cell, p.value) for p in t.problems] == [("cell.formula", "B2", 5.0)]

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inventory_tools import columns as cols
+from inventory_tools import validation
 from inventory_tools.xlsx import report as xlsx_report
 from inventory_tools.changes import ChangeSet
 from inventory_tools.stores.sqlite import SqliteStore
@@ -122,7 +123,7 @@ def test_numbers_stored_as_text_are_accepted_when_exact(tmp_path):
     rep = validate(write_wb(tmp_path / "a.xlsx", HEAD + ["PriceTier1", "PriceTier2"],
                             [good("A") + ["12.50", " 7 "], good("B") + ["1,234.00", "12 dollars"]]))
     assert rep.frame["PriceTier1"].tolist()[0] == "12.5" and rep.frame["PriceTier2"].tolist()[0] == "7"
-    assert rules(rep) == [("type.decimal", "H3"), ("type.decimal", "I3")]
+    assert rules(rep) == [("decimal.lenient", "I2"), ("type.decimal", "H3"), ("type.decimal", "I3")]
 
 
 def test_money_with_more_than_4_decimals(tmp_path):
@@ -346,8 +347,8 @@ def test_xlsx_report_marks_cells_and_lists_problems(tmp_path, monkeypatch):
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames[0] == "Problems" and "Inventory List" in wb.sheetnames
     ps = wb["Problems"]
-    assert [c.value for c in ps[1]] == ["Cell", "Column", "Value", "Rule", "Severity", "Message", "Fix"]
-    listed = [(r[0].value, r[3].value) for r in ps.iter_rows(min_row=2)]
+    assert [c.value for c in ps[1]] == xlsx_report.PROBLEMS_HEAD
+    listed = [(r[0].value, r[9].value) for r in ps.iter_rows(min_row=2)]
     assert listed == [(f"Inventory List!{p.cell}", p.rule) for p in rep.problems]
     first = ps["A2"]
     assert first.hyperlink.location == f"'Inventory List'!{rep.problems[0].cell}"
@@ -364,6 +365,61 @@ def test_xlsx_report_marks_cells_and_lists_problems(tmp_path, monkeypatch):
         problems_xml = z.read(sorted(names)[0]).decode()
     assert "cmd|" in problems_xml  # the formula-looking value is there, as text
     assert "<f>" not in problems_xml and "<f " not in problems_xml
+
+
+def _report_source(tmp_path) -> Path:
+    """A workbook a manager edited: wrong Status words, a blank Category, a formula typed in."""
+    path = tmp_path / "edited.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Inventory List")
+    ws.write_row(0, 0, HEAD + ["PriceTier1"])
+    ws.write_row(1, 0, good("OK-1") + [5])
+    ws.write_row(2, 0, ["BAD-2", "Brass elbow", "", "Stok", "FIFO", "Item", "Active"])
+    ws.write_row(3, 0, good("WARN-3")[:7])
+    ws.write_formula(3, 7, "=2*3", None, 6)  # typed by the manager: read by its saved value
+    ws.write_row(4, 0, ["BAD-4", "Copper tee", "Pipes", "Stock", "FIFO", "Item", "Gone"])
+    ws.write_number(4, 7, -1)
+    wb.close()
+    return path
+
+
+@pytest.mark.parametrize("path_kind", ["copy", "rebuilt"])
+def test_xlsx_report_reads_without_help(tmp_path, monkeypatch, path_kind):
+    if path_kind == "rebuilt":
+        monkeypatch.setattr(xlsx_report, "COPY_LIMIT", 0)
+    rep = validate(_report_source(tmp_path))
+    out = write_xlsx(rep, tmp_path / "report.xlsx")
+    wb = openpyxl.load_workbook(out)
+    ps = wb["Problems"]
+    head = [c.value for c in ps[1]]
+    assert head == ["Cell", "ProductCode", "Name", "Column", "Value", "Severity", "Problem", "Message", "Fix", "Rule"]
+    rows = [dict(zip(head, (c.value for c in r))) for r in ps.iter_rows(min_row=2)]
+    # sorted by row, then column; the product's code and name beside each problem
+    assert [(r["Cell"], r["ProductCode"], r["Name"], r["Rule"]) for r in rows] == [
+        ("Inventory List!C3", "BAD-2", "Brass elbow", "active.required"),
+        ("Inventory List!D3", "BAD-2", "Brass elbow", "enum.value"),
+        ("Inventory List!H4", "WARN-3", "Product WARN-3", "cell.formula"),
+        ("Inventory List!G5", "BAD-4", "Copper tee", "enum.value"),
+        ("Inventory List!H5", "BAD-4", "Copper tee", "decimal.negative")]
+    titles = validation.rules()
+    assert all(r["Problem"] == titles[r["Rule"]] and r["Problem"] != r["Rule"] for r in rows)
+    assert rows[2]["Severity"] == "warning" and "=2*3" in rows[2]["Message"]
+    # readable: message and fix wide and wrapped, the rule id narrow; header frozen and filterable
+    width = {h: ps.column_dimensions[openpyxl.utils.get_column_letter(i + 1)].width for i, h in enumerate(head)}
+    assert width["Message"] >= 60 and width["Fix"] >= 50 and width["Rule"] < width["Problem"] < width["Message"]
+    for h in ("Message", "Fix", "Problem"):
+        assert ps.cell(row=2, column=head.index(h) + 1).alignment.wrap_text
+    assert ps.freeze_panes == "A2" and ps.auto_filter.ref == f"A1:J{len(rows) + 1}"
+    # the data sheet: bad cells filled and commented, each problem row's first cell marked
+    data = wb["Inventory List"]
+    red, yellow = "FFC7CE", "FFEB9C"
+    fill = {c.coordinate: c.fill.fgColor.rgb[-6:] for row in data.iter_rows() for c in row
+            if c.fill.fill_type == "solid"}
+    assert fill == {"C3": red, "D3": red, "A3": red, "H4": yellow, "A4": yellow, "G5": red, "H5": red, "A5": red}
+    assert {c for c in ("C3", "D3", "H4", "G5", "H5") if data[c].comment is None} == set()
+    assert data["H4"].comment.text.startswith("warning: PriceTier1 is a formula")
+    assert data["A1"].value == "ProductCode" and data["B3"].value == "Brass elbow"
+    assert data.freeze_panes == "A2" and data.auto_filter.ref is not None
 
 
 def test_xlsx_report_for_csv_input(tmp_path):
@@ -436,6 +492,12 @@ def test_decimal_fast_path_matches_the_exact_path(v):
     d = Decimal(repr(v))
     if len(d.normalize().as_tuple().digits) > EXCEL_DIGITS:
         d = Decimal(format(v, f".{EXCEL_DIGITS}g"))
+    if abs(v) >= 1e12:  # beyond Cin7's decimal(16,4)
+        assert parse_decimal(v)[1].rule == "decimal.range"
+        return
+    if d != 0 and -d.normalize().as_tuple().exponent > 30:  # a tiny float's 30+ places: refused unexpanded
+        assert parse_decimal(v)[1].rule == "decimal.places"
+        return
     assert parse_decimal(v) == (decimal_text(d), None)
 
 
@@ -632,5 +694,5 @@ def test_rebuilt_report_across_chunks_keeps_every_value_and_mark(tmp_path, monke
     assert read(out) == read(src)
     data = openpyxl.load_workbook(out)["Inventory List"]
     filled = {c.coordinate for row in data.iter_rows() for c in row if c.fill.fgColor.rgb.endswith("FFC7CE")}
-    assert filled == {"G7", "G15", "G42"}
+    assert filled == {"G7", "G15", "G42", "A7", "A15", "A42"}  # the bad cells, and their rows' first cells
     assert all(c.font.b for c in data[1]) and not data["A2"].font.b

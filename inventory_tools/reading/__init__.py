@@ -21,7 +21,7 @@ from ..sheets import DATA_SHEET, MANIFEST_SHEET
 from .build import CHUNK_ROWS, ERROR_LITERALS, chunks
 from .headers import match_header
 from .csvfile import read_csv
-from .sniff import OLE_MAGIC, ole_error, zip_kind
+from .sniff import OLE_MAGIC, ole_error, text_kind, zip_kind
 from .table import Problem, Table
 from .workbook import read_workbook
 
@@ -55,7 +55,7 @@ def read_table_with(path, alongside: Callable[[dict | None], Any] | None, *,
     try:
         size = path.stat().st_size
         with path.open("rb") as f:
-            head = f.read(8)
+            head = f.read(16)
     except FileNotFoundError:
         raise FileReadError("no such file", "check the path (and the current folder)", file=str(path)) from None
     except IsADirectoryError:
@@ -74,6 +74,7 @@ def read_table_with(path, alongside: Callable[[dict | None], Any] | None, *,
     if head.startswith(b"PK"):
         kind = zip_kind(path)
         return read_workbook(path, kind, alongside)
+    text_kind(path, _head(path), size)  # PDF, HTML, Excel 2003 XML, JSON... refused by their names
     if suffix in (".xlsx", ".xlsm", ".ods", ".xls"):
         hint = ("if it is really CSV or text, rename it to .csv; otherwise open it in Excel and save it as "
                 "Excel Workbook (.xlsx)")
@@ -81,6 +82,11 @@ def read_table_with(path, alongside: Callable[[dict | None], Any] | None, *,
                             hint, file=str(path))
     table = read_csv(path, encoding)
     return table, (alongside(None) if alongside else None)
+
+
+def _head(path: Path, size: int = 1 << 16) -> bytes:
+    with path.open("rb") as f:
+        return f.read(size)
 
 
 __all__ = ["Problem", "Table", "read_table", "read_table_with", "overlap_with_parse", "OVERLAP_MAX_ROWS",

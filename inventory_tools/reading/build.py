@@ -172,6 +172,13 @@ def _mark_flagged_cells(table: Table, flags: dict[tuple[int, int], tuple[str, st
         ref = f"{col_letter(ci)}{rn}"
         if flag == "formula":
             table.cell_flags[(pos, name)] = "formula"
+            value = table.raw.iat[pos, table.raw.columns.get_loc(name)]
+            formula = (cached or "").removeprefix("of:").lstrip("=")
+            table.problems.append(Problem(
+                table.sheet, rn, name, ref, value, "cell.formula", "warning",
+                f"{name} is a formula (={formula[:200]}): its saved value is what is read and imported",
+                "if that is the value you want, nothing to do; to be sure, replace the formula with its value "
+                "(copy the cell, then Paste Special → Values)", pos))
         elif flag == "formula_no_value":
             table.cell_flags[(pos, name)] = "formula_no_value"
             _blank_cell(table, pos, name)

@@ -8,37 +8,14 @@ from __future__ import annotations
 
 import re
 import zipfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from ..cellref import col_index
-from .sniff import damaged
+from .package import Package
+from .sniff import xml_problem, damaged
 
 _NEEDLES = (b"<f", b't="e"')  # a formula or an error cell (unprefixed XML, as every writer we know)
 _PREFIXED_NEEDLES = (b":f>", b":f ", b":f/", b't="e"')
-_NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-
-
-def _sheet_part(zf: zipfile.ZipFile, sheet: str) -> str | None:
-    from defusedxml import ElementTree as ET
-
-    wb = ET.fromstring(zf.read("xl/workbook.xml"))
-    rid = None
-    for el in wb.iter(f"{{{_NS_MAIN}}}sheet"):
-        if el.get("name") == sheet:
-            rid = el.get(f"{{{_NS_REL}}}id")
-            break
-    if rid is None:
-        return None
-    rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    for el in rels.iter(f"{{{_NS_PKG_REL}}}Relationship"):
-        if el.get("Id") == rid:
-            target = el.get("Target", "")
-            if target.startswith("/"):
-                return target.lstrip("/")
-            return str(PurePosixPath("xl") / target)
-    return None
 
 
 def _has_needle(zf: zipfile.ZipFile, part: str, needles: tuple[bytes, ...] = _NEEDLES) -> bool:
@@ -71,8 +48,8 @@ def scan_xlsx(path: Path, sheet: str) -> tuple[dict[tuple[int, int], tuple[str, 
     hidden: list[int] = []
     try:
         with zipfile.ZipFile(path) as zf:
-            part = _sheet_part(zf, sheet)
-            if part is None or part not in zf.namelist():
+            part = Package.of(zf).sheet_part(sheet)  # found through the relationships (any part name)
+            if part is None:
                 return out, hidden
             with zf.open(part) as f:
                 _scan_cells(f, out, hidden)
@@ -80,7 +57,7 @@ def scan_xlsx(path: Path, sheet: str) -> tuple[dict[tuple[int, int], tuple[str, 
         raise damaged(path, str(exc)[:120]) from None
     except Exception as exc:  # defusedxml refusals and XML syntax errors (workbook.xml, rels)
         if exc.__class__.__name__ in ("ParseError", "DTDForbidden", "EntitiesForbidden", "ExternalReferenceForbidden"):
-            raise damaged(path, f"the workbook XML is not valid: {exc}") from None
+            raise damaged(path, xml_problem(exc)) from None
         raise
     return out, hidden
 
@@ -161,12 +138,12 @@ def _scan_cells(f, out: dict, hidden: list[int]) -> None:
 _ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 _ODS_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 _ODS_CALCEXT = "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"
-_ODS_NEEDLES = (b'value-type="error"',)
+_ODS_NEEDLES = (b'value-type="error"', b':formula="')
 
 
 def scan_ods(path: Path, sheet: str) -> dict[tuple[int, int], tuple[str, str | None]]:
-    """Error cells in an .ods sheet (calamine reads them as blank); LibreOffice marks them
-    ``calcext:value-type="error"``. Rows and cells may be repeated (``number-*-repeated``)."""
+    """Error cells (calamine reads them as blank; LibreOffice marks them ``calcext:value-type="error"``)
+    and formula cells of an .ods sheet. Rows and cells may be repeated (``number-*-repeated``)."""
     from defusedxml import ElementTree as ET
 
     out: dict[tuple[int, int], tuple[str, str | None]] = {}
@@ -174,6 +151,7 @@ def scan_ods(path: Path, sheet: str) -> dict[tuple[int, int], tuple[str, str | N
     t_cov = f"{{{_ODS_TABLE}}}covered-table-cell"
     a_name, a_rrep = f"{{{_ODS_TABLE}}}name", f"{{{_ODS_TABLE}}}number-rows-repeated"
     a_crep, a_vt = f"{{{_ODS_TABLE}}}number-columns-repeated", f"{{{_ODS_CALCEXT}}}value-type"
+    a_formula = f"{{{_ODS_TABLE}}}formula"
     try:
         with zipfile.ZipFile(path) as zf:
             if "content.xml" not in zf.namelist() or not _has_needle(zf, "content.xml", _ODS_NEEDLES):
@@ -198,11 +176,15 @@ def scan_ods(path: Path, sheet: str) -> dict[tuple[int, int], tuple[str, str | N
                         if cell.tag not in (t_cell, t_cov):
                             continue
                         creps = int(cell.get(a_crep) or 1)
+                        flag = None
                         if cell.get(a_vt) == "error":
-                            text = "".join(cell.itertext()).strip() or "#ERROR"
+                            flag = ("error", "".join(cell.itertext()).strip() or "#ERROR")
+                        elif cell.get(a_formula):
+                            flag = ("formula", cell.get(a_formula))
+                        if flag is not None:
                             for r in range(reps):
                                 for c in range(creps):
-                                    out[(row + r + 1, col + c)] = ("error", text)
+                                    out[(row + r + 1, col + c)] = flag
                         col += creps
                     row += reps
                     el.clear()
@@ -210,6 +192,6 @@ def scan_ods(path: Path, sheet: str) -> dict[tuple[int, int], tuple[str, str | N
         raise damaged(path, str(exc)[:120]) from None
     except Exception as exc:  # defusedxml refusals and XML syntax errors
         if exc.__class__.__name__ in ("ParseError", "DTDForbidden", "EntitiesForbidden", "ExternalReferenceForbidden"):
-            raise damaged(path, f"the sheet XML is not valid: {exc}") from None
+            raise damaged(path, xml_problem(exc)) from None
         raise
     return out

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,6 +15,7 @@ from ..sheets import DATA_SHEET, MANIFEST_SHEET
 from ..values import fold
 from .build import build_table
 from .headers import HEADER_SCAN_ROWS, header_row_of
+from .package import calamine_ready_copy
 from .scan import scan_ods, scan_xlsx
 from .sniff import damaged
 from .table import Problem, Table
@@ -30,6 +32,14 @@ def _calamine_call(path: Path, fn):
         return fn()
 
 
+#: python-calamine's errors in our words (its own texts never reach a user)
+_CALAMINE_WORDS = (("ZipError", "the zip container is broken; the file may be truncated"),
+                   ("XmlError", "a part of it is not well-formed XML"),
+                   ("WorksheetNotFound", "a sheet listed in the workbook is missing"),
+                   ("File not found", "a part it needs is missing"),
+                   ("RelationshipNotFound", "a sheet listed in the workbook is missing"))
+
+
 @contextlib.contextmanager
 def _calamine_errors(path: Path):
     """python-calamine's errors as the FileReadError a user reads (damaged, password...)."""
@@ -39,17 +49,34 @@ def _calamine_errors(path: Path):
     except pc.PasswordError:
         raise FileReadError("the workbook is password-protected (encrypted), so it cannot be read",
                             "open it, remove the password, save, and run again", file=str(path)) from None
-    except (pc.ZipError, pc.XmlError, pc.CalamineError) as exc:
-        raise damaged(path, str(exc).splitlines()[0][:120] if str(exc) else "") from None
-    except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
-        raise damaged(path, str(exc)[:120]) from None
+    except pc.CalamineError as exc:
+        words = next((w for name, w in _CALAMINE_WORDS if type(exc).__name__ == name or name in str(exc)), None)
+        raise damaged(path, words or "its content is not what a spreadsheet holds") from None
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError):
+        raise damaged(path, "the zip container is broken; the file may be truncated") from None
+
+
+def open_workbook(path: Path, kind: str = "xlsx"):
+    """python-calamine's workbook for ``path``. A genuine package calamine would refuse (an Excel
+    4.0 macro sheet, a sheet ``state`` Excel tolerates, a workbook part not named workbook.xml)
+    is read through a copy it accepts (:func:`~.package.calamine_ready_copy`): it is not damaged."""
+    pc = _calamine()
+    if kind == "xlsx":
+        with _calamine_errors(path):
+            copy = calamine_ready_copy(path)
+        if copy is not None:
+            try:
+                return _calamine_call(path, lambda: pc.load_workbook(copy))
+            finally:
+                with contextlib.suppress(OSError):
+                    os.unlink(copy)  # calamine holds the file open: it stays readable until closed
+    return _calamine_call(path, lambda: pc.load_workbook(str(path)))
 
 
 def read_workbook(path: Path, kind: str, alongside: Callable[[dict | None], Any] | None) -> tuple[Table, Any]:
     """The data sheet of a workbook as a :class:`Table`, plus ``alongside(manifest)``'s result
     (run on this thread while calamine parses the sheet on another)."""
-    pc = _calamine()
-    wb = _calamine_call(path, lambda: pc.load_workbook(str(path)))
+    wb = open_workbook(path, kind)
     names = list(wb.sheet_names)
     man_name = next((n for n in names if n.casefold() == MANIFEST_SHEET.casefold()), None)
     manifest = _manifest(path, wb, man_name) if man_name else None

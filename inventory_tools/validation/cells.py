@@ -15,9 +15,12 @@ import pandas as pd
 
 from .. import columns as cols
 from ..reading import Table
-from ..values import Issue, canonical, plain_float_texts
+from ..values import Issue, plain_float_texts, read_cell
 
 _SCI_RE = re.compile(r"^[+-]?\d(?:[.,]\d+)?[eE][+-]\d{1,3}$")  # how a spreadsheet shows 1.23457E+12
+#: characters that cannot round-trip through a workbook's XML or a CSV file: C0 controls but tab,
+#: LF and CR (NUL arrives as Excel's escape ``_x0000_``), U+FFFE/U+FFFF, lone surrogates
+UNSAFE_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 #: add(position, column, raw value, rule, message, hint, severity)
 AddProblem = Callable[..., None]
@@ -49,6 +52,9 @@ def _canonical_uniques(col: cols.Column, uniq) -> _Uniques:
         trimmed = np.array([v.replace("\u00a0", " ").strip() for v in uniq_arr[at]], dtype=object)
         u.spaced[at] = trimmed != uniq_arr[at]
         u.values[at] = trimmed
+        for k in _unsafe_positions(trimmed):
+            u.issues[at[k]] = _unsafe_char(col, trimmed[k])
+            u.values[at[k]] = ""
         if col.identifier:
             sci = np.fromiter((_SCI_RE.match(t) is not None for t in trimmed), dtype=bool, count=len(at))
             u.scientific[at[sci]] = True
@@ -67,7 +73,7 @@ def _canonical_uniques(col: cols.Column, uniq) -> _Uniques:
         rest[at[done]] = False
         others = np.flatnonzero(rest).tolist()
     for i in others:
-        v, issue = canonical(col, uniq[i])
+        v, issue = read_cell(col, uniq[i])
         u.values[i] = "" if v is None else v
         u.issues[i] = issue
     return u
@@ -84,10 +90,12 @@ def canonical_column(table: Table, name: str, bad: np.ndarray, add: AddProblem) 
         codes, uniq = pd.factorize(raw_arr, use_na_sentinel=True)
     nu = len(uniq)
     u = _canonical_uniques(col, uniq)
-    has_issue = np.fromiter((x is not None for x in u.issues), dtype=bool, count=nu + 1)
+    # 0 no issue, 1 a warning (the value is read), 2 an error (the cell is blanked)
+    level = np.fromiter((0 if x is None else 1 if x.severity == "warning" else 2 for x in u.issues),
+                        dtype=np.int8, count=nu + 1)
     c = np.where(codes < 0, nu, codes)
     sci_cells = u.scientific[c] & ~bad
-    issue_cells = has_issue[c]
+    issue_cells = level[c] > 0
     space_cells = u.spaced[c] & ~bad & ~issue_cells
     for pos in np.flatnonzero(sci_cells).tolist():
         v = raw_arr[pos]
@@ -101,7 +109,7 @@ def canonical_column(table: Table, name: str, bad: np.ndarray, add: AddProblem) 
     for pos in np.flatnonzero(issue_cells & ~bad).tolist():
         issue: Issue = u.issues[c[pos]]
         add(pos, name, raw_arr[pos], issue.rule, issue.message, issue.hint, issue.severity)
-    bad |= sci_cells | issue_cells
+    bad |= sci_cells | (level[c] == 2)
     vals = u.values[c]
     cat_of_u, categories = pd.factorize(u.values)
     cells = cat_of_u[c]
@@ -110,3 +118,25 @@ def canonical_column(table: Table, name: str, bad: np.ndarray, add: AddProblem) 
         cells[bad] = cat_of_u[nu]  # u.values[nu] is ""
     categorical = pd.Categorical.from_codes(cells, categories=np.asarray(categories, dtype=object))
     return pd.Series(vals, index=raw.index, dtype=object), categorical
+
+
+def _unsafe_positions(texts: np.ndarray, batch: int = 2048) -> list[int]:
+    """Positions of the texts holding an :data:`UNSAFE_CHARS` character: one regex search per
+    batch of texts (joined), then per text only in a batch that has one."""
+    out: list[int] = []
+    search = UNSAFE_CHARS.search
+    for start in range(0, len(texts), batch):
+        part = texts[start:start + batch].tolist()
+        if search("\n".join(part)):
+            out.extend(start + k for k, t in enumerate(part) if search(t))
+    return out
+
+
+def _unsafe_char(col: cols.Column, text: str) -> Issue:
+    ch = UNSAFE_CHARS.search(text).group()
+    code = f"U+{ord(ch):04X}"
+    what = {"\x00": f"the NUL character ({code}, written _x0000_ inside Excel files)",
+            "\ufffe": f"the non-character {code}", "\uffff": f"the non-character {code}"}.get(
+        ch, f"an invisible control character ({code})" if ord(ch) < 32 else f"a broken character ({code})")
+    return Issue("text.unsafe_char", f"{col.name} contains {what}, which a workbook or CSV file cannot hold",
+                 "retype the value (the character is invisible: delete the cell's text and type it again)")

@@ -113,7 +113,7 @@ class XlsxWriter:
         source = rows if hasattr(rows, "chunks") else FrameChunks(rows)
         n = source.n
         if n + 1 > MAX_ROWS:
-            from .errors import UsageError
+            from ..errors import UsageError
 
             raise UsageError(f"{n:,} products do not fit in one sheet (Excel's limit is {MAX_ROWS - 1:,} rows)",
                              "export some statuses at a time (--status), or export CSV")
