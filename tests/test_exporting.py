@@ -173,13 +173,14 @@ def test_huge_exports_write_unique_text_inline_and_read_back_the_same(loaded, tm
 
 @pytest.mark.parametrize("texts", [
     ["plain", "a & b < c > d", "_x0041_ literal", "cr\r\nlf", "bell\x07", "\ufffe", "", "naïve ☃", "__x12_"],
-    ["holds the joiner \x01 itself", "other _x00e9_"],  # escaped one by one
+    ["holds \x01 a control character", "other _x00e9_", "\uffff & _X00E9_ <\r>", "\x00", "_x12G_"],
 ])
 def test_shared_strings_escaped_in_bulk_exactly_as_one_by_one(texts):
-    from inventory_tools.xlsx.cells import _si_elements
+    from inventory_tools.xlsx.cells import si_elements
     from inventory_tools.xlsx.xml import xml_text
 
-    assert _si_elements(texts) == "".join(f'<si><t xml:space="preserve">{xml_text(t)}</t></si>' for t in texts)
+    expected = "".join(f'<si><t xml:space="preserve">{xml_text(t)}</t></si>' for t in texts)
+    assert si_elements(texts) == expected.encode()
 
 
 def test_results_workbook_from_coded_columns_reads_back_the_same(tmp_path):

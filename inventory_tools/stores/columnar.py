@@ -31,32 +31,34 @@ class SnapshotColumns:
         self.names = list(names)
         self._db: sqlite3.Connection | None = None
         self._export_id = ""
-        self._pending: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {n: [] for n in self.names}
+        self._pending: dict[str, list[tuple[np.ndarray, object]]] = {n: [] for n in self.names}
         self._pending_rows = 0
         self._seen: set[str] = set()  # columns handed over for the current chunk
         self._parts: list[tuple[int, str, bytes, bytes]] = []
         self._next_part = 0
 
-    def add(self, chunk: pd.DataFrame) -> None:
-        for name in self.names:
-            codes, uniques = pd.factorize(chunk[name].to_numpy(dtype=object), use_na_sentinel=False)
-            self.column(name, codes, uniques)
-        self.end_chunk(len(chunk))
+    def add(self, chunk) -> None:
+        """A chunk (a DataFrame or an Arrow batch) the writer did not factorise (a CSV export)."""
+        self.end_chunk(len(chunk) if not hasattr(chunk, "num_rows") else chunk.num_rows, chunk)
 
-    def column(self, name: str, codes: np.ndarray, uniques: np.ndarray) -> None:
-        """One column of the current chunk, factorised (blank cells may be -1, read as "")."""
+    def column(self, name: str, codes: np.ndarray, values) -> None:
+        """One column of the current chunk, factorised: codes (blank may be -1, read as "") into
+        ``values``, the distinct values (an Arrow array or an object array)."""
         if name in self._pending:
-            self._pending[name].append((codes, np.asarray(uniques, dtype=object)))
+            self._pending[name].append((codes, values))
             self._seen.add(name)
 
-    def end_chunk(self, rows: int, chunk: pd.DataFrame | None = None) -> None:
+    def end_chunk(self, rows: int, chunk=None) -> None:
         """The chunk is complete. Columns the writer did not hand over (an export of some
         columns) are taken from ``chunk``: the snapshot always holds whole rows."""
         if chunk is not None:
+            from ..xlsx.arrowtext import encode, strings
+
             for name in self.names:
                 if name not in self._seen:
-                    codes, uniques = pd.factorize(chunk[name].to_numpy(dtype=object), use_na_sentinel=False)
-                    self._pending[name].append((codes, np.asarray(uniques, dtype=object)))
+                    column = chunk.column(name) if hasattr(chunk, "schema") else \
+                        strings(chunk[name].to_numpy(dtype=object))
+                    self._pending[name].append(encode(column))
         self._seen = set()
         self._pending_rows += rows
         if self._pending_rows >= PART_ROWS:
@@ -68,7 +70,7 @@ class SnapshotColumns:
         part = self._next_part
         self._next_part += 1
         for name in self.names:
-            codes, uniques = merge(self._pending[name])
+            codes, uniques = merge_parts(self._pending[name])
             self._pending[name] = []
             if (codes < 0).any():  # blank cells as the writer left them: the text ""
                 codes = np.where(codes < 0, len(uniques), codes)
@@ -95,6 +97,28 @@ class SnapshotColumns:
         self._parts.clear()
 
 
+def merge_parts(parts: list) -> tuple[np.ndarray, np.ndarray]:
+    """Chunks of (codes, -1 = blank; distinct values as Arrow or object arrays) → (int32 codes,
+    -1 kept; one object array of distinct values)."""
+    if not parts:
+        return np.zeros(0, dtype=np.int32), np.empty(0, dtype=object)
+    if not all(hasattr(values, "type") for _, values in parts):
+        return merge([(c, np.asarray(v.to_numpy(zero_copy_only=False) if hasattr(v, "type") else v, dtype=object))
+                      for c, v in parts])
+    import pyarrow as pa
+
+    if len(parts) == 1:
+        codes, values = parts[0]
+        return codes.astype(np.int32, copy=False), values.to_numpy(zero_copy_only=False).astype(object, copy=False)
+    whole = pa.concat_arrays([values.cast(pa.large_string()) for _, values in parts]).dictionary_encode()
+    remap = np.append(whole.indices.to_numpy(zero_copy_only=False).astype(np.int32), np.int32(-1))
+    out, start = [], 0
+    for codes, values in parts:
+        out.append(remap[np.where(codes < 0, len(remap) - 1, codes + start)])
+        start += len(values)
+    return np.concatenate(out), whole.dictionary.to_numpy(zero_copy_only=False).astype(object, copy=False)
+
+
 class Recording:
     """A rows source (``n``, ``chunks(size)``, ...) whose chunks are also added to ``columns``
     as the writer goes through them: the snapshot costs no second pass over the store."""
@@ -105,7 +129,6 @@ class Recording:
     def chunks(self, size: int) -> Iterator[pd.DataFrame]:
         for chunk in self._source.chunks(size):
             yield chunk
-            # after the writer: its own factorising has cached each string's hash by now
             self.columns.add(chunk)
 
     def __getattr__(self, name):

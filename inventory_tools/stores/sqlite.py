@@ -285,6 +285,20 @@ class ProductStream:
         # the next chunk is read while this one is written (SQLite steps without holding the GIL)
         return prefetched(read())
 
+    def arrow_chunks(self, size: int):
+        """The products as Arrow record batches of ``size`` rows, every column dictionary-encoded
+        (read on the other core: :mod:`.arrow_read`)."""
+        from ..prefetch import prefetched
+        from . import arrow_read
+
+        names = list(cols.names())
+        if not self.n:
+            return iter(())
+        if not arrow_read.available() or not self.store._on_disk:
+            return prefetched(_as_arrow(self.chunks(size), names))
+        sql = arrow_read.products_sql(names, self._where, self._params, qi)
+        return prefetched(_counted(arrow_read.batches(self.store.path, names, sql, size), self.n))
+
     def distinct(self, column: str) -> list[str]:
         sql = f"SELECT DISTINCT {qi(column)} FROM products{self._where}"
         return [r[0] for r in self.store.db.execute(sql, self._params) if r[0]]
@@ -292,3 +306,29 @@ class ProductStream:
     def status_counts(self) -> dict[str, int]:
         sql = f"SELECT {qi(cols.STATUS)}, count(*) FROM products{self._where} GROUP BY 1 ORDER BY 2 DESC"
         return dict(self.store.db.execute(sql, self._params).fetchall())
+
+
+def _as_arrow(frames, names: list[str]):
+    """Chunks read through the ``sqlite3`` module, as the Arrow batches ``arrow_chunks`` gives."""
+    import pyarrow as pa
+
+    from .arrow_read import schema
+
+    want = schema(names)
+    for frame in frames:
+        yield pa.RecordBatch.from_arrays(
+            [pa.array(frame[n].to_numpy(dtype=object), type=pa.string()).dictionary_encode() for n in names],
+            schema=want)
+
+
+def _counted(batches, n: int):
+    """``batches``, checked to hold the ``n`` products counted in the export's transaction."""
+    from ..errors import StoreError
+
+    seen = 0
+    for batch in batches:
+        seen += batch.num_rows
+        yield batch
+    if seen != n:
+        raise StoreError(f"the store gave {seen:,} products where it counted {n:,}",
+                         "re-run the export; nothing was written")

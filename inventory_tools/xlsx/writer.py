@@ -1,8 +1,9 @@
 """A small, fast, streaming .xlsx writer for the inventory list.
 
 Why not openpyxl/xlsxwriter: at 100k rows x 96 columns they spend ~100k cells/s in per-cell
-Python. Here each column is rendered to XML with vectorised array operations, rows are built in
-chunks and streamed into the zip, so time and memory stay flat (bench/RESULTS.md has figures).
+Python. Here each column's distinct values are rendered to cell XML by Arrow's string kernels,
+and a chunk's rows are laid out by one Arrow ``take`` (:mod:`.rows`), streamed into the zip and
+compressed on a second thread, so time and memory stay flat (bench/RESULTS.md has figures).
 
 What it writes: shared-string text cells (typed text: never a formula, whatever the text),
 number cells with a fixed decimal format, styles for a bold frozen header, text-formatted
@@ -16,15 +17,16 @@ import zipfile
 from typing import Iterable, Sequence
 
 import numpy as np
-import pandas as pd
 
 from ..cellref import col_letter
-from .cells import CodedColumn, ColumnSpec, PlainSheet, SharedStrings, render_column, row_heights
+from . import arrowtext as at
+from .cells import CodedColumn, ColumnSpec, PlainSheet, SharedStrings, ValueCells
+from .rows import Placed, chunk_xml
 from .xml import (APP_XML, CellStyle, ROOT_RELS, SHEET_COMMENT_RELS, MAX_COMMENTS, comments_xml, page_setup_xml,
                   styles_xml, vml_xml, xml_attr, xml_text)
 
 MAX_ROWS = 1_048_576
-CHUNK_ROWS = 5_000  # rows rendered at a time: bounds memory (~100 MB) at any export size
+CHUNK_ROWS = 16_384  # rows rendered at a time: bounds memory (~100 MB) at any export size
 #: Column-width units one landscape page holds at about half size (11-point text printed at ~5.5
 #: points is the least that reads); wider sheets print on more pages across.
 READABLE_UNITS_PER_PAGE = 260
@@ -55,7 +57,7 @@ class Deflater:
                 except BaseException as exc:  # noqa: BLE001 - handed to the writing thread
                     self.error = exc
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         if self.error is not None:
             raise self.error
         self.queue.put(data)
@@ -73,11 +75,11 @@ class Deflater:
 class FrameChunks:
     """Rows to write, in chunks: a whole DataFrame, or (see exporting) a stream from a store."""
 
-    def __init__(self, frame: pd.DataFrame):
+    def __init__(self, frame: "pd.DataFrame"):
         self.frame = frame
         self.n = len(frame)
 
-    def chunks(self, size: int) -> Iterable[pd.DataFrame]:
+    def chunks(self, size: int) -> "Iterable[pd.DataFrame]":
         for start in range(0, self.n, size):
             yield self.frame.iloc[start:start + size]
 
@@ -106,7 +108,8 @@ class XlsxWriter:
         """``rows``: a DataFrame, or anything with ``n`` and ``chunks(size)`` (streamed, so memory
         stays flat). ``comments``: (0-based data row, 0-based column, text) notes on cells.
         ``observer``: gets each chunk's columns as the writer factorised them
-        (``column(name, codes, uniques)`` with blank = -1, then ``end_chunk(rows)``).
+        (``column(name, codes, values)``: int32 codes, blank = -1, into an Arrow array of the
+        distinct values), then ``end_chunk(rows, chunk)``.
         ``coded``: columns given whole as category codes (then absent from ``rows``)."""
         self.observer = observer
         self.coded = coded or {}
@@ -123,16 +126,18 @@ class XlsxWriter:
             comments = (comments or [])[:MAX_COMMENTS]
             with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as fh, Deflater(fh) as out:
                 for piece in self._data_sheet_chunks(source, progress, highlight or {}, bool(comments)):
-                    out.write(piece.encode("utf-8"))
+                    out.write(piece)
             if comments:
                 zf.writestr("xl/comments1.xml", comments_xml(comments))
                 zf.writestr("xl/drawings/vmlDrawing1.vml", vml_xml(comments))
                 zf.writestr("xl/worksheets/_rels/sheet1.xml.rels", SHEET_COMMENT_RELS)
             for i, sheet in enumerate(self.extra, start=2):
-                zf.writestr(f"xl/worksheets/sheet{i}.xml", self._plain_sheet_xml(sheet))
-            with zf.open("xl/sharedStrings.xml", "w", force_zip64=True) as fh:
+                with zf.open(f"xl/worksheets/sheet{i}.xml", "w", force_zip64=True) as fh:
+                    for piece in self._plain_sheet_xml(sheet):
+                        fh.write(piece)
+            with zf.open("xl/sharedStrings.xml", "w", force_zip64=True) as fh, Deflater(fh) as out:
                 for piece in self.sst.xml_chunks():
-                    fh.write(piece.encode("utf-8"))
+                    out.write(piece)
             zf.writestr("xl/styles.xml", styles_xml())
             zf.writestr("xl/workbook.xml", self._workbook_xml(n))
             zf.writestr("xl/_rels/workbook.xml.rels", self._workbook_rels(len(sheets)))
@@ -143,13 +148,16 @@ class XlsxWriter:
 
     # -- data sheet --
     def _data_sheet_chunks(self, source, progress, highlight: dict,
-                           has_comments: bool = False) -> Iterable[str]:
+                           has_comments: bool = False) -> Iterable[bytes | memoryview]:
         specs = self.specs
         n = source.n
         last_col = col_letter(len(specs) - 1)
         cols_xml = "".join(
             f'<col min="{i + 1}" max="{i + 1}" width="{s.width:.2f}" style="{s.style}" customWidth="1"/>'
             for i, s in enumerate(specs))
+        header = "".join(
+            f'<c r="{col_letter(i)}1" s="{CellStyle.HEADER_READONLY if s.read_only else CellStyle.HEADER}" t="s">'
+            f'<v>{self.sst.code(s.name)}</v></c>' for i, s in enumerate(specs))
         yield ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
                ' xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
@@ -159,45 +167,38 @@ class XlsxWriter:
                '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
                '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
                '<sheetFormatPr defaultRowHeight="15"/>'
-               f'<cols>{cols_xml}</cols><sheetData>')
-        header = "".join(
-            f'<c r="{col_letter(i)}1" s="{CellStyle.HEADER_READONLY if s.read_only else CellStyle.HEADER}" t="s">'
-            f'<v>{self.sst.code(s.name)}</v></c>' for i, s in enumerate(specs))
-        yield f'<row r="1">{header}</row>'
-        letters = [col_letter(i) for i in range(len(specs))]
-        names = [s.name for s in specs]
+               f'<cols>{cols_xml}</cols><sheetData><row r="1">{header}</row>').encode()
         start = 0
-        for chunk in source.chunks(CHUNK_ROWS):
-            rows = np.arange(start + 2, start + 2 + len(chunk)).astype(str).astype(object)
-            # A (rows x columns+2) grid of XML pieces joined once in row-major order: no string
-            # grows cell by cell, so the cost is linear in the output size.
-            grid = np.full((len(chunk), 3 * len(specs) + 2), "", dtype=object)
-            lines = np.ones(len(chunk), dtype=np.int64)  # each row's tallest wrapped cell
-            for j, (name, letter, spec) in enumerate(zip(names, letters, specs)):
-                marks = highlight.get(name)
-                marks = marks[start:start + len(chunk)] if marks is not None else None
-                if name in self.coded:
-                    self.coded[name].render(start, letter, rows, spec, self.sst, marks, grid[:, 1 + 3 * j:4 + 3 * j],
-                                            lines)
-                    continue
-                values = chunk[name].to_numpy(dtype=object)
-                factorised = render_column(values, letter, rows, spec, self.sst, marks,
-                                            grid[:, 1 + 3 * j:4 + 3 * j], lines)
-                if self.observer is not None:
-                    self.observer.column(name, *factorised)
+        chunks = source.arrow_chunks(CHUNK_ROWS) if hasattr(source, "arrow_chunks") else source.chunks(CHUNK_ROWS)
+        for chunk in chunks:
+            size = chunk.num_rows if hasattr(chunk, "num_rows") else len(chunk)
+            placed = [self._placed(chunk, start, size, spec, col_letter(j), highlight.get(spec.name))
+                      for j, spec in enumerate(specs)]
             if self.observer is not None:
-                self.observer.end_chunk(len(chunk), chunk)
-            grid[:, 0] = '<row r="' + rows + '"' + row_heights(lines) + '>'
-            grid[:, -1] = "</row>"
-            yield "".join(grid.ravel().tolist())
-            start += len(chunk)
+                self.observer.end_chunk(size, chunk)
+            yield chunk_xml(start + 2, placed, size)
+            start += size
             if progress:
-                progress(len(chunk))
-        yield "</sheetData>"
-        yield f'<autoFilter ref="A1:{last_col}{max(n + 1, 2)}"/>'
-        yield self._validations_xml()
-        yield (page_setup_xml("landscape", self.pages_wide(), grid_lines=True)
-               + ('<legacyDrawing r:id="rIdVml"/>' if has_comments else "") + '</worksheet>')
+                progress(size)
+        yield ("</sheetData>"
+               f'<autoFilter ref="A1:{last_col}{max(n + 1, 2)}"/>'
+               + self._validations_xml()
+               + page_setup_xml("landscape", self.pages_wide(), grid_lines=True)
+               + ('<legacyDrawing r:id="rIdVml"/>' if has_comments else "") + '</worksheet>').encode()
+
+    def _placed(self, chunk, start: int, size: int, spec: ColumnSpec, letter: str,
+                marks: np.ndarray | None) -> Placed:
+        """One column of a chunk: its values coded, each distinct value's cell built."""
+        if spec.name in self.coded:
+            codes, cells = self.coded[spec.name].chunk(start, size, spec, self.sst)
+        else:
+            codes, values = at.encode(column_of(chunk, spec.name))
+            if self.observer is not None:
+                self.observer.column(spec.name, codes, values)
+            cells = ValueCells(values, spec, self.sst, size)
+        marks = marks[start:start + size] if marks is not None else None
+        style = CellStyle.HIGHLIGHT_NUMBER if spec.kind == "number" else CellStyle.HIGHLIGHT_TEXT
+        return Placed(letter, codes, cells, marks, style, mark_blanks=True)
 
     def pages_wide(self) -> int:
         """Pages across a printout: ``fit_width`` if set, else as few as keep the text readable."""
@@ -225,46 +226,43 @@ class XlsxWriter:
         return f'<dataValidations count="{len(items)}">{"".join(items)}</dataValidations>' if items else ""
 
     # -- plain sheets --
-    def _plain_sheet_xml(self, sheet: PlainSheet) -> str:
-        rows = self._plain_rows_xml(sheet)
+    def _plain_sheet_xml(self, sheet: PlainSheet) -> Iterable[bytes | memoryview]:
         cols = "".join(f'<col min="{i + 1}" max="{i + 1}" width="{w:.2f}" customWidth="1"/>'
                        for i, w in enumerate(sheet.widths))
         printing = "" if sheet.hidden else page_setup_xml(sheet.orientation, 1)
-        return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-                + ("" if sheet.hidden else '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>')
-                + '<sheetViews><sheetView workbookViewId="0"/></sheetViews>'
-                '<sheetFormatPr defaultRowHeight="15"/>'
-                + (f"<cols>{cols}</cols>" if cols else "")
-                + f'<sheetData>{"".join(rows)}</sheetData>{printing}</worksheet>')
+        yield ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+               '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+               + ("" if sheet.hidden else '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>')
+               + '<sheetViews><sheetView workbookViewId="0"/></sheetViews>'
+               '<sheetFormatPr defaultRowHeight="15"/>'
+               + (f"<cols>{cols}</cols>" if cols else "") + "<sheetData>").encode()
+        yield from self._plain_rows_xml(sheet)
+        yield f"</sheetData>{printing}</worksheet>".encode()
 
-    def _plain_rows_xml(self, sheet: PlainSheet) -> list[str]:
-        """Every row's XML; the cells a column at a time (a Changes sheet may hold 100,000 rows).
+    def _plain_rows_xml(self, sheet: PlainSheet) -> Iterable[bytes | memoryview]:
+        """Every row's XML, a chunk of rows at a time (a Changes sheet may hold 100,000 rows).
         Cells wrap within their column's width; each row is as tall as its longest cell."""
         rows = sheet.rows
-        lines = []
         first = 0
         if sheet.title_first_row and rows:
             cells = "".join(f'<c r="{col_letter(c)}1" s="{CellStyle.TITLE}" t="s"><v>{self.sst.code(str(v))}</v></c>'
                             for c, v in enumerate(rows[0]) if v not in (None, ""))
-            lines.append(f'<row r="1" ht="22">{cells}</row>')
+            yield f'<row r="1" ht="22">{cells}</row>'.encode()
             first = 1
-        body = rows[first:]
-        width = max((len(r) for r in body), default=0)
-        numbers = np.arange(first + 1, len(rows) + 1).astype(str).astype(object)
-        grid = np.full((len(body), 3 * width + 2), "", dtype=object)
-        heights = np.ones(len(body), dtype=np.int64)
-        for c in range(width):
-            spec = ColumnSpec("", "text", wrap=True, width=sheet.widths[c] if c < len(sheet.widths) else 12.0)
-            values = np.array([("" if r[c] is None else str(r[c])) if c < len(r) else "" for r in body], dtype=object)
-            render_column(values, col_letter(c), numbers, spec, self.sst, None, grid[:, 1 + 3 * c:4 + 3 * c], heights)
-        heading = f' s="{CellStyle.HEADING}"'
-        for i in (h - first for h in sheet.headings if h >= first):
-            grid[i, 3] = grid[i, 3].replace(f' s="{CellStyle.WRAP}"', heading, 1) if grid[i, 3] else ""
-        grid[:, 0] = '<row r="' + numbers + '"' + row_heights(heights) + '>'
-        grid[:, -1] = "</row>"
-        lines.extend("".join(row) for row in grid.tolist())
-        return lines
+        width = max((len(r) for r in rows[first:]), default=0)
+        headings = np.zeros(len(rows), dtype=bool)
+        headings[[h for h in sheet.headings if first <= h < len(rows)]] = True
+        specs = [ColumnSpec("", "text", wrap=True, width=sheet.widths[c] if c < len(sheet.widths) else 12.0)
+                 for c in range(width)]
+        for start in range(first, len(rows), CHUNK_ROWS):
+            body = rows[start:start + CHUNK_ROWS]
+            placed = []
+            for c, spec in enumerate(specs):
+                codes, values = at.encode([("" if r[c] is None else str(r[c])) if c < len(r) else "" for r in body])
+                marks = headings[start:start + len(body)] if c == 0 else None
+                placed.append(Placed(col_letter(c), codes, ValueCells(values, spec, self.sst, len(body)), marks,
+                                     CellStyle.HEADING))
+            yield chunk_xml(start + 1, placed, len(body))
 
     # -- package parts --
     def _workbook_xml(self, n: int) -> str:
@@ -321,3 +319,10 @@ class XlsxWriter:
                 '<Override PartName="/docProps/app.xml" ContentType="application/'
                 'vnd.openxmlformats-officedocument.extended-properties+xml"/>'
                 '</Types>')
+
+
+def column_of(chunk, name: str):
+    """One column of a chunk (an Arrow record batch or table, or a DataFrame) as Arrow text."""
+    if hasattr(chunk, "schema"):
+        return chunk.column(name)
+    return at.strings(chunk[name].to_numpy(dtype=object))
