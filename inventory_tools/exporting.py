@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-import pandas as pd
-
 from . import __version__
 from . import column_sets
 from . import columns as cols
@@ -174,7 +172,7 @@ def export(store, out: str | os.PathLike, *, statuses: Iterable[str] | None = No
                         filters=chosen.match.describe())
 
 
-def _planned_frame(store, match: filters.ProductFilter) -> pd.DataFrame:
+def _planned_frame(store, match: filters.ProductFilter) -> "pd.DataFrame":
     from .importing import planned_rows
 
     frame, source = planned_rows(store)

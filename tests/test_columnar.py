@@ -38,14 +38,14 @@ def test_encode_decode_round_trip(n):
 
 
 def test_exported_snapshot_reads_back_column_wise_exactly_as_its_rows(store_path, tmp_path, monkeypatch):
-    monkeypatch.setattr(xlsx_writer, "CHUNK_ROWS", 700)  # many chunks ...
-    monkeypatch.setattr(columnar, "PART_ROWS", 2_000)  # ... and several stored parts
+    monkeypatch.setattr(xlsx_writer, "CHUNK_ROWS", 700)  # many chunks: a stored part each ...
+    monkeypatch.setattr(columnar, "_PARTS_HELD", 200)  # ... stored while the export goes on
     store = open_store(store_path)
     store.apply(ChangeSet(creates=products(5_000)), kind="import", source="t", base_export_id=None, counts={})
     export_id = export(store, tmp_path / "x.xlsx").export_id
     parts = store.state.db.execute("SELECT count(DISTINCT part) FROM export_columns WHERE export_id=?",
                                    (export_id,)).fetchone()[0]
-    assert parts == 3
+    assert parts == 8
     fast = store.state.export_snapshot(export_id)
     pd.testing.assert_frame_equal(fast, rows_snapshot(store))
     some = ["Description", cols.KEY]

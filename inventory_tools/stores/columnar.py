@@ -3,10 +3,10 @@ fraction of a second.
 
 Kept as rows (``export_rows``, before store version 2), reading 100,000 products x 96 columns
 back through the sqlite3 module cost ~3 s of Python objects and the copy took 60 MB of the store
-per export. Here each column of each part (up to :data:`PART_ROWS` rows) is stored as its
-distinct values (a JSON list of text) plus one small integer per row pointing into them, both
-deflated: ~3 MB for 100,000 products, decoded in ~0.3 s. Plain data only (no pickle): a store
-file can come from anywhere.
+per export. Here each column of each part (a chunk of rows as the writer wrote it) is stored
+as its distinct values (JSON arrays of text) plus one small integer per row pointing into them,
+both deflated: ~3 MB for 100,000 products, decoded in ~0.3 s. Plain data only (no pickle): a
+store file can come from anywhere.
 """
 from __future__ import annotations
 
@@ -16,26 +16,21 @@ import zlib
 from typing import Iterable, Iterator
 
 import numpy as np
-import pandas as pd
 
-from ..factorised import merge
-
-PART_ROWS = 200_000  # rows per stored part: bounds the memory of exporting a million products
 _WIDTHS = {1: "<u1", 2: "<u2", 4: "<u4"}
 
 
 class SnapshotColumns:
-    """Collects the chunks an export writes, as per-column codes + distinct values."""
+    """Collects the chunks an export writes, as per-column codes + distinct values: each chunk is
+    one stored part, encoded as soon as the writer has factorised it."""
 
     def __init__(self, names: Iterable[str]):
         self.names = list(names)
         self._db: sqlite3.Connection | None = None
         self._export_id = ""
-        self._pending: dict[str, list[tuple[np.ndarray, object]]] = {n: [] for n in self.names}
-        self._pending_rows = 0
         self._seen: set[str] = set()  # columns handed over for the current chunk
         self._parts: list[tuple[int, str, bytes, bytes]] = []
-        self._next_part = 0
+        self._part = 0
 
     def add(self, chunk) -> None:
         """A chunk (a DataFrame or an Arrow batch) the writer did not factorise (a CSV export)."""
@@ -44,51 +39,34 @@ class SnapshotColumns:
     def column(self, name: str, codes: np.ndarray, values) -> None:
         """One column of the current chunk, factorised: codes (blank may be -1, read as "") into
         ``values``, the distinct values (an Arrow array or an object array)."""
-        if name in self._pending:
-            self._pending[name].append((codes, values))
+        if name in self.names and name not in self._seen:
+            self._parts.append((self._part, name, *encode(codes, values)))
             self._seen.add(name)
 
     def end_chunk(self, rows: int, chunk=None) -> None:
         """The chunk is complete. Columns the writer did not hand over (an export of some
         columns) are taken from ``chunk``: the snapshot always holds whole rows."""
         if chunk is not None:
-            from ..xlsx.arrowtext import encode, strings
+            from ..xlsx.arrowtext import encode as factorise, strings
 
             for name in self.names:
                 if name not in self._seen:
                     column = chunk.column(name) if hasattr(chunk, "schema") else \
                         strings(chunk[name].to_numpy(dtype=object))
-                    self._pending[name].append(encode(column))
+                    self.column(name, *factorise(column))
         self._seen = set()
-        self._pending_rows += rows
-        if self._pending_rows >= PART_ROWS:
-            self._flush()
-
-    def _flush(self) -> None:
-        if not self._pending_rows:
-            return
-        part = self._next_part
-        self._next_part += 1
-        for name in self.names:
-            codes, uniques = merge_parts(self._pending[name])
-            self._pending[name] = []
-            if (codes < 0).any():  # blank cells as the writer left them: the text ""
-                codes = np.where(codes < 0, len(uniques), codes)
-                uniques = np.append(uniques, "")
-            self._parts.append((part, name, *encode(codes, uniques)))
-        self._pending_rows = 0
-        if self._db is not None:
+        self._part += 1
+        if self._db is not None and len(self._parts) >= _PARTS_HELD:
             self._insert_parts()
 
     def bind(self, db: sqlite3.Connection, export_id: str) -> None:
-        """Store each part as soon as it is complete (inside the export's transaction), so a big
-        export never holds all of its parts."""
+        """Store the parts as they come (inside the export's transaction), so a big export never
+        holds all of them."""
         self._db, self._export_id = db, export_id
 
     def insert(self, db: sqlite3.Connection, export_id: str) -> None:
         """Store the (remaining) columns, inside the export's transaction."""
         self.bind(db, export_id)
-        self._flush()
         self._insert_parts()
 
     def _insert_parts(self) -> None:
@@ -97,26 +75,7 @@ class SnapshotColumns:
         self._parts.clear()
 
 
-def merge_parts(parts: list) -> tuple[np.ndarray, np.ndarray]:
-    """Chunks of (codes, -1 = blank; distinct values as Arrow or object arrays) → (int32 codes,
-    -1 kept; one object array of distinct values)."""
-    if not parts:
-        return np.zeros(0, dtype=np.int32), np.empty(0, dtype=object)
-    if not all(hasattr(values, "type") for _, values in parts):
-        return merge([(c, np.asarray(v.to_numpy(zero_copy_only=False) if hasattr(v, "type") else v, dtype=object))
-                      for c, v in parts])
-    import pyarrow as pa
-
-    if len(parts) == 1:
-        codes, values = parts[0]
-        return codes.astype(np.int32, copy=False), values.to_numpy(zero_copy_only=False).astype(object, copy=False)
-    whole = pa.concat_arrays([values.cast(pa.large_string()) for _, values in parts]).dictionary_encode()
-    remap = np.append(whole.indices.to_numpy(zero_copy_only=False).astype(np.int32), np.int32(-1))
-    out, start = [], 0
-    for codes, values in parts:
-        out.append(remap[np.where(codes < 0, len(remap) - 1, codes + start)])
-        start += len(values)
-    return np.concatenate(out), whole.dictionary.to_numpy(zero_copy_only=False).astype(object, copy=False)
+_PARTS_HELD = 960  # encoded parts kept before they are stored (ten chunks of every column)
 
 
 class Recording:
@@ -126,7 +85,7 @@ class Recording:
     def __init__(self, source, columns: SnapshotColumns):
         self._source, self.columns = source, columns
 
-    def chunks(self, size: int) -> Iterator[pd.DataFrame]:
+    def chunks(self, size: int) -> Iterator:
         for chunk in self._source.chunks(size):
             yield chunk
             self.columns.add(chunk)
@@ -137,33 +96,63 @@ class Recording:
 
 _LINE_VALUES, _LINE_CHARS = 10_000, 1 << 20  # distinct values per line of JSON (at most)
 _BLOCK = 1 << 20  # compressed bytes read at a time
+_FEW = 64  # distinct values json.dumps writes (more: Arrow's kernels)
+_JSON_ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
 
 
-def encode(codes: np.ndarray, uniques: np.ndarray) -> tuple[bytes, bytes]:
-    texts = [u if isinstance(u, str) else ("" if u is None or u != u else str(u)) for u in uniques]
-    width = 1 if len(texts) <= 0xFF else 2 if len(texts) <= 0xFFFF else 4
+def encode(codes: np.ndarray, uniques) -> tuple[bytes, bytes]:
+    """(codes, distinct values) → (the codes packed, the values as lines of JSON arrays), both
+    deflated. Blank codes (-1) become the text "". ``uniques``: an Arrow array or object array."""
+    import pyarrow as pa
+
+    if not isinstance(uniques, pa.Array):
+        uniques = pa.array([u if isinstance(u, str) else ("" if u is None or u != u else str(u)) for u in uniques],
+                           type=pa.large_string())
+    codes = np.asarray(codes)
+    if len(codes) and codes.min() < 0:
+        codes = np.where(codes < 0, len(uniques), codes)
+        uniques = pa.concat_arrays([uniques.cast(pa.large_string()), pa.array([""], type=pa.large_string())])
+    width = 1 if len(uniques) <= 0xFF else 2 if len(uniques) <= 0xFFFF else 4
     packed = bytes([width]) + zlib.compress(codes.astype(_WIDTHS[width]).tobytes(), 1)
-    # JSON arrays of a few values each, one per line (JSON escapes line breaks inside strings):
-    # written and read a line at a time, so long texts never exist twice in full
-    z = zlib.compressobj(1)
-    out = []
-    for i, (a, b) in enumerate(_lines(texts)):
-        line = json.dumps(texts[a:b], ensure_ascii=False, separators=(",", ":"))
-        out.append(z.compress((b"\n" if i else b"") + line.encode()))
-    out.append(z.flush())
-    return packed, b"".join(out)
+    return packed, zlib.compress(json_lines(uniques), 1)
 
 
-def _lines(texts: list[str]) -> Iterator[tuple[int, int]]:
+def json_lines(values) -> bytes:
+    """The texts as JSON arrays of strings, one line each of at most _LINE_VALUES values or about
+    _LINE_CHARS characters (JSON escapes line breaks inside strings): written by Arrow's string
+    kernels, read back a line at a time, so long texts never exist twice in full."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ..xlsx import arrowtext as at
+
+    values = at.strings(values)
+    n = len(values)
+    if not n:
+        return b""
+    bounds = list(_line_bounds(pc.utf8_length(values).to_numpy(zero_copy_only=False)))
+    if n <= _FEW:  # a handful of values: json itself is quicker than a dozen kernels
+        texts = values.to_pylist()
+        return b"\n".join(json.dumps(texts[a:b], ensure_ascii=False, separators=(",", ":")).encode()
+                          for a, b in bounds)
+    escaped = at.escaped(values, r'[\\"\x00-\x1f]', _JSON_ESCAPES, r"[\x00-\x08\x0b\x0c\x0e-\x1f]",
+                         lambda v: json.dumps(v, ensure_ascii=False)[1:-1])
+    seps = np.zeros(n, dtype=np.int8)  # 0: ",", 1: a line ends, 2: the last value
+    seps[[stop - 1 for _, stop in bounds]] = 1
+    seps[-1] = 2
+    after = pa.array([",", "]\n[", "]"], type=at.TEXT).take(pa.array(seps))
+    return b"[" + bytes(at.joined(at.concat(['"', escaped, '"', after])))
+
+
+def _line_bounds(lengths: np.ndarray) -> Iterator[tuple[int, int]]:
     """(start, stop) of each line: up to _LINE_VALUES values or about _LINE_CHARS characters."""
-    start, size = 0, 0
-    for i, t in enumerate(texts):
-        size += len(t)
-        if i + 1 - start >= _LINE_VALUES or size >= _LINE_CHARS:
-            yield start, i + 1
-            start, size = i + 1, 0
-    if start < len(texts):
-        yield start, len(texts)
+    ends = np.cumsum(lengths)
+    start, n = 0, len(lengths)
+    while start < n:
+        before = ends[start - 1] if start else 0
+        stop = min(start + _LINE_VALUES, int(np.searchsorted(ends, before + _LINE_CHARS, side="left")) + 1, n)
+        yield start, stop
+        start = stop
 
 
 def _texts(blocks: Iterable[bytes]) -> list[str]:
@@ -208,7 +197,7 @@ def _blob_blocks(db: sqlite3.Connection, rowid: int) -> Iterator[bytes]:
             yield block
 
 
-def read(db: sqlite3.Connection, export_id: str, names: list[str], rows: int | None) -> pd.DataFrame | None:
+def read(db: sqlite3.Connection, export_id: str, names: list[str], rows: int | None) -> "pd.DataFrame | None":
     """The snapshot's ``names`` columns, or None when it was not kept column-wise (an export made
     before this existed) or does not add up to ``rows`` (damaged)."""
     parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {n: [] for n in names}
@@ -226,8 +215,11 @@ def read(db: sqlite3.Connection, export_id: str, names: list[str], rows: int | N
     for name in names:
         if not parts[name]:
             return None
-        codes, uniques = merge(parts.pop(name))
-        if rows is not None and len(codes) != rows:
+        column = parts.pop(name)
+        values = column[0][1][column[0][0]] if len(column) == 1 else np.concatenate([u[c] for c, u in column])
+        if rows is not None and len(values) != rows:
             return None
-        data[name] = uniques[codes]
+        data[name] = values
+    import pandas as pd
+
     return pd.DataFrame(data, dtype=object)

@@ -7,8 +7,6 @@ import sqlite3
 from pathlib import Path
 from typing import Iterable
 
-import pandas as pd
-
 from .. import columns as cols
 from ..codes import product_keys
 from ..changes import ApplyOutcome, ChangeSet
@@ -70,7 +68,7 @@ class SqliteStore(Store):
             sql += f" WHERE {qi(cols.STATUS)} IN ({', '.join('?' * len(params))})"
         return sql + " ORDER BY rowid", params  # creation order, as Cin7 lists them
 
-    def read_products(self, statuses: Iterable[str] | None = None) -> pd.DataFrame:
+    def read_products(self, statuses: Iterable[str] | None = None) -> "pd.DataFrame":
         sql, params = self.products_query(statuses)
         sql = sql.replace(", ".join(qi(n) for n in cols.names()), select_list(), 1)
         return frame_from_cursor(self.db.execute(sql, params))
@@ -84,7 +82,7 @@ class SqliteStore(Store):
         return [r[0] for r in self.db.execute(f"SELECT DISTINCT {qi(column)} FROM products"
                                               f" WHERE coalesce({qi(column)}, '') <> ''")]
 
-    def read_by_codes(self, codes: Iterable[str]) -> pd.DataFrame:
+    def read_by_codes(self, codes: Iterable[str]) -> "pd.DataFrame":
         codes = list(dict.fromkeys(codes))
         if len(codes) > 5 * _CHUNK:
             # Most of the catalogue: one scan beats hundreds of IN (...) lookups.
@@ -98,7 +96,7 @@ class SqliteStore(Store):
                 f"SELECT {sel} FROM products WHERE {qi(cols.KEY)} IN ({', '.join('?' * len(part))})", part).fetchall()
         return frame_from_rows(rows)
 
-    def read_by_codes_since(self, codes: Iterable[str], export_id: str, snapshot: pd.DataFrame) -> pd.DataFrame:
+    def read_by_codes_since(self, codes: Iterable[str], export_id: str, snapshot: "pd.DataFrame") -> "pd.DataFrame":
         """:meth:`read_by_codes`, reusing export ``export_id``'s ``snapshot`` already in memory:
         only products that changed since that export, or that it did not hold, are read again.
 
@@ -114,6 +112,8 @@ class SqliteStore(Store):
                 f"SELECT e.{key} FROM export_rows e LEFT JOIN products p ON p.{key} = e.{key}"
                 f" WHERE e.export_id = ? AND (p.{key} IS NULL OR {differs})", (export_id,))}
         in_snapshot = set(snapshot[cols.KEY])
+        import pandas as pd
+
         wanted = pd.Index(codes)
         kept = snapshot[snapshot[cols.KEY].isin(wanted) & ~snapshot[cols.KEY].isin(moved)]
         again = [c for c in codes if c in moved or c not in in_snapshot]
@@ -208,6 +208,8 @@ class SqliteStore(Store):
     def _same_products(db, codes: list[str]) -> list[tuple[str, str]]:
         """(new code, existing code) for each code the store already has, typed any way a person
         reads as the same (:func:`~inventory_tools.codes.product_key`): validation's own rule."""
+        import pandas as pd
+
         existing = pd.Series([r[0] for r in db.execute(f"SELECT {qi(cols.KEY)} FROM products")], dtype=object)
         if existing.empty:
             return []
@@ -215,7 +217,7 @@ class SqliteStore(Store):
         new = pd.Series(codes, dtype=object)
         return [(code, by_key[key]) for code, key in zip(new, product_keys(new)) if key in by_key]
 
-    def _insert(self, db, creates: pd.DataFrame, op_id: int) -> list[str]:
+    def _insert(self, db, creates: "pd.DataFrame", op_id: int) -> list[str]:
         if creates.empty:
             return []
         names = list(cols.names())

@@ -15,14 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-import numpy as np
-import pandas as pd
-
 from .. import columns as cols
-from ..factorised import merge
 from . import columnar
 from .columnar import SnapshotColumns
-from ..changes import empty_products
 from ..errors import StoreError
 
 APPLICATION_ID = 0x494E5654  # "INVT": marks a SQLite file as ours
@@ -331,7 +326,7 @@ class LocalState:
         info["statuses"] = json.loads(info["statuses"] or "[]")
         return info
 
-    def export_snapshot(self, export_id: str, columns: Iterable[str] | None = None) -> pd.DataFrame:
+    def export_snapshot(self, export_id: str, columns: Iterable[str] | None = None) -> "pd.DataFrame":
         """The rows an export wrote (all columns, or just ``columns``), in the export's order."""
         names = list(columns) if columns is not None else None
         info = self.export_info(export_id)
@@ -422,7 +417,7 @@ class LocalState:
                                (op_id,)).fetchall()
 
     # -- the latest dry-run plan (export --changes-only) ----------------------------------------
-    def save_planned(self, rows: pd.DataFrame | None, source: str | None = None) -> None:
+    def save_planned(self, rows: "pd.DataFrame | None", source: str | None = None) -> None:
         """Keep the products as the latest dry-run plan would leave them (None: forget them),
         with the file it came from and the newest operation it was planned against."""
         with self.transaction() as db:
@@ -437,7 +432,7 @@ class LocalState:
             db.executemany(f"INSERT INTO planned_rows ({names}) VALUES ({marks})",
                            rows[list(cols.names())].itertuples(index=False, name=None))
 
-    def planned(self) -> tuple[pd.DataFrame, str | None, int | None]:
+    def planned(self) -> "tuple[pd.DataFrame, str | None, int | None]":
         """(planned products, the file planned, the newest operation then) — (empty, None, None): no plan."""
         frame = frame_from_cursor(self.db.execute(f"SELECT {select_list()} FROM planned_rows ORDER BY rowid"))
         as_of = self.meta("planned_as_of")
@@ -465,11 +460,16 @@ class LocalState:
         self.db.close()
 
 
-def frame_from_rows(rows: list) -> pd.DataFrame:
+def frame_from_rows(rows: list) -> "pd.DataFrame":
     """Rows of the column table (SQL NULL = blank) → canonical product frame (object dtype)."""
+    from ..changes import empty_products
+
     names = list(cols.names())
     if not rows:
         return empty_products()
+    import numpy as np
+    import pandas as pd
+
     grid = np.array(rows, dtype=object)
     if not isinstance(rows[0][0], str) or None in rows[0]:  # not selected with select_list()
         grid[pd.isna(grid)] = ""
@@ -479,7 +479,7 @@ def frame_from_rows(rows: list) -> pd.DataFrame:
 FETCH_ROWS = 20_000
 
 
-def frame_from_cursor(cursor: sqlite3.Cursor, names: list[str] | None = None) -> pd.DataFrame:
+def frame_from_cursor(cursor: sqlite3.Cursor, names: list[str] | None = None) -> "pd.DataFrame":
     """All rows of ``cursor`` (selected with :func:`select_list`) as a canonical frame in which
     equal values of a column share one string object.
 
@@ -487,6 +487,11 @@ def frame_from_cursor(cursor: sqlite3.Cursor, names: list[str] | None = None) ->
     catalogue's repeated values ("0", "Each", a category) cost one object each, which halves
     the memory of a large frame (a million products: GBs) for a little more time.
     """
+    import numpy as np
+    import pandas as pd
+
+    from ..factorised import merge
+
     names = list(names or cols.names())
     parts: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in names]
     while True:

@@ -55,21 +55,35 @@ def concat(parts) -> pa.Array:
     return pc.binary_join_element_wise(*(pa.scalar(p, TEXT) if isinstance(p, str) else p for p in parts), _NOTHING)
 
 
-def xml_escaped(values: pa.Array) -> pa.Array:
-    """Each value as :func:`~inventory_tools.xlsx.xml.xml_text` escapes it."""
+def escaped(values: pa.Array, needs: str, replacements, rare: str, one_by_one) -> pa.Array:
+    """``values`` with ``replacements`` (raw, escaped) made, and the values that match ``rare``
+    escaped ``one_by_one`` in Python. Only values that match ``needs`` are touched (one regex
+    pass: most values need nothing)."""
     if not len(values):
         return values
-    out = values
-    for raw, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;")):
-        out = pc.replace_substring(out, raw, escaped)
-    rare = pc.match_substring_regex(values, _RARE)
-    if pc.any(rare).as_py():
-        where = np.flatnonzero(rare.to_numpy(zero_copy_only=False))
+    need = pc.match_substring_regex(values, needs)
+    count = pc.sum(need).as_py() or 0
+    if not count:
+        return values
+    some = values.filter(need) if count < len(values) else values
+    out = some
+    for raw, replaced in replacements:
+        out = pc.replace_substring(out, raw, replaced)
+    odd = pc.match_substring_regex(some, rare)
+    if pc.any(odd).as_py():
+        where = np.flatnonzero(odd.to_numpy(zero_copy_only=False))
         fixed = out.to_numpy(zero_copy_only=False).astype(object)
-        originals = values.take(pa.array(where)).to_pylist()
-        fixed[where] = [xml_text(v) for v in originals]
+        fixed[where] = [one_by_one(v) for v in some.take(pa.array(where)).to_pylist()]
         out = pa.array(fixed, type=TEXT)
-    return out
+    return pc.replace_with_mask(values, need, out) if count < len(values) else out
+
+
+_XML_REPLACE = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;"))
+
+
+def xml_escaped(values: pa.Array) -> pa.Array:
+    """Each value as :func:`~inventory_tools.xlsx.xml.xml_text` escapes it."""
+    return escaped(values, r"[&<>\r]|" + _RARE, _XML_REPLACE, _RARE, xml_text)
 
 
 def plain_numbers(values: pa.Array) -> np.ndarray:
