@@ -18,6 +18,7 @@ from .sheets import DATA_SHEET, INSTRUCTIONS_SHEET, LISTS_SHEET, MANIFEST_SHEET
 from .stores.columnar import Recording, SnapshotColumns
 from .stores.state import now_iso
 from .xlsx import ColumnSpec, PlainSheet, XlsxWriter, col_letter
+from .xlsx import writer as xlsx_writer
 from .xlsx.cells import header_width, number_width
 
 #: Text that wraps within its column (the row grows to show it); Name too, so no name is cut.
@@ -149,6 +150,8 @@ def export(store, out: str | os.PathLike, *, statuses: Iterable[str] | None = No
         warned: list = []
         try:
             if fmt == "xlsx":
+                if hasattr(rows, "start"):
+                    rows.start(xlsx_writer.CHUNK_ROWS)  # reading the store on the other cores from now on
                 lists = _dropdown_lists(store, rows, whole=not chosen.match.narrows and not wanted)
                 _write_xlsx(tmp, rows, manifest, lists, progress, columns, chosen.choice)
             else:
@@ -164,6 +167,9 @@ def export(store, out: str | os.PathLike, *, statuses: Iterable[str] | None = No
         except BaseException:
             remove_quietly(tmp)
             raise
+        finally:
+            if hasattr(rows, "close"):
+                rows.close()
         counts = rows.status_counts()
     warnings = [f"{w.code} · {w.column} starts like a formula ({w.value!r}); a spreadsheet opening this CSV may run it"
                 for w in warned]

@@ -27,14 +27,20 @@ _CHILD_FAILED = "the store could not be read"
 
 def products_sql(names: Sequence[str], where: str, params: Sequence[str], quote) -> str:
     """The query, its parameters written in as SQL string literals (they are short texts: the
-    filters' statuses, names, globs and date)."""
+    filters' statuses, names, globs and date); ``{range}`` stands for a chunk's rowid range."""
     sel = ", ".join(f"coalesce({quote(n)}, '') AS {quote(n)}" for n in names)
     parts = where.split("?")
     if len(parts) != len(params) + 1:
         raise ValueError("parameters do not match the query")
     literal = [f"'{str(p).replace(chr(39), chr(39) * 2)}'" for p in params]
     where = parts[0] + "".join(lit + rest for lit, rest in zip(literal, parts[1:]))
+    where = f"{where} AND {{range}}" if where else " WHERE {range}"
     return f"SELECT {sel} FROM products{where} ORDER BY rowid"
+
+
+def range_sql(sql: str, first: int, end: int | None) -> str:
+    """``sql`` for the products whose rowid is from ``first`` up to ``end`` (None: the last)."""
+    return sql.replace("{range}", f"rowid >= {int(first)}" + (f" AND rowid < {int(end)}" if end is not None else ""))
 
 
 def schema(names: Sequence[str]) -> pa.Schema:
@@ -50,15 +56,31 @@ def available() -> bool:
     return True
 
 
-def batches(path: str, names: Sequence[str], sql: str, rows: int) -> Iterator[pa.RecordBatch]:
-    """The query's rows, ``rows`` at a time, every column dictionary-encoded."""
+#: Processes reading at once, each every n-th chunk (SQLite steps through rows on one core each).
+READERS = 2
+
+
+def batches(path: str, names: Sequence[str], sql: str, bounds: Sequence[int]) -> Iterator[pa.RecordBatch]:
+    """One batch per chunk, every column dictionary-encoded: chunk ``i`` holds the rows whose
+    rowid is from ``bounds[i]`` up to ``bounds[i + 1]`` (the last: to the end)."""
+    ranges = [(first, bounds[i + 1] if i + 1 < len(bounds) else None) for i, first in enumerate(bounds)]
     if not hasattr(os, "fork"):
-        yield from _read(path, names, sql, rows)
+        yield from _read(path, names, sql, ranges)
         return
-    yield from _forked(path, names, sql, rows)
+    children = [_Child(path, names, sql, ranges[i::READERS]) for i in range(min(READERS, len(ranges)))]
+    done = False
+    try:
+        for i in range(len(ranges)):
+            yield children[i % len(children)].next()
+        done = True
+    finally:
+        for child in children:
+            child.close(kill=not done)
+    for child in children:
+        child.check()
 
 
-def _read(path: str, names: Sequence[str], sql: str, rows: int) -> Iterator[pa.RecordBatch]:
+def _read(path: str, names: Sequence[str], sql: str, ranges) -> Iterator[pa.RecordBatch]:
     import adbc_driver_manager as adbc
     import adbc_driver_sqlite
 
@@ -67,53 +89,77 @@ def _read(path: str, names: Sequence[str], sql: str, rows: int) -> Iterator[pa.R
     try:
         connection = adbc.AdbcConnection(database)
         try:
-            statement = adbc.AdbcStatement(connection)
-            try:
-                statement.set_options(**{"adbc.sqlite.query.batch_rows": str(rows)})
-                statement.set_sql_query(sql)
-                handle, _ = statement.execute_query()
-                for batch in pa.RecordBatchReader._import_from_c(handle.address):
-                    columns = [(c if c.type == pa.string() else c.cast(pa.string())).dictionary_encode()
-                               for c in batch.columns]
-                    yield pa.RecordBatch.from_arrays(columns, schema=want)
-            finally:
-                statement.close()
+            for first, end in ranges:
+                yield _chunk(connection, range_sql(sql, first, end), want)
         finally:
             connection.close()
     finally:
         database.close()
 
 
-def _forked(path: str, names: Sequence[str], sql: str, rows: int) -> Iterator[pa.RecordBatch]:
-    data_r, data_w = os.pipe()
-    err_r, err_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the copy: never returns
-        os.close(data_r)
-        os.close(err_r)
-        _child(path, names, sql, rows, data_w, err_w)
-    os.close(data_w)
-    os.close(err_w)
-    finished = False
+def _chunk(connection, sql: str, want: pa.Schema) -> pa.RecordBatch:
+    import adbc_driver_manager as adbc
+
+    statement = adbc.AdbcStatement(connection)
     try:
-        with os.fdopen(data_r, "rb") as source:
-            try:
-                reader = pa.ipc.open_stream(source)
-            except (pa.ArrowInvalid, OSError):
-                reader = ()  # nothing came: the copy says why below
-            yield from reader
-        finished = True
-    except (pa.ArrowInvalid, OSError):
-        finished = True  # cut short: the copy says why below
+        statement.set_options(**{"adbc.sqlite.query.batch_rows": str(1 << 20)})
+        statement.set_sql_query(sql)
+        handle, _ = statement.execute_query()
+        got = pa.RecordBatchReader._import_from_c(handle.address).read_all()
     finally:
-        if not finished:  # the caller stopped early (an error in writing): stop the copy too
-            _kill(pid)
-        _, status = os.waitpid(pid, 0)
-        with os.fdopen(err_r, "rb") as err:
-            message = err.read().decode(errors="replace").strip()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise StoreError(f"{_CHILD_FAILED}: {message or 'the reading process ended early'}",
-                         "check the store file and the disk; nothing was written")
+        statement.close()
+    columns = [(c if c.type == pa.string() else c.cast(pa.string())).combine_chunks().dictionary_encode()
+               for c in got.columns]
+    if not got.num_columns or not got.num_rows:
+        columns = [pa.array([], type=pa.string()).dictionary_encode() for _ in want.names]
+    return pa.RecordBatch.from_arrays(columns, schema=want)
+
+
+class _Child:
+    """A forked copy reading some chunks, streaming them back as Arrow IPC over a pipe."""
+
+    def __init__(self, path: str, names: Sequence[str], sql: str, ranges):
+        data_r, data_w = os.pipe()
+        err_r, err_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the copy: never returns
+            os.close(data_r)
+            os.close(err_r)
+            _child(path, names, sql, ranges, data_w, err_w)
+        os.close(data_w)
+        os.close(err_w)
+        self.pid, self.err = pid, err_r
+        self.source = os.fdopen(data_r, "rb")
+        self.reader = None
+        self.status: int | None = None
+        self.message = ""
+
+    def next(self) -> pa.RecordBatch:
+        try:
+            if self.reader is None:
+                self.reader = pa.ipc.open_stream(self.source)
+            return self.reader.read_next_batch()
+        except (pa.ArrowInvalid, OSError, StopIteration):
+            self.close(kill=False)  # cut short: the copy says why
+            self.check()
+            raise StoreError(f"{_CHILD_FAILED}: the reading process ended early",
+                             "check the store file and the disk; nothing was written") from None
+
+    def close(self, *, kill: bool) -> None:
+        if self.status is not None:
+            return
+        if kill:  # the caller stopped early (an error in writing): stop the copy too
+            _kill(self.pid)
+        self.source.close()
+        _, status = os.waitpid(self.pid, 0)
+        self.status = os.waitstatus_to_exitcode(status)
+        with os.fdopen(self.err, "rb") as err:
+            self.message = err.read().decode(errors="replace").strip()
+
+    def check(self) -> None:
+        if self.status:
+            raise StoreError(f"{_CHILD_FAILED}: {self.message or 'the reading process ended early'}",
+                             "check the store file and the disk; nothing was written")
 
 
 def _kill(pid: int) -> None:
@@ -123,14 +169,14 @@ def _kill(pid: int) -> None:
         pass
 
 
-def _child(path: str, names: Sequence[str], sql: str, rows: int, data_w: int, err_w: int) -> None:
-    """In the forked copy: stream the batches, say what failed, leave without any cleanup of the
+def _child(path: str, names: Sequence[str], sql: str, ranges, data_w: int, err_w: int) -> None:
+    """In the forked copy: stream the chunks, say what failed, leave without any cleanup of the
     parent's objects (its SQLite connections are the parent's: never touched here)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (it kills us)
     code = 0
     try:
         with os.fdopen(data_w, "wb") as out, pa.ipc.new_stream(out, schema(names)) as writer:
-            for batch in _read(path, names, sql, rows):
+            for batch in _read(path, names, sql, ranges):
                 writer.write_batch(batch)
     except BrokenPipeError:
         code = 1  # the parent stopped reading: it knows why

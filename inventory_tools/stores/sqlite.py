@@ -15,6 +15,7 @@ from .state import (LocalState, StoreMissing, connect, connect_empty, frame_from
                     qi, select_list)
 
 _CHUNK = 500  # codes per IN (...) query, under SQLite's variable limit
+FIRST_CHUNK = 2_048  # rows in an export's first chunk: the writing starts as soon as they are read
 CREATE_MODES = ("now", "on_write", "never")
 
 
@@ -270,6 +271,7 @@ class ProductStream:
             params = tuple(statuses)
             where = f" WHERE {qi(cols.STATUS)} IN ({', '.join('?' * len(params))})"
         self._where, self._params = where, params
+        self._started = None
         self.n = store.db.execute(f"SELECT count(*) FROM products{where}", params).fetchone()[0]
 
     def chunks(self, size: int):
@@ -288,18 +290,41 @@ class ProductStream:
         return prefetched(read())
 
     def arrow_chunks(self, size: int):
-        """The products as Arrow record batches of ``size`` rows, every column dictionary-encoded
-        (read on the other core: :mod:`.arrow_read`)."""
+        """The products as Arrow record batches of up to ``size`` rows (the first one smaller, so
+        writing starts early), every column dictionary-encoded, read on the other cores
+        (:mod:`.arrow_read`). The reading starts at this call: call it as early as the rows
+        are known to be wanted."""
         from ..prefetch import prefetched
         from . import arrow_read
 
+        started, self._started = self._started, None
+        if started is not None:
+            if started[0] == size:
+                return started[1]
+            started[1].close()
         names = list(cols.names())
         if not self.n:
             return iter(())
         if not arrow_read.available() or not self.store._on_disk:
             return prefetched(_as_arrow(self.chunks(size), names))
         sql = arrow_read.products_sql(names, self._where, self._params, qi)
-        return prefetched(_counted(arrow_read.batches(self.store.path, names, sql, size), self.n))
+        starts = chunk_starts(self.n, size)
+        bounds = [r[0] for r in self.store.db.execute(
+            f"SELECT rid FROM (SELECT rowid AS rid, row_number() OVER (ORDER BY rowid) - 1 AS k FROM products"
+            f"{self._where}) WHERE k IN (SELECT value FROM json_each(?)) ORDER BY rid",
+            (*self._params, json.dumps(starts)))]
+        return prefetched(_counted(arrow_read.batches(self.store.path, names, sql, bounds), self.n))
+
+    def start(self, size: int) -> None:
+        """Start reading ``arrow_chunks(size)`` now (the caller has other things to do first)."""
+        self.close()
+        self._started = (size, self.arrow_chunks(size))
+
+    def close(self) -> None:
+        """Stop a reading started and not taken (the export failed before writing)."""
+        started, self._started = self._started, None
+        if started is not None and hasattr(started[1], "close"):
+            started[1].close()
 
     def distinct(self, column: str) -> list[str]:
         sql = f"SELECT DISTINCT {qi(column)} FROM products{self._where}"
@@ -308,6 +333,17 @@ class ProductStream:
     def status_counts(self) -> dict[str, int]:
         sql = f"SELECT {qi(cols.STATUS)}, count(*) FROM products{self._where} GROUP BY 1 ORDER BY 2 DESC"
         return dict(self.store.db.execute(sql, self._params).fetchall())
+
+
+def chunk_starts(n: int, size: int) -> list[int]:
+    """Where each chunk of ``n`` rows starts: the first ones small (FIRST_CHUNK, doubling up to
+    ``size``), so the writing starts as soon as a few rows are read, then ``size`` each."""
+    starts, at, step = [], 0, min(FIRST_CHUNK, size)
+    while at < n:
+        starts.append(at)
+        at += step
+        step = min(2 * step, size)
+    return starts
 
 
 def _as_arrow(frames, names: list[str]):
