@@ -94,6 +94,33 @@ def test_apply_refuses_when_the_store_moved_since_the_plan(store_path):
     store.close()
 
 
+def test_cell_updates_are_checked_written_and_journaled_as_one_set(store_path):
+    """The set-based apply: every old value checked (a missing product, a moved cell: the first one
+    named), blanks written as NULL, bookkeeping set on the rows changed only, journal in order."""
+    store = open_store(store_path)
+    store.apply(ChangeSet(creates=frame(["A", "B", "C"], PriceTier1="1", Brand="X")), kind="import", source="t",
+                base_export_id=None, counts={})
+    for stale, named in (([CellChange("B", "Brand", "X", "Y"), CellChange("Z", "Brand", "", "Y")], "Z · Brand"),
+                         ([CellChange("A", "Brand", "X", "Y"), CellChange("C", "PriceTier1", "9", "2"),
+                           CellChange("B", "PriceTier1", "8", "2")], "C · PriceTier1")):
+        with pytest.raises(StoreError, match=named):
+            store.apply(ChangeSet(creates=frame([]), updates=stale), kind="import", source="t", base_export_id=None,
+                        counts={})
+    assert store.state.db.execute("SELECT count(*) FROM journal WHERE action='update'").fetchone()[0] == 0
+    updates = [CellChange("C", "Brand", "X", ""), CellChange("A", "PriceTier1", "1", "3"),
+               CellChange("A", "Brand", "X", "Y")]
+    outcome = store.apply(ChangeSet(creates=frame([]), updates=updates), kind="import", source="t",
+                          base_export_id=None, counts={})
+    assert outcome.updated == ["C", "A"]
+    rows = {r[0]: r[1:] for r in store.state.db.execute(
+        'SELECT "ProductCode", "PriceTier1", "Brand", _last_op FROM products')}
+    assert rows == {"A": ("3", "Y", outcome.op_id), "B": ("1", "X", 1), "C": ("1", None, outcome.op_id)}
+    assert store.state.journal(outcome.op_id) == [("C", "update", "Brand", "X", "", 1),
+                                                  ("A", "update", "PriceTier1", "1", "3", 1),
+                                                  ("A", "update", "Brand", "X", "Y", 1)]
+    store.close()
+
+
 def test_a_locked_store_waits_then_fails_clearly(store_path, monkeypatch):
     store = open_store(store_path)
     blocker = sqlite3.connect(store_path, isolation_level=None)
@@ -111,7 +138,7 @@ KILLER = r"""
 import sys, time
 import pandas as pd
 from inventory_tools import columns as cols
-from inventory_tools.changes import ChangeSet
+from inventory_tools.changes import CellChange, ChangeSet
 from inventory_tools.stores import open_store
 from inventory_tools.stores import sqlite as store_module
 from inventory_tools.stores import state as state_module
@@ -151,22 +178,51 @@ def insert(self, db, *a, **k):  # held inside the INSERT statement itself, rows 
 
 
 store_module.SqliteStore._insert = insert
-rows = [{c: "" for c in cols.names()} | {cols.KEY: f"K{i:06d}", "Name": "x" * 200, "Status": "Active"} for i in range(n)]
+original_update = store_module.SqliteStore._update
+
+
+def update(self, db, *a, **k):  # held inside the set-based UPDATE, some rows rewritten
+    calls = []
+
+    def progress():
+        calls.append(1)
+        if len(calls) == 20:
+            stop("inside_the_update")
+        return 0
+    db.set_progress_handler(progress, 1000)
+    try:
+        return original_update(self, db, *a, **k)
+    finally:
+        db.set_progress_handler(None, 0)
+
+
+store_module.SqliteStore._update = update
 store = open_store(path)
-store.apply(ChangeSet(creates=pd.DataFrame(rows).astype(object)), kind="import", source="kill", base_export_id=None,
-            counts={})
+if phase == "inside_the_update":  # an import of cell changes (the seeded products' Name and Brand)
+    codes = [r[0] for r in store.db.execute('SELECT "ProductCode" FROM products WHERE "ProductCode" <> \'SEED\'')]
+    changes = [CellChange(c, col, old, "new " + c) for c in codes for col, old in (("Name", "x" * 200), ("Brand", ""))]
+    store.apply(ChangeSet(creates=pd.DataFrame(), updates=changes), kind="import", source="kill",
+                base_export_id=None, counts={})
+else:
+    rows = [{c: "" for c in cols.names()} | {cols.KEY: f"K{i:06d}", "Name": "x" * 200, "Status": "Active"}
+            for i in range(n)]
+    store.apply(ChangeSet(creates=pd.DataFrame(rows).astype(object)), kind="import", source="kill",
+                base_export_id=None, counts={})
 stop("committed")
 """
 
 
 @pytest.mark.parametrize("phase, after", [("transaction_begun", "old"), ("inside_the_insert", "old"),
-                                          ("all_written_not_committed", "old"), ("committed", "new")])
+                                          ("inside_the_update", "old"), ("all_written_not_committed", "old"),
+                                          ("committed", "new")])
 def test_kill_9_mid_apply_leaves_all_old_or_all_new(tmp_path, phase, after):
     path = str(tmp_path / "k.db")
-    store = open_store(path)
-    store.apply(ChangeSet(creates=frame(["SEED"])), kind="import", source="seed", base_export_id=None, counts={})
-    store.close()
     n = 5_000
+    store = open_store(path)
+    seed = ["SEED"] + ([f"U{i:06d}" for i in range(n)] if phase == "inside_the_update" else [])
+    store.apply(ChangeSet(creates=frame(seed, Name="x" * 200)), kind="import", source="seed", base_export_id=None,
+                counts={})
+    store.close()
     proc = subprocess.Popen([sys.executable, "-c", KILLER, path, str(n), phase], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == f"stopped at {phase}"  # the kill lands there, during the apply
     os.kill(proc.pid, signal.SIGKILL)
@@ -176,8 +232,14 @@ def test_kill_9_mid_apply_leaves_all_old_or_all_new(tmp_path, phase, after):
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     count = db.execute("SELECT count(*) FROM products").fetchone()[0]
     ops = db.execute("SELECT count(*) FROM operations").fetchone()[0]
+    edited = db.execute("SELECT count(*) FROM products WHERE \"Name\" LIKE 'new %' OR \"Brand\" IS NOT NULL"
+                        " OR _last_op <> 1").fetchone()[0]
+    journal = db.execute("SELECT count(*) FROM journal WHERE op_id > 1").fetchone()[0]
     db.close()
-    assert (count, ops) == ((1, 1) if after == "old" else (n + 1, 2))
+    if phase == "inside_the_update":
+        assert (count, ops, edited, journal) == (n + 1, 1, 0, 0)  # every cell as it was, nothing journaled
+    else:
+        assert (count, ops) == ((1, 1) if after == "old" else (n + 1, 2))
 
 
 def test_a_read_only_store_fails_clearly_and_is_unchanged(tmp_path):

@@ -151,16 +151,17 @@ class SqliteStore(Store):
         with self.state.transaction() as db:
             op_id = self.state.begin_operation(db, kind=kind, source=source, base_export_id=base_export_id,
                                                counts=counts, undo_of=undo_of, detail=detail)
-            self._check_expected(db, changes)
+            columns = _load_updates(db, changes.updates)
+            self._check_expected(db, changes, columns)
             created = self._insert(db, changes.creates, op_id)
-            updated = self._update(db, changes, op_id)
+            updated = self._update(db, changes, columns, op_id)
             deleted = self._delete(db, changes.deletes, op_id)
             self.state.finish_operation(db, op_id, state="applied")
             if undo_of is not None:  # (undoing an undo also puts its own target back to applied)
                 self.state.finish_operation(db, undo_of, state="undone")
         return ApplyOutcome(op_id=op_id, created=created, updated=updated, deleted=deleted)
 
-    def _check_expected(self, db: sqlite3.Connection, changes: ChangeSet) -> None:
+    def _check_expected(self, db: sqlite3.Connection, changes: ChangeSet, columns: list[str]) -> None:
         """Refuse if the store moved since the plan was made (another run wrote in between)."""
         from ..errors import StoreError
 
@@ -171,21 +172,14 @@ class SqliteStore(Store):
                 raise StoreError(f"{len(clash)} product(s) to create already exist now, e.g. {new}"
                                  + (f" (as {existing})" if existing != new else ""),
                                  "the store changed while this ran; re-run the command to plan again")
-        by_col: dict[str, list] = {}
-        for ch in changes.updates:
-            by_col.setdefault(ch.column, []).append(ch)
-        for column, items in by_col.items():
-            expected = {c.code: c.old for c in items}
-            codes = list(expected)
-            for i in range(0, len(codes), _CHUNK):
-                part = codes[i:i + _CHUNK]
-                found = dict(db.execute(
-                    f"SELECT {qi(cols.KEY)}, coalesce({qi(column)}, '') FROM products"
-                    f" WHERE {qi(cols.KEY)} IN ({', '.join('?' * len(part))})", part).fetchall())
-                for code in part:
-                    if found.get(code) != expected[code]:
-                        raise StoreError(f"{code} · {column} changed in the store while this ran",
-                                         "re-run the command to plan again; nothing was changed")
+        for column in columns:  # one join per column against the changes loaded in the transaction
+            moved = db.execute(
+                f"SELECT c.code FROM temp.{_CHANGES} c LEFT JOIN products p ON p.rowid = c.rid WHERE c.col = ?"
+                f" AND (c.rid IS NULL OR coalesce(p.{qi(column)}, '') IS NOT c.old) ORDER BY c.seq LIMIT 1",
+                (column,)).fetchone()
+            if moved:
+                raise StoreError(f"{moved[0]} · {column} changed in the store while this ran",
+                                 "re-run the command to plan again; nothing was changed")
         self._check_deletes(db, changes.delete_expected)
 
     def _check_deletes(self, db: sqlite3.Connection, expected: dict[str, dict[str, str]]) -> None:
@@ -232,18 +226,26 @@ class SqliteStore(Store):
         self.state.journal_add(db, op_id, ((c, "create", None, None, None) for c in codes))
         return codes
 
-    def _update(self, db, changes: ChangeSet, op_id: int) -> list[str]:
+    def _update(self, db, changes: ChangeSet, columns: list[str], op_id: int) -> list[str]:
+        """The cell changes (loaded by :func:`_load_updates`), a column at a time, set-based: each
+        changed cell's row found by its rowid, bookkeeping set, the journal copied in one go."""
         if not changes.updates:
             return []
         stamp = now_iso()
-        by_col: dict[str, list] = {}
-        for ch in changes.updates:
-            by_col.setdefault(ch.column, []).append(ch)
-        for column, items in by_col.items():
-            db.executemany(
-                f"UPDATE products SET {qi(column)}=?, _last_op=?, _changed_at=? WHERE {qi(cols.KEY)}=?",
-                ((c.new if c.new != "" else None, op_id, stamp, c.code) for c in items))
-        self.state.journal_add(db, op_id, ((c.code, "update", c.column, c.old, c.new) for c in changes.updates))
+        for column in columns:
+            if sqlite3.sqlite_version_info >= (3, 33):  # UPDATE ... FROM: a join, each row found once
+                # (a cell changed twice takes its last value: max(seq) picks that row's new)
+                sql = (f"UPDATE products SET {qi(column)} = nullif(c.new, ''), _last_op = ?2, _changed_at = ?3"
+                       f" FROM (SELECT rid, new, max(seq) FROM temp.{_CHANGES} WHERE col = ?1 GROUP BY rid) c"
+                       " WHERE c.rid = products.rowid")
+            else:
+                sql = (f"UPDATE products SET {qi(column)} = (SELECT nullif(c.new, '') FROM temp.{_CHANGES} c"
+                       " WHERE c.col = ?1 AND c.rid = products.rowid ORDER BY c.seq DESC LIMIT 1),"
+                       f" _last_op = ?2, _changed_at = ?3 WHERE rowid IN (SELECT rid FROM temp.{_CHANGES} WHERE col = ?1)")
+            db.execute(sql, (column, op_id, stamp))
+        db.execute(f"INSERT INTO journal (op_id, code, action, col, old, new, done) SELECT ?, code, 'update', col,"
+                   f" old, new, 1 FROM temp.{_CHANGES} ORDER BY seq", (op_id,))
+        db.execute(f"DROP TABLE temp.{_CHANGES}")
         return list(dict.fromkeys(c.code for c in changes.updates))
 
     def _delete(self, db, codes: list[str], op_id: int) -> list[str]:
@@ -256,6 +258,27 @@ class SqliteStore(Store):
         self.state.journal_add(db, op_id, ((c, "delete", None, json.dumps(rows[c], ensure_ascii=False), None)
                                            for c in codes if rows[c] is not None))
         return [c for c in codes if rows[c] is not None]
+
+
+_CHANGES = "_apply_changes"
+
+
+def _load_updates(db: sqlite3.Connection, updates: list) -> list[str]:
+    """Put the cell changes into a temporary table inside the apply's transaction (one JSON text
+    parsed by SQLite: no statement per cell), each with its product's rowid. Returns the columns."""
+    if not updates:
+        return []
+    db.execute(f"DROP TABLE IF EXISTS temp.{_CHANGES}")
+    db.execute(f"CREATE TEMP TABLE {_CHANGES} (seq INTEGER PRIMARY KEY, col TEXT NOT NULL, code TEXT NOT NULL,"
+               " old TEXT, new TEXT, rid INTEGER)")
+    payload = json.dumps([(c.column, c.code, c.old, c.new) for c in updates], ensure_ascii=False)
+    db.execute(
+        f"INSERT INTO temp.{_CHANGES} (col, code, old, new, rid) SELECT j.col, j.code, j.old, j.new, p.rowid FROM"
+        " (SELECT key, json_extract(value, '$[0]') AS col, json_extract(value, '$[1]') AS code,"
+        " json_extract(value, '$[2]') AS old, json_extract(value, '$[3]') AS new FROM json_each(?)) j"
+        f" LEFT JOIN products p ON p.{qi(cols.KEY)} = j.code ORDER BY j.key", (payload,))
+    db.execute(f"CREATE INDEX temp.{_CHANGES}_col ON {_CHANGES} (col, rid)")
+    return list(dict.fromkeys(c.column for c in updates))
 
 
 class ProductStream:
