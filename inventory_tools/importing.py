@@ -207,10 +207,18 @@ def with_changes(frame: pd.DataFrame, changes: list[CellChange]) -> pd.DataFrame
     return out
 
 
+def _checks_references(store) -> bool:
+    """Whether the store checks names against lists of its own (the embedded store does not: the
+    products it would check need not even be built)."""
+    from .stores.base import Store
+
+    return type(store).check_references is not Store.check_references
+
+
 def _unknown_references(store, plan: ImportPlan, report) -> list:
     """A remote store checks names (Category, UOM, tax rules...) against its own lists up front,
     so a typo fails in seconds, not forty minutes into a run of API calls."""
-    if plan.empty:
+    if plan.empty or not _checks_references(store):
         return []
     touched = {c.code for c in plan.changes}
     before = plan.current[plan.current[cols.KEY].isin(touched)] if plan.current is not None else \

@@ -56,7 +56,7 @@ def write_results(out: str, report, plan: ImportPlan, *, applied: bool) -> str:
     coded = _coded_columns(report, present, len(frame))
     for c in present:
         if c not in coded:
-            out_frame[c] = frame[c].to_numpy(dtype=object)
+            out_frame[c] = frame[c]  # as it is (Arrow-backed text goes to the writer without a copy)
     highlight, comments = _marks(plan, present, row_of, len(frame))
     specs = [ColumnSpec("Result", "text", width=14), ColumnSpec("Message", "text", width=50)]
     for c in present:
@@ -64,12 +64,12 @@ def write_results(out: str, report, plan: ImportPlan, *, applied: bool) -> str:
         specs.append(ColumnSpec(c, "number" if col.is_numeric else "text", width=col.width, decimals=col.decimals,
                                 read_only=col.read_only))
     writer = XlsxWriter(out, data_sheet="Results", specs=specs)
-    change_rows = [["ProductCode", "Column", "Old (store)", "New (file)"]] + \
-        [[c.code, c.column, c.old, c.new] for c in plan.changes[:100_000]]
-    writer.add_sheet(PlainSheet("Changes", change_rows, widths=[20, 20, 40, 40]))
-    conflict_rows = [["ProductCode", "Column", "Base (export)", "File", "Current (store)"]] + \
-        [[c.code, c.column, c.base, c.file, c.current] for c in plan.conflicts[:100_000]]
-    writer.add_sheet(PlainSheet("Conflicts", conflict_rows, widths=[20, 20, 30, 30, 30]))
+    changes = [(c.code, c.column, c.old, c.new) for c in plan.changes[:100_000]]
+    writer.add_sheet(PlainSheet("Changes", [["ProductCode", "Column", "Old (store)", "New (file)"]],
+                                widths=[20, 20, 40, 40], columns=[list(c) for c in zip(*changes)]))
+    conflicts = [(c.code, c.column, c.base, c.file, c.current) for c in plan.conflicts[:100_000]]
+    writer.add_sheet(PlainSheet("Conflicts", [["ProductCode", "Column", "Base (export)", "File", "Current (store)"]],
+                                widths=[20, 20, 30, 30, 30], columns=[list(c) for c in zip(*conflicts)]))
     writer.write(out_frame, highlight=highlight, comments=comments, coded=coded)
     return out
 
@@ -79,7 +79,8 @@ def _words(frame: pd.DataFrame, plan: ImportPlan, applied: bool) -> np.ndarray:
         text = OUTCOME_WORDS.get(action, action)
         return f"would be {text}" if not applied and action in ("create", "update") else text
 
-    return frame[cols.KEY].map(lambda c: word(plan.outcome.get(c, "invalid"))).to_numpy(dtype=object)
+    actions = frame[cols.KEY].map(plan.outcome).fillna("invalid")  # a dict lookup per row, in C
+    return actions.map({a: word(a) for a in actions.unique()}).to_numpy(dtype=object)
 
 
 def _messages(frame: pd.DataFrame, plan: ImportPlan, report, row_of: dict[str, int]) -> np.ndarray:
@@ -105,20 +106,34 @@ def _coded_columns(report, present: list[str], n: int) -> dict:
 
 
 def _marks(plan: ImportPlan, present: list[str], row_of: dict[str, int], n: int):
-    """Changed and conflicting cells: highlighted, with a comment old → new (or all three values)."""
-    highlight: dict[str, np.ndarray] = {}
+    """Changed and conflicting cells: highlighted, with a comment old → new (or all three values);
+    the comments' texts only for as many as are written (MAX_COMMENTS)."""
+    from .xlsx.xml import MAX_COMMENTS
+
+    rows: dict[str, list[int]] = {}
     comments: list[tuple[int, int, str]] = []
     col_of = {c: j + 2 for j, c in enumerate(present)}  # after Result and Message
-    notes = [(ch.code, ch.column, f"{_note(ch.old)} → {_note(ch.new)}") for ch in plan.changes] + \
-        [(c.code, c.column, f"conflict: exported {_note(c.base)}, your file {_note(c.file)}, "
-                            f"store now {_note(c.current)}") for c in plan.conflicts]
-    for code, column, text in notes:
-        if column in col_of and code in row_of:
-            if column not in highlight:
-                highlight[column] = np.zeros(n, dtype=bool)
-            highlight[column][row_of[code]] = True
-            comments.append((row_of[code], col_of[column], text))
+    for items, text in ((plan.changes, _change_note), (plan.conflicts, _conflict_note)):
+        for item in items:
+            j, i = col_of.get(item.column), row_of.get(item.code)
+            if j is None or i is None:
+                continue
+            rows.setdefault(item.column, []).append(i)
+            if len(comments) < MAX_COMMENTS:
+                comments.append((i, j, text(item)))
+    highlight: dict[str, np.ndarray] = {}
+    for column, marked in rows.items():
+        highlight[column] = np.zeros(n, dtype=bool)
+        highlight[column][marked] = True
     return highlight, comments
+
+
+def _change_note(ch) -> str:
+    return f"{_note(ch.old)} → {_note(ch.new)}"
+
+
+def _conflict_note(c) -> str:
+    return f"conflict: exported {_note(c.base)}, your file {_note(c.file)}, store now {_note(c.current)}"
 
 
 def _note(value: str) -> str:

@@ -43,6 +43,25 @@ class PlainSheet:
     title_first_row: bool = False
     headings: tuple[int, ...] = ()  # 0-based rows whose first cell is a bold section heading
     orientation: str = "portrait"  # when printed (always one page wide)
+    #: More rows after ``rows``, given column by column (a Changes sheet's 100,000 rows: no list per row)
+    columns: list[Sequence[str]] | None = None
+
+    def column_values(self, c: int, start: int, stop: int) -> list[str]:
+        """Column ``c`` of rows ``start`` to ``stop`` (0-based, over ``rows`` then ``columns``)."""
+        head = [("" if r[c] is None else str(r[c])) if c < len(r) else "" for r in self.rows[start:stop]]
+        if not self.columns or stop <= len(self.rows):
+            return head
+        first, last = max(start - len(self.rows), 0), stop - len(self.rows)
+        body = self.columns[c][first:last] if c < len(self.columns) else [""] * (last - first)
+        return head + list(body)
+
+    @property
+    def height(self) -> int:
+        return len(self.rows) + (len(self.columns[0]) if self.columns else 0)
+
+    @property
+    def width(self) -> int:
+        return max([len(r) for r in self.rows] + [len(self.columns or ())])
 
 
 #: A dictionary of at most this many values is shared value by value (the same text in every
@@ -184,6 +203,17 @@ class ValueCells:
             self.lines = np.ones(len(values), dtype=np.int64)
             self.lines[multi] = at.line_counts(values.filter(pa.array(multi)), per_line(spec.width))
 
+    def subset(self, which: np.ndarray) -> "ValueCells":
+        """These cells for the values at ``which`` only (in that order)."""
+        out = ValueCells.__new__(ValueCells)
+        take = pa.array(which)
+        out.spec, out.values, out.inline, out.ref = self.spec, self.values.take(take), self.inline, self.ref.take(take)
+        out.lines = self.lines[which] if self.lines is not None else None
+        out.wraps = self.wraps[which] if self.wraps is not None else None
+        out.plain = self.plain[which] if self.plain is not None else None
+        out.tails = self.tails.take(take)
+        return out
+
     def styled(self, style: int | None) -> pa.Array:
         """The tails, every cell in ``style`` (None: each value's own style)."""
         if self.plain is not None:
@@ -215,7 +245,16 @@ class CodedColumn:
             self.codes = np.where(np.isin(self.codes, blank), -1, self.codes)
         self.cells: ValueCells | None = None
 
-    def chunk(self, start: int, n: int, spec: ColumnSpec, sst: SharedStrings) -> tuple[np.ndarray, ValueCells]:
+    def chunk(self, start: int, n: int, spec: ColumnSpec, sst: SharedStrings) -> tuple[np.ndarray, "ValueCells"]:
         if self.cells is None:
             self.cells = ValueCells(self.categories, spec, sst, len(self.codes))
-        return self.codes[start:start + n].astype(np.int32, copy=False), self.cells
+        codes = self.codes[start:start + n].astype(np.int32, copy=False)
+        if len(self.categories) <= 2 * n:
+            return codes, self.cells
+        # many more categories than rows (codes, names): the chunk takes the cells it uses only
+        used = np.zeros(len(self.categories) + 1, dtype=bool)
+        used[codes] = True  # a blank (-1) marks the extra last slot
+        which = np.flatnonzero(used[:-1])
+        remap = np.full(len(self.categories) + 1, -1, dtype=np.int32)
+        remap[which] = np.arange(len(which), dtype=np.int32)
+        return remap[codes], self.cells.subset(which)

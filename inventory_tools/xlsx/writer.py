@@ -17,6 +17,7 @@ import zipfile
 from typing import Iterable, Sequence
 
 import numpy as np
+import pyarrow as pa
 
 from ..cellref import col_letter
 from . import arrowtext as at
@@ -249,20 +250,20 @@ class XlsxWriter:
                             for c, v in enumerate(rows[0]) if v not in (None, ""))
             yield f'<row r="1" ht="22">{cells}</row>'.encode()
             first = 1
-        width = max((len(r) for r in rows[first:]), default=0)
-        headings = np.zeros(len(rows), dtype=bool)
-        headings[[h for h in sheet.headings if first <= h < len(rows)]] = True
+        height = sheet.height
+        headings = np.zeros(height, dtype=bool)
+        headings[[h for h in sheet.headings if first <= h < height]] = True
         specs = [ColumnSpec("", "text", wrap=True, width=sheet.widths[c] if c < len(sheet.widths) else 12.0)
-                 for c in range(width)]
-        for start in range(first, len(rows), CHUNK_ROWS):
-            body = rows[start:start + CHUNK_ROWS]
+                 for c in range(sheet.width if height > first else 0)]
+        for start in range(first, height, CHUNK_ROWS):
+            stop = min(start + CHUNK_ROWS, height)
             placed = []
             for c, spec in enumerate(specs):
-                codes, values = at.encode([("" if r[c] is None else str(r[c])) if c < len(r) else "" for r in body])
-                marks = headings[start:start + len(body)] if c == 0 else None
-                placed.append(Placed(col_letter(c), codes, ValueCells(values, spec, self.sst, len(body)), marks,
+                codes, values = at.encode(sheet.column_values(c, start, stop))
+                marks = headings[start:stop] if c == 0 else None
+                placed.append(Placed(col_letter(c), codes, ValueCells(values, spec, self.sst, stop - start), marks,
                                      CellStyle.HEADING))
-            yield chunk_xml(start + 1, placed, len(body))
+            yield chunk_xml(start + 1, placed, stop - start)
 
     # -- package parts --
     def _workbook_xml(self, n: int) -> str:
@@ -325,4 +326,7 @@ def column_of(chunk, name: str):
     """One column of a chunk (an Arrow record batch or table, or a DataFrame) as Arrow text."""
     if hasattr(chunk, "schema"):
         return chunk.column(name)
+    values = chunk[name].array
+    if hasattr(values, "__arrow_array__"):  # Arrow-backed text: no Python object per value
+        return at.strings(pa.array(values))
     return at.strings(chunk[name].to_numpy(dtype=object))
