@@ -13,6 +13,7 @@ while it worked (kill -9): the work's files can be removed rather than left behi
 """
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import signal
@@ -43,10 +44,16 @@ class _Forked(Task):
     def __init__(self, work: Callable[[], Any], on_orphan: Callable[[], None] | None):
         read_end, write_end = os.pipe()
         parent = os.getpid()
+        # Objects alive now move to the collector's permanent generation: neither process's
+        # garbage collection then writes to them, so their memory stays shared, not copied page
+        # by page (copy-on-write) while both work.
+        gc.freeze()
         pid = os.fork()
         if pid == 0:  # the copy: never returns
+            gc.disable()  # short-lived: it frees nothing worth a collection's page copies
             os.close(read_end)
             _run_in_copy(work, write_end, parent, on_orphan)
+        gc.unfreeze()
         os.close(write_end)
         self.pid, self._pipe = pid, read_end
 

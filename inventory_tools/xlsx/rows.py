@@ -77,8 +77,7 @@ def _matrix(tails: np.ndarray, filled: np.ndarray, lines: np.ndarray, prefix0: i
     """Piece numbers of the chunk, row after row: ``<row r="``, number, ``">``; per filled cell
     ``<c r="G``, number, tail; ``</row>``."""
     n, m = tails.shape
-    idx = np.empty((n, 3 * m + 4), dtype=np.int32)
-    keep = np.empty((n, 3 * m + 4), dtype=bool)
+    idx, keep = _scratch(n, 3 * m + 4)
     rows = np.arange(row0, row0 + n, dtype=np.int32)
     idx[:, 0], idx[:, 1], idx[:, -1] = _ROW, rows, _ROW_END
     idx[:, 2] = heights + np.minimum(lines, MAX_LINES) - 1
@@ -90,6 +89,23 @@ def _matrix(tails: np.ndarray, filled: np.ndarray, lines: np.ndarray, prefix0: i
     keep[:, -1] = True
     keep[:, 3:-1].reshape(n, m, 3)[:] = filled[:, :, None]
     return idx[keep]
+
+
+_SCRATCH: dict = {}
+
+
+def _scratch(n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The piece-number and keep matrices, reused from chunk to chunk while their shape holds
+    (tens of MB: allocated afresh each time, their pages would be faulted in and zeroed again)."""
+    if _SCRATCH.get("shape") != (n, k):
+        _SCRATCH.clear()
+        _SCRATCH.update(shape=(n, k), idx=np.empty((n, k), dtype=np.int32), keep=np.empty((n, k), dtype=bool))
+    return _SCRATCH["idx"], _SCRATCH["keep"]
+
+
+def release() -> None:
+    """Free the reused matrices (the writer calls this when a sheet is done)."""
+    _SCRATCH.clear()
 
 
 def _take(pieces: list, order: np.ndarray) -> memoryview:

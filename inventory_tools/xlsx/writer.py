@@ -22,7 +22,7 @@ import pyarrow as pa
 from ..cellref import col_letter
 from . import arrowtext as at
 from .cells import CodedColumn, ColumnSpec, PlainSheet, SharedStrings, ValueCells
-from .rows import Placed, chunk_xml
+from .rows import Placed, chunk_xml, release
 from .xml import (APP_XML, CellStyle, ROOT_RELS, SHEET_COMMENT_RELS, MAX_COMMENTS, comments_xml, page_setup_xml,
                   styles_xml, vml_xml, xml_attr, xml_text)
 
@@ -145,6 +145,7 @@ class XlsxWriter:
             zf.writestr("[Content_Types].xml", self._content_types(len(sheets), bool(comments)))
             zf.writestr("_rels/.rels", ROOT_RELS)
             zf.writestr("docProps/app.xml", APP_XML)
+        release()
         return n
 
     # -- data sheet --
