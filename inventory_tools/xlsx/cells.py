@@ -203,15 +203,19 @@ class ValueCells:
             self.lines = np.ones(len(values), dtype=np.int64)
             self.lines[multi] = at.line_counts(values.filter(pa.array(multi)), per_line(spec.width))
 
-    def subset(self, which: np.ndarray) -> "ValueCells":
-        """These cells for the values at ``which`` only (in that order)."""
+    def subset(self, which: "np.ndarray | slice") -> "ValueCells":
+        """These cells for the values at ``which`` only (positions in order, or a slice: no copy)."""
         out = ValueCells.__new__(ValueCells)
-        take = pa.array(which)
-        out.spec, out.values, out.inline, out.ref = self.spec, self.values.take(take), self.inline, self.ref.take(take)
+        if isinstance(which, slice):
+            pick = lambda a: a.slice(which.start, which.stop - which.start)  # noqa: E731
+        else:
+            positions = pa.array(which)
+            pick = lambda a: a.take(positions)  # noqa: E731
+        out.spec, out.inline = self.spec, self.inline
+        out.values, out.ref, out.tails = pick(self.values), pick(self.ref), pick(self.tails)
         out.lines = self.lines[which] if self.lines is not None else None
         out.wraps = self.wraps[which] if self.wraps is not None else None
         out.plain = self.plain[which] if self.plain is not None else None
-        out.tails = self.tails.take(take)
         return out
 
     def styled(self, style: int | None) -> pa.Array:
@@ -237,12 +241,13 @@ class CodedColumn:
     """A whole column given as category codes (as validation holds it): each category's cell
     XML is built once for the column instead of once per chunk."""
 
-    def __init__(self, codes: np.ndarray, categories: np.ndarray):
+    def __init__(self, codes: np.ndarray, categories):
         self.codes = np.asarray(codes)
-        self.categories = at.strings(list(np.asarray(categories, dtype=object)))
-        blank = np.flatnonzero(self.categories.to_numpy(zero_copy_only=False) == "")
-        if len(blank):
-            self.codes = np.where(np.isin(self.codes, blank), -1, self.codes)
+        self.categories = at.strings(categories if hasattr(categories, "__arrow_array__") or
+                                     isinstance(categories, pa.Array) else np.asarray(categories, dtype=object))
+        blank = pc.index(self.categories, "").as_py()  # categories are distinct: one blank at most
+        if blank >= 0:
+            self.codes = np.where(self.codes == blank, -1, self.codes)
         self.cells: ValueCells | None = None
 
     def chunk(self, start: int, n: int, spec: ColumnSpec, sst: SharedStrings) -> tuple[np.ndarray, "ValueCells"]:
@@ -251,6 +256,10 @@ class CodedColumn:
         codes = self.codes[start:start + n].astype(np.int32, copy=False)
         if len(self.categories) <= 2 * n:
             return codes, self.cells
+        filled = codes[codes >= 0]
+        low, high = (int(filled.min()), int(filled.max()) + 1) if len(filled) else (0, 0)
+        if high - low <= 2 * n:  # codes in order of first appearance: a chunk's are mostly one range
+            return np.where(codes >= 0, codes - low, -1).astype(np.int32), self.cells.subset(slice(low, high))
         # many more categories than rows (codes, names): the chunk takes the cells it uses only
         used = np.zeros(len(self.categories) + 1, dtype=bool)
         used[codes] = True  # a blank (-1) marks the extra last slot
