@@ -36,46 +36,69 @@ class Placed:
 
 
 def chunk_xml(first_row: int, columns: Sequence[Placed], n: int) -> memoryview:
-    """The ``<row>`` elements of ``n`` rows starting at sheet row ``first_row``."""
+    """The ``<row>`` elements of ``n`` rows starting at sheet row ``first_row``.
+
+    Each value's tail comes twice: as it is, and followed by the next column's ``<c r="H``
+    (taken when the next cell is filled: two pieces per cell instead of three in a run)."""
     m = len(columns)
     prefixes = [f'<c r="{c.letter}' for c in columns]
-    pieces = [pa.array(_FIXED + _HEIGHTS + prefixes, type=at.TEXT),
+    marks = [piece for j in range(m) for piece in (_BLANK_MARK_TEXT, _BLANK_MARK_TEXT + _next(prefixes, j))]
+    pieces = [pa.array(_FIXED + _HEIGHTS + prefixes + marks, type=at.TEXT),
               at.numbers_text(np.arange(first_row, first_row + n, dtype=np.int64))]
-    heights, prefix0 = len(_FIXED), len(_FIXED) + len(_HEIGHTS)
-    row0 = prefix0 + m
+    heights, prefix0, marks0 = len(_FIXED), len(_FIXED) + len(_HEIGHTS), len(_FIXED) + len(_HEIGHTS) + m
+    row0 = marks0 + 2 * m
     base = row0 + n
     tails = np.empty((n, m), dtype=np.int32)  # each cell's tail piece; blank cells are dropped below
+    joined = np.empty((n, m), dtype=np.int32)  # what to add to it for the tail followed by the next prefix
     filled = np.empty((n, m), dtype=bool)
     lines = np.ones(n, dtype=np.int64)
     for j, col in enumerate(columns):
         codes = col.codes
         filled[:, j] = codes >= 0
         tails[:, j] = codes + base
-        pieces.append(col.cells.tails)
-        base += len(col.cells.tails)
+        joined[:, j] = len(col.cells.tails)
+        base = _variants(pieces, col.cells.tails, _next(prefixes, j), base)
         if col.cells.lines is not None and len(col.cells.lines):
             np.maximum(lines, np.where(codes >= 0, col.cells.lines[codes], 1), out=lines)
         if col.marks is not None and col.marks.any():
-            base = _mark(col, j, tails, filled, pieces, base)
+            base = _mark(col, j, (tails, joined, filled), pieces, base, _next(prefixes, j), marks0)
+    tails += joined * np.concatenate([filled[:, 1:], np.zeros((n, 1), dtype=bool)], axis=1)
     return _take(pieces, _matrix(tails, filled, lines, prefix0, row0, heights))
 
 
-def _mark(col: Placed, j: int, tails: np.ndarray, filled: np.ndarray, pieces: list, base: int) -> int:
+_BLANK_MARK_TEXT = _FIXED[_BLANK_MARK]
+
+
+def _next(prefixes: list[str], j: int) -> str:
+    return prefixes[j + 1] if j + 1 < len(prefixes) else ""
+
+
+def _variants(pieces: list, tails: pa.Array, after: str, base: int) -> int:
+    """Add ``tails`` and the same followed by ``after``; the next free piece number."""
+    pieces.append(tails)
+    pieces.append(at.concat([tails, after]) if after else tails)
+    return base + 2 * len(tails)
+
+
+def _mark(col: Placed, j: int, matrices, pieces: list, base: int, after: str, marks0: int) -> int:
     """Marked cells take the tails in the mark's style (and marked blanks, if so, an empty cell)."""
+    tails, joined, filled = matrices
     marked = col.marks & filled[:, j]
-    pieces.append(col.cells.styled(col.mark_style))
     tails[marked, j] = col.codes[marked] + base
+    base = _variants(pieces, col.cells.styled(col.mark_style), after, base)
     if col.mark_blanks:
         blank = col.marks & ~filled[:, j]
-        tails[blank, j] = _BLANK_MARK
+        tails[blank, j] = marks0 + 2 * j
+        joined[blank, j] = 1
         filled[blank, j] = True
-    return base + len(col.cells.tails)
+    return base
 
 
 def _matrix(tails: np.ndarray, filled: np.ndarray, lines: np.ndarray, prefix0: int, row0: int,
             heights: int) -> np.ndarray:
     """Piece numbers of the chunk, row after row: ``<row r="``, number, ``">``; per filled cell
-    ``<c r="G``, number, tail; ``</row>``."""
+    ``<c r="G`` (unless the cell before is filled: its tail ends with it), number, tail;
+    ``</row>``."""
     n, m = tails.shape
     idx, keep = _scratch(n, 3 * m + 4)
     rows = np.arange(row0, row0 + n, dtype=np.int32)
@@ -87,7 +110,11 @@ def _matrix(tails: np.ndarray, filled: np.ndarray, lines: np.ndarray, prefix0: i
     cells[:, :, 2] = tails
     keep[:, :3] = True
     keep[:, -1] = True
-    keep[:, 3:-1].reshape(n, m, 3)[:] = filled[:, :, None]
+    kept = keep[:, 3:-1].reshape(n, m, 3)
+    kept[:, :, 1] = filled
+    kept[:, :, 2] = filled
+    kept[:, 0, 0] = filled[:, 0]
+    np.greater(filled[:, 1:], filled[:, :-1], out=kept[:, 1:, 0])  # filled, the cell before not
     return idx[keep]
 
 
