@@ -94,9 +94,12 @@ def test_apply_refuses_when_the_store_moved_since_the_plan(store_path):
     store.close()
 
 
-def test_cell_updates_are_checked_written_and_journaled_as_one_set(store_path):
+@pytest.mark.parametrize("sqlite_version", ["now", (3, 31, 1)])  # without UPDATE ... FROM (before 3.33)
+def test_cell_updates_are_checked_written_and_journaled_as_one_set(store_path, monkeypatch, sqlite_version):
     """The set-based apply: every old value checked (a missing product, a moved cell: the first one
     named), blanks written as NULL, bookkeeping set on the rows changed only, journal in order."""
+    if sqlite_version != "now":
+        monkeypatch.setattr(sqlite3, "sqlite_version_info", sqlite_version)
     store = open_store(store_path)
     store.apply(ChangeSet(creates=frame(["A", "B", "C"], PriceTier1="1", Brand="X")), kind="import", source="t",
                 base_export_id=None, counts={})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import operator
 import os
 import sqlite3
 from pathlib import Path
@@ -232,17 +233,14 @@ class SqliteStore(Store):
         if not changes.updates:
             return []
         stamp = now_iso()
-        for column in columns:
-            if sqlite3.sqlite_version_info >= (3, 33):  # UPDATE ... FROM: a join, each row found once
-                # (a cell changed twice takes its last value: max(seq) picks that row's new)
-                sql = (f"UPDATE products SET {qi(column)} = nullif(c.new, ''), _last_op = ?2, _changed_at = ?3"
-                       f" FROM (SELECT rid, new, max(seq) FROM temp.{_CHANGES} WHERE col = ?1 GROUP BY rid) c"
-                       " WHERE c.rid = products.rowid")
-            else:
-                sql = (f"UPDATE products SET {qi(column)} = (SELECT nullif(c.new, '') FROM temp.{_CHANGES} c"
-                       " WHERE c.col = ?1 AND c.rid = products.rowid ORDER BY c.seq DESC LIMIT 1),"
-                       f" _last_op = ?2, _changed_at = ?3 WHERE rowid IN (SELECT rid FROM temp.{_CHANGES} WHERE col = ?1)")
-            db.execute(sql, (column, op_id, stamp))
+        if sqlite3.sqlite_version_info >= (3, 33):  # UPDATE ... FROM: each changed row rewritten once
+            _update_rows(db, columns, op_id, stamp)
+        else:
+            for column in columns:
+                db.execute(f"UPDATE products SET {qi(column)} = (SELECT nullif(c.new, '') FROM temp.{_CHANGES} c"
+                           " WHERE c.col = ?1 AND c.rid = products.rowid ORDER BY c.seq DESC LIMIT 1),"
+                           f" _last_op = ?2, _changed_at = ?3"
+                           f" WHERE rowid IN (SELECT rid FROM temp.{_CHANGES} WHERE col = ?1)", (column, op_id, stamp))
         db.execute(f"INSERT INTO journal (op_id, code, action, col, old, new, done) SELECT ?, code, 'update', col,"
                    f" old, new, 1 FROM temp.{_CHANGES} ORDER BY seq", (op_id,))
         db.execute(f"DROP TABLE temp.{_CHANGES}")
@@ -264,21 +262,34 @@ _CHANGES = "_apply_changes"
 
 
 def _load_updates(db: sqlite3.Connection, updates: list) -> list[str]:
-    """Put the cell changes into a temporary table inside the apply's transaction (one JSON text
-    parsed by SQLite: no statement per cell), each with its product's rowid. Returns the columns."""
+    """Put the cell changes into a temporary table inside the apply's transaction, each with its
+    product's rowid (one prepared INSERT run for every change, its values taken from the changes
+    in C). Returns the columns."""
     if not updates:
         return []
     db.execute(f"DROP TABLE IF EXISTS temp.{_CHANGES}")
     db.execute(f"CREATE TEMP TABLE {_CHANGES} (seq INTEGER PRIMARY KEY, col TEXT NOT NULL, code TEXT NOT NULL,"
                " old TEXT, new TEXT, rid INTEGER)")
-    payload = json.dumps([(c.column, c.code, c.old, c.new) for c in updates], ensure_ascii=False)
-    db.execute(
-        f"INSERT INTO temp.{_CHANGES} (col, code, old, new, rid) SELECT j.col, j.code, j.old, j.new, p.rowid FROM"
-        " (SELECT key, json_extract(value, '$[0]') AS col, json_extract(value, '$[1]') AS code,"
-        " json_extract(value, '$[2]') AS old, json_extract(value, '$[3]') AS new FROM json_each(?)) j"
-        f" LEFT JOIN products p ON p.{qi(cols.KEY)} = j.code ORDER BY j.key", (payload,))
+    db.executemany(f"INSERT INTO temp.{_CHANGES} (col, code, old, new, rid) VALUES (?1, ?2, ?3, ?4,"
+                   f" (SELECT rowid FROM products WHERE {qi(cols.KEY)} = ?2))",
+                   map(operator.attrgetter("column", "code", "old", "new"), updates))
     db.execute(f"CREATE INDEX temp.{_CHANGES}_col ON {_CHANGES} (col, rid)")
     return list(dict.fromkeys(c.column for c in updates))
+
+
+def _update_rows(db: sqlite3.Connection, columns: list[str], op_id: int, stamp: str) -> None:
+    """The loaded changes turned into one row per product (each changed column's new value and
+    a flag), then one UPDATE ... FROM that rewrites each changed product once (a cell listed
+    twice takes its last value)."""
+    picks = ", ".join(f"max(CASE WHEN col = ?{i + 1} THEN 1 END) AS s{i}, max(CASE WHEN col = ?{i + 1} THEN new END)"
+                      f" AS v{i}" for i in range(len(columns)))
+    db.execute(f"CREATE TEMP TABLE {_CHANGES}_rows AS SELECT rid, {picks} FROM (SELECT rid, col, new, max(seq)"
+               f" FROM temp.{_CHANGES} GROUP BY rid, col) GROUP BY rid", columns)
+    sets = ", ".join(f"{qi(c)} = CASE WHEN r.s{i} THEN nullif(r.v{i}, '') ELSE products.{qi(c)} END"
+                     for i, c in enumerate(columns))
+    db.execute(f"UPDATE products SET {sets}, _last_op = ?, _changed_at = ? FROM temp.{_CHANGES}_rows r"
+               " WHERE r.rid = products.rowid", (op_id, stamp))
+    db.execute(f"DROP TABLE temp.{_CHANGES}_rows")
 
 
 class ProductStream:
