@@ -117,7 +117,8 @@ class SqliteStore(Store):
         import pandas as pd
 
         wanted = pd.Index(codes)
-        kept = snapshot[snapshot[cols.KEY].isin(wanted) & ~snapshot[cols.KEY].isin(moved)]
+        keep = snapshot[cols.KEY].isin(wanted) & ~snapshot[cols.KEY].isin(moved)
+        kept = snapshot if keep.all() else snapshot[keep]  # usually every row: no copy of them all
         again = [c for c in codes if c in moved or c not in in_snapshot]
         if not again:
             return kept.reset_index(drop=True)

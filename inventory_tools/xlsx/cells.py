@@ -178,6 +178,7 @@ class ValueCells:
         self.wraps: np.ndarray | None = None  # values of an unwrapped text column that wrap all the same
         self.plain: np.ndarray | None = None
         self.inline = False
+        self._made: dict = {}  # variants of the tails, built once
         n = len(values)
         if spec.kind == "number":
             self.plain = at.plain_numbers(values)
@@ -191,7 +192,7 @@ class ValueCells:
             self.inline = sst.count >= SST_INLINE_AFTER and cells >= INLINE_MIN_CELLS and n > cells // 2
             self.ref = at.xml_escaped(values) if self.inline else at.numbers_text(sst.ids(values))
             self._wrapping(values, spec)
-        self.tails = self.styled(None)
+        self.tails = self._styled(None)
 
     def _wrapping(self, values: pa.Array, spec: ColumnSpec) -> None:
         if spec.wrap:
@@ -211,7 +212,7 @@ class ValueCells:
         else:
             positions = pa.array(which)
             pick = lambda a: a.take(positions)  # noqa: E731
-        out.spec, out.inline = self.spec, self.inline
+        out.spec, out.inline, out._made = self.spec, self.inline, {}
         out.values, out.ref, out.tails = pick(self.values), pick(self.ref), pick(self.tails)
         out.lines = self.lines[which] if self.lines is not None else None
         out.wraps = self.wraps[which] if self.wraps is not None else None
@@ -220,6 +221,20 @@ class ValueCells:
 
     def styled(self, style: int | None) -> pa.Array:
         """The tails, every cell in ``style`` (None: each value's own style)."""
+        key = ("styled", style)
+        if key not in self._made:
+            self._made[key] = self._styled(style)
+        return self._made[key]
+
+    def followed(self, tails: pa.Array, after: str) -> pa.Array:
+        """``tails`` (these cells' own or :meth:`styled`) each followed by ``after``; kept, as a
+        coded column's cells serve every chunk."""
+        key = ("followed", id(tails), after)
+        if key not in self._made:
+            self._made[key] = at.concat([tails, after])
+        return self._made[key]
+
+    def _styled(self, style: int | None) -> pa.Array:
         if self.plain is not None:
             number = at.concat([f'" s="{style or self.spec.style}"><v>', self.values, "</v></c>"])
             if self.plain.all():

@@ -57,7 +57,7 @@ def chunk_xml(first_row: int, columns: Sequence[Placed], n: int) -> memoryview:
         filled[:, j] = codes >= 0
         tails[:, j] = codes + base
         joined[:, j] = len(col.cells.tails)
-        base = _variants(pieces, col.cells.tails, _next(prefixes, j), base)
+        base = _variants(pieces, col.cells, col.cells.tails, _next(prefixes, j), base)
         if col.cells.lines is not None and len(col.cells.lines):
             np.maximum(lines, np.where(codes >= 0, col.cells.lines[codes], 1), out=lines)
         if col.marks is not None and col.marks.any():
@@ -73,10 +73,10 @@ def _next(prefixes: list[str], j: int) -> str:
     return prefixes[j + 1] if j + 1 < len(prefixes) else ""
 
 
-def _variants(pieces: list, tails: pa.Array, after: str, base: int) -> int:
+def _variants(pieces: list, cells: ValueCells, tails: pa.Array, after: str, base: int) -> int:
     """Add ``tails`` and the same followed by ``after``; the next free piece number."""
     pieces.append(tails)
-    pieces.append(at.concat([tails, after]) if after else tails)
+    pieces.append(cells.followed(tails, after) if after else tails)
     return base + 2 * len(tails)
 
 
@@ -85,7 +85,7 @@ def _mark(col: Placed, j: int, matrices, pieces: list, base: int, after: str, ma
     tails, joined, filled = matrices
     marked = col.marks & filled[:, j]
     tails[marked, j] = col.codes[marked] + base
-    base = _variants(pieces, col.cells.styled(col.mark_style), after, base)
+    base = _variants(pieces, col.cells, col.cells.styled(col.mark_style), after, base)
     if col.mark_blanks:
         blank = col.marks & ~filled[:, j]
         tails[blank, j] = marks0 + 2 * j
