@@ -47,7 +47,9 @@ def write_results(out: str, report, plan: ImportPlan, *, applied: bool) -> str:
     """Write the results workbook to ``out`` (the caller gives a temporary name and renames it:
     see :func:`inventory_tools.outputs.atomic_write`)."""
     from .xlsx import ColumnSpec, PlainSheet, XlsxWriter
+    from .xlsx.arrowtext import retaining_pool
 
+    retaining_pool()
     frame = report.frame.reset_index(drop=True)
     present = [c for c in cols.names() if c in frame.columns]
     row_of = {code: i for i, code in enumerate(frame[cols.KEY])}
