@@ -116,7 +116,9 @@ def canonical_column(table: Table, name: str, bad: np.ndarray, add: AddProblem) 
     if bad.any():
         vals[bad] = ""
         cells[bad] = cat_of_u[nu]  # u.values[nu] is ""
-    categorical = pd.Categorical.from_codes(cells, categories=np.asarray(categories, dtype=object))
+    # an object Index: pandas 3 would otherwise copy every category into its pyarrow-backed str
+    categories = pd.Index(np.asarray(categories, dtype=object), dtype=object)
+    categorical = pd.Categorical.from_codes(cells, categories=categories)
     return pd.Series(vals, index=raw.index, dtype=object), categorical
 
 

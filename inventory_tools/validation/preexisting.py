@@ -73,4 +73,4 @@ def problem_columns(problems: list[Problem]) -> list[str]:
 
 def categorical(values: pd.Series) -> pd.Categorical:
     codes, uniques = pd.factorize(values.to_numpy(dtype=object))
-    return pd.Categorical.from_codes(codes, categories=np.asarray(uniques, dtype=object))
+    return pd.Categorical.from_codes(codes, categories=pd.Index(np.asarray(uniques, dtype=object), dtype=object))
