@@ -145,6 +145,54 @@ def test_export_is_atomic_under_a_failing_writer(ex, tmp_path, store_path, monke
     store.close()
 
 
+def _no_child_processes() -> bool:
+    import os
+
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False  # one still running, or one that ended and nobody waited for
+
+
+@pytest.mark.parametrize("where", ["reading", "writing"])
+def test_an_export_failing_stops_its_reading_processes_and_leaves_nothing(ex, tmp_path, store_path, monkeypatch,
+                                                                          where):
+    """The store is read by forked processes (ADBC's own SQLite never shares this process): a
+    failure on their side is a clear store error; a failure on ours stops them. Either way no
+    file, no part file, no export recorded, no process left behind."""
+    from inventory_tools.errors import StoreError
+    from inventory_tools.outputs import OutputError
+    from inventory_tools.stores import arrow_read
+    from inventory_tools.xlsx import rows, writer
+
+    monkeypatch.setattr(writer, "CHUNK_ROWS", 4)  # several chunks, from both reading processes
+    if where == "reading":
+        def unreadable(*a, **k):
+            raise OSError(5, "Input/output error")
+        monkeypatch.setattr(arrow_read, "_read", unreadable)  # (the forked copies run this)
+    else:
+        calls = []
+
+        def failing(*a, **k):
+            calls.append(1)
+            if len(calls) == 2:
+                raise OSError(28, "No space left on device")
+            return original(*a, **k)
+        original = rows.chunk_xml
+        monkeypatch.setattr(writer, "chunk_xml", failing)
+    store = open_store(store_path)
+    before = store.state.last_export_id()
+    target = tmp_path / "inv.xlsx"
+    with pytest.raises(StoreError if where == "reading" else OutputError) as err:
+        export(store, target)
+    assert ("Input/output error" if where == "reading" else "the disk is full") in str(err.value)
+    assert not target.exists() and [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+    assert store.state.last_export_id() == before
+    assert _no_child_processes()
+    store.close()
+
+
 def test_exported_file_has_normal_permissions(ex, tmp_path):
     out = tmp_path / "inv.xlsx"
     ex("export", out)

@@ -62,15 +62,29 @@ READERS = 2
 
 def batches(path: str, names: Sequence[str], sql: str, bounds: Sequence[int]) -> Iterator[pa.RecordBatch]:
     """One batch per chunk, every column dictionary-encoded: chunk ``i`` holds the rows whose
-    rowid is from ``bounds[i]`` up to ``bounds[i + 1]`` (the last: to the end)."""
+    rowid is from ``bounds[i]`` up to ``bounds[i + 1]`` (the last: to the end).
+
+    The reading processes are forked now, on the caller's thread (never from another thread:
+    a fork copies only the thread that makes it), and read while the batches are awaited."""
     ranges = [(first, bounds[i + 1] if i + 1 < len(bounds) else None) for i, first in enumerate(bounds)]
     if not hasattr(os, "fork"):
-        yield from _read(path, names, sql, ranges)
-        return
-    children = [_Child(path, names, sql, ranges[i::READERS]) for i in range(min(READERS, len(ranges)))]
+        return _read(path, names, sql, ranges)
+    children = []
+    try:
+        for i in range(min(READERS, len(ranges))):
+            children.append(_Child(path, names, sql, ranges[i::READERS]))
+    except BaseException:
+        for child in children:
+            child.close(kill=True)
+        raise
+    return _gathered(children, len(ranges))
+
+
+def _gathered(children: list, count: int) -> Iterator[pa.RecordBatch]:
+    """``count`` batches, taken from the children in turn; the children stopped if not all are taken."""
     done = False
     try:
-        for i in range(len(ranges)):
+        for i in range(count):
             yield children[i % len(children)].next()
         done = True
     finally:

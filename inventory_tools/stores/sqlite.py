@@ -399,9 +399,13 @@ def _counted(batches, n: int):
     from ..errors import StoreError
 
     seen = 0
-    for batch in batches:
-        seen += batch.num_rows
-        yield batch
+    try:
+        for batch in batches:
+            seen += batch.num_rows
+            yield batch
+    finally:
+        if hasattr(batches, "close"):
+            batches.close()  # stopped early: the reading processes are stopped now, not when collected
     if seen != n:
         raise StoreError(f"the store gave {seen:,} products where it counted {n:,}",
                          "re-run the export; nothing was written")
