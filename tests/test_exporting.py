@@ -257,3 +257,44 @@ def test_results_workbook_from_coded_columns_reads_back_the_same(tmp_path):
     cells = [[(c.value, c.data_type, c.style_id) for row in ws.iter_rows() for c in row] for ws in sheets]
     assert cells[0] == cells[1]
     assert sheets[1]["B2"].value is None and sheets[1]["A5"].value == "text & <more>"
+
+
+# -- the writer's per-value work in Arrow equals the plain Python definitions -----------------
+def _texts():
+    from hypothesis import strategies as st
+
+    return st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=120) |
+                    st.sampled_from(["0", "-0.5", "123456789012345", "1234567890123456", "1.5e3", "12.", "_x0041_",
+                                     "a\r\nb", "\n", "\ufffe", "&<>", "x" * 500]), max_size=40)
+
+
+def test_arrow_escaping_line_counts_and_numbers_equal_their_python_definitions():
+    import math
+    import re
+
+    from hypothesis import given, settings
+
+    from inventory_tools.stores.columnar import json_lines
+    from inventory_tools.xlsx import arrowtext as at
+    from inventory_tools.xlsx.cells import per_line
+    from inventory_tools.xlsx.xml import xml_text
+
+    def lines(t, width):
+        return sum(max(1, math.ceil(len(p) / per_line(width))) for p in t.split("\n"))
+
+    def plain(t):
+        digits = t.replace("-", "").replace(".", "").lstrip("0")
+        return bool(re.fullmatch(r"-?\d{1,15}(\.\d+)?", t)) and len(digits) <= 15
+
+    @settings(max_examples=200, deadline=None)
+    @given(_texts())
+    def check(texts):
+        import json
+
+        values = at.strings(texts)
+        assert at.xml_escaped(values).to_pylist() == [xml_text(t) for t in texts]
+        assert list(at.line_counts(values, per_line(20))) == [lines(t, 20) for t in texts]
+        assert list(at.plain_numbers(values)) == [plain(t) for t in texts]
+        back = [v for line in json_lines(values).split(b"\n") if line for v in json.loads(line)]
+        assert back == texts
+    check()

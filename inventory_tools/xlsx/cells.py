@@ -157,11 +157,6 @@ def per_line(width: float) -> float:
     return max(1.0, width * CHARS_PER_UNIT - WRAP_WASTE)
 
 
-def text_lines(texts, width: float) -> np.ndarray:
-    """Lines each text takes in a wrapped cell ``width`` units wide (at least 1)."""
-    return at.line_counts(at.strings(texts), per_line(width))
-
-
 def row_open(lines: int) -> str:
     """The end of a row's start tag: ``ht`` for a row of wrapped lines. No ``customHeight``:
     the row is still the application's to fit when its text is edited."""
