@@ -211,15 +211,18 @@ def read(db: sqlite3.Connection, export_id: str, names: list[str], rows: int | N
             parts[name].append(decode(packed, _blob_blocks(db, rowid) if streamed else whole))
     except (sqlite3.Error, zlib.error, ValueError, IndexError, KeyError, TypeError):
         return None
-    data = {}
-    for name in names:
-        if not parts[name]:
-            return None
-        column = parts.pop(name)
-        values = column[0][1][column[0][0]] if len(column) == 1 else np.concatenate([u[c] for c, u in column])
-        if rows is not None and len(values) != rows:
-            return None
-        data[name] = values
+    counts = [sum(len(codes) for codes, _ in parts[name]) for name in names]
+    n = rows if rows is not None else (counts[0] if counts else 0)
+    if any(not parts[name] or count != n for name, count in zip(names, counts)):
+        return None
+    # one block of every column (pandas keeps the columns of a frame of text as one): each value
+    # looked up straight into its place, no copy of the whole afterwards
+    block = np.empty((len(names), n), dtype=object)
+    for j, name in enumerate(names):
+        at = 0
+        for codes, uniques in parts.pop(name):
+            np.take(uniques, codes, out=block[j, at:at + len(codes)])
+            at += len(codes)
     import pandas as pd
 
-    return pd.DataFrame(data, dtype=object)
+    return pd.DataFrame(block.T, columns=names, dtype=object, copy=False)
