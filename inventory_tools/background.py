@@ -44,16 +44,21 @@ class _Forked(Task):
     def __init__(self, work: Callable[[], Any], on_orphan: Callable[[], None] | None):
         read_end, write_end = os.pipe()
         parent = os.getpid()
-        # Objects alive now move to the collector's permanent generation: neither process's
-        # garbage collection then writes to them, so their memory stays shared, not copied page
-        # by page (copy-on-write) while both work.
+        # Objects alive now move to the collector's permanent generation until the copy is done:
+        # neither process's garbage collection then writes to them, so their memory stays shared,
+        # not copied page by page (copy-on-write) while both work.
         gc.freeze()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except BaseException:
+            gc.unfreeze()
+            os.close(read_end)
+            os.close(write_end)
+            raise
         if pid == 0:  # the copy: never returns
             gc.disable()  # short-lived: it frees nothing worth a collection's page copies
             os.close(read_end)
             _run_in_copy(work, write_end, parent, on_orphan)
-        gc.unfreeze()
         os.close(write_end)
         self.pid, self._pipe = pid, read_end
 
@@ -85,6 +90,7 @@ class _Forked(Task):
         if self.pid is not None:
             os.waitpid(self.pid, 0)
             self.pid = None
+            gc.unfreeze()
 
 
 def _run_in_copy(work, write_end: int, parent: int, on_orphan) -> None:
