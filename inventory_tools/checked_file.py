@@ -120,7 +120,7 @@ def validate_file(path, *, store=None, strict: bool = False, progress_total: Cal
     def alongside(manifest):
         if overlap_with_parse(manifest):  # a big file's base waits until the parsed sheet is freed
             validator.load_base(manifest)
-        import pandera.pandas  # noqa: F401  (half a second of imports, taken while the sheet parses)
+        from .validation import checks  # noqa: F401  (pandera: half a second of imports, taken while the sheet parses)
 
     checked, _, _ = open_checked(path, alongside)
     validator.attach(checked.cells())

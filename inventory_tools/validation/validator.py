@@ -23,9 +23,9 @@ from ..stores.base import Store
 from ..codes import product_keys
 from . import preexisting
 from .cells import canonical_column
-from .crossfield import ROW_RULES, Rows, align, required_when_active, rule_columns
+from .crossfield import Rows, align, required_when_active, row_problems, rule_columns
 from .report import ValidationReport
-from .schema import schema_problems
+from .schema import value_problems
 
 
 def validate(path_or_table, *, store=None, base: pd.DataFrame | None = None, strict: bool = False,
@@ -59,7 +59,7 @@ def prepare(path, *, store=None, base: pd.DataFrame | None = None, table: Table 
     def load_base(manifest):
         if overlap_with_parse(manifest):  # a big file's base waits until the parsed sheet is freed
             v.load_base(manifest)
-        import pandera.pandas  # noqa: F401  (half a second of imports, taken while the sheet parses)
+        from . import checks  # noqa: F401  (pandera: half a second of imports, taken while the sheet parses)
 
     table, _ = read_table_with(path, load_base)
     v.attach(table)
@@ -127,11 +127,14 @@ class Validator:
         t = self.table
         tick = progress or (lambda n: None)
         frame = pd.DataFrame(index=t.raw.index)
+        read = {}
         for name in t.raw.columns:
-            frame[name], self.categorical[name] = canonical_column(t, name, self.bad[name], self.add)
+            read[name] = canonical_column(t, name, self.bad[name], self.add)
+            frame[name] = read[name].values
             tick(1)
         self.frame = frame
-        schema_problems(frame, self.categorical, t.raw, self.bad, self.add)
+        value_problems(read, frame, t.raw, self.bad, self.add)
+        self.categorical.update({name: column.categorical for name, column in read.items()})
         tick(1)
         if not self._base_loaded:
             self.load_base(t.manifest)
@@ -141,8 +144,7 @@ class Validator:
         key = ""
         if cols.KEY in frame.columns and self.n:
             rows = self._rows()
-            for rule in ROW_RULES:
-                rule(rows)
+            row_problems(rows)
             self._mark_preexisting(rows)
             key = rows.key
         tick(1)
