@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from pathlib import Path
 
@@ -15,10 +14,10 @@ REPORT_KINDS = (".xlsx", ".json")
 
 def _existing_store(ctx_obj):
     """The store if it exists (validate never creates one); None for a SQLite path not there yet."""
-    from .stores import DEFAULT_STORE, STORE_ENV
+    from .stores import is_remote, store_spec
 
-    spec = ctx_obj.store_spec or os.environ.get(STORE_ENV) or DEFAULT_STORE
-    if spec.lower() not in ("cin7core", "cin7", "dear") and not Path(spec).exists():
+    spec = store_spec(ctx_obj.store_spec)
+    if not is_remote(spec) and not Path(spec).exists():
         return None
     return ctx_obj.store()
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from . import columns as cols
 from .changes import CellChange, ChangeSet
+from .values import account_code
 
 ACTIONS = ("create", "update", "unchanged", "conflict", "invalid", "skipped", "failed")
 POLICIES = ("abort", "skip", "overwrite")
@@ -94,7 +95,7 @@ def _normal(column: cols.Column, text: str) -> str:
     (spreadsheet apps save CRLF inside a cell as LF) and of the space normalisation readers apply
     (non-breaking and edge spaces): none of that is an edit a person made."""
     if column.type == "account":
-        return text.split(":", 1)[0].strip()
+        return account_code(text)
     if column.type == "text":
         return text.replace("\r\n", "\n").replace("\u00a0", " ").strip()
     return text

@@ -21,7 +21,6 @@ from decimal import Decimal, InvalidOperation
 
 import pandas as pd
 
-from . import columns as cols
 from .columns import Column
 
 EXCEL_DIGITS = 15  # Excel keeps 15 significant digits; more in a number cell means they were lost
@@ -337,10 +336,3 @@ def account_code(text: str) -> str:
     """``310: Credit Card Fees`` → ``310`` (accounts compare by code)."""
     return text.split(":", 1)[0].strip()
 
-
-def comparable(column: Column, text: str) -> str:
-    return account_code(text) if column.type == "account" else text
-
-
-def all_columns() -> tuple[Column, ...]:
-    return cols.columns()

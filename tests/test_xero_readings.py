@@ -14,7 +14,6 @@ import pandas as pd
 import pytest
 
 from inventory_tools import columns as cols
-from inventory_tools import sync_state as ss
 from inventory_tools.changes import CellChange, ChangeSet
 from inventory_tools.errors import ExitCode, RemoteError
 from inventory_tools.http import RatePolicy
@@ -76,12 +75,12 @@ def test_a_quiet_incremental_sync_succeeds_whether_xero_answers_304_or_nothing(m
     fx = make_xero(not_modified=not_modified, seed=False)
     fx.put_item({"Code": "OLD-1", "Name": "old", "IsTrackedAsInventory": False}, updated_ms=1_500_000_000_000)
     first = sync(store)  # enables sync: records the cursor
-    cursor = ss.get_state(store.state, TENANT)["cursor"]
+    cursor = store.state.sync_state(TENANT)["cursor"]
     quiet = sync(store)
     assert quiet.error is None and quiet.loaded == [] and quiet.not_modified is not_modified
     statuses = [c["status"] for c in fx.calls if c["if_modified_since"]]
     assert statuses == [304 if not_modified else 200]
-    assert ss.get_state(store.state, TENANT)["cursor"] >= cursor and first.sync_id != quiet.sync_id
+    assert store.state.sync_state(TENANT)["cursor"] >= cursor and first.sync_id != quiet.sync_id
     fx.put_item({"Code": "NEW-1", "Name": "new", "IsTrackedAsInventory": False})
     assert sync(store).loaded == ["NEW-1"]  # the cursor was not moved past anything unseen
 

@@ -24,6 +24,8 @@ from . import columnar
 from .columnar import SnapshotColumns
 from ..changes import empty_products
 from ..errors import StoreError
+from .state_runs import RunBookkeeping
+from .state_sync import SyncBookkeeping
 
 APPLICATION_ID = 0x494E5654  # "INVT": marks a SQLite file as ours
 SNAPSHOTS_KEPT = 20  # export snapshots (import bases) kept; older exports must be re-exported
@@ -239,7 +241,10 @@ def _store_error(exc: sqlite3.Error, path) -> StoreError:
     return StoreError(f"store {path}: {text}", "nothing was changed")
 
 
-class LocalState:
+class LocalState(SyncBookkeeping, RunBookkeeping):
+    """The local bookkeeping of a store: the only code that runs SQL on it (sync and remote-run
+    parts in :mod:`.state_sync` and :mod:`.state_runs`)."""
+
     def __init__(self, db: sqlite3.Connection, path: str,
                  on_first_write: "Callable[[], sqlite3.Connection] | None" = None):
         """``on_first_write``: for bookkeeping not on disk yet (an empty one in memory): called before
