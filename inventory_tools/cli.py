@@ -370,7 +370,20 @@ from .cli_check import check_command  # noqa: E402
 cli.add_command(check_command)
 
 
+#: What pandera imports when it is installed, for work the CLI never does: its data-synthesis
+#: strategies import hypothesis (0.1-0.15 s at the first validation) if the test tools are there.
+UNUSED_IMPORTS = ("hypothesis",)
+
+
+def _skip_unused_imports() -> None:
+    """Make UNUSED_IMPORTS unimportable in the CLI's own process (pandera then goes without, as when
+    they are not installed); the library, imported by other programs, is left alone."""
+    for name in UNUSED_IMPORTS:
+        sys.modules.setdefault(name, None)  # already imported (a host program): left as it is
+
+
 def main() -> None:
+    _skip_unused_imports()
     try:
         cli(prog_name="inventory-tools")  # standalone mode: always ends in SystemExit
     except SystemExit as done:
