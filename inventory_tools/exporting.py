@@ -11,7 +11,7 @@ import pandas as pd
 from . import __version__
 from . import column_sets
 from . import columns as cols
-from . import csvio, filters, values
+from . import csvio, filters
 from .changes import FrameSource
 from .columns import parse_statuses  # here too for code written before it moved
 from .errors import UsageError
