@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import pandas as pd
+from ._lazy import lazy_import
+pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
 
 from . import columns as cols
 

@@ -206,7 +206,7 @@ def list_command(obj: Context, statuses: tuple[str, ...], as_json: bool) -> None
     if as_json:
         emit_json(result.to_json())
         return
-    click.echo(render_table(result.products, ("Code", "Name", "Status", "Category")))
+    click.echo(render_table(result.rows, ("Code", "Name", "Status", "Category")))
     counts = " · ".join(f"{n} {s}" for s, n in result.counts.items())
     click.echo(f"\n{sum(result.counts.values())} products: {counts}")
     if result.last_sync:
@@ -216,8 +216,11 @@ def list_command(obj: Context, statuses: tuple[str, ...], as_json: bool) -> None
         click.echo("Last sync: never (run: inventory-tools sync)")
 
 
-def render_table(frame, headers, max_width: int = 40) -> str:
-    rows = [[str(v) for v in r] for r in frame.itertuples(index=False, name=None)]
+def render_table(rows, headers, max_width: int = 40) -> str:
+    """``rows`` (tuples, or a DataFrame) as aligned text columns under ``headers``."""
+    if hasattr(rows, "itertuples"):  # a DataFrame
+        rows = rows.itertuples(index=False, name=None)
+    rows = [[str(v) for v in r] for r in rows]
     rows = [[(v.replace("\n", " ")[: max_width - 1] + "…") if len(v) > max_width else v.replace("\n", " ")
              for v in r] for r in rows]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
@@ -367,7 +370,20 @@ from .cli_check import check_command  # noqa: E402
 cli.add_command(check_command)
 
 
+#: What pandera imports when it is installed, for work the CLI never does: its data-synthesis
+#: strategies import hypothesis (0.1-0.15 s at the first validation) if the test tools are there.
+UNUSED_IMPORTS = ("hypothesis",)
+
+
+def _skip_unused_imports() -> None:
+    """Make UNUSED_IMPORTS unimportable in the CLI's own process (pandera then goes without, as when
+    they are not installed); the library, imported by other programs, is left alone."""
+    for name in UNUSED_IMPORTS:
+        sys.modules.setdefault(name, None)  # already imported (a host program): left as it is
+
+
 def main() -> None:
+    _skip_unused_imports()
     try:
         cli(prog_name="inventory-tools")  # standalone mode: always ends in SystemExit
     except SystemExit as done:

@@ -27,13 +27,15 @@ def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool, str
     from .cli import emit_json, say
     from .progress import progress_bar
     from .render.render_validate import summary_lines
-    from .validation import write_json
-    from .xlsx.report import write_report_noting
 
-    from .outputs import atomic_write, check_target  # never over the store, FILE, or a file we did not write
+    target = None
+    if report_path is not None:  # the writers are imported only for a report (start-up: issue 17)
+        from .outputs import atomic_write, check_target  # never over the store, FILE, or a file we did not write
+        from .validation import write_json
+        from .xlsx.report import write_report_noting
 
-    target = check_target(report_path, what="report", reads=[file], store_path=ctx_obj.local_path(),
-                          ledger=ctx_obj.ledger(), suffixes=REPORT_KINDS) if report_path is not None else None
+        target = check_target(report_path, what="report", reads=[file], store_path=ctx_obj.local_path(),
+                              ledger=ctx_obj.ledger(), suffixes=REPORT_KINDS)
     with contextlib.ExitStack() as stack:
         checked, report = validate_file(
             file, store=_existing_store(ctx_obj), strict=strict,

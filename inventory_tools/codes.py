@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-import pandas as pd
+from ._lazy import lazy_import
+pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
 
 _SPACE_RE = re.compile(r"\s+")
 

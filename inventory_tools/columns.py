@@ -105,3 +105,17 @@ def required_when_active() -> tuple[str, ...]:
 
 def statuses() -> tuple[str, ...]:
     return column(STATUS).values
+
+
+def parse_statuses(given) -> list[str]:
+    """``--status`` values as canonical statuses (any case, known aliases), each once, in order."""
+    from .errors import UsageError
+    from .values import parse_enum  # values imports this module
+
+    out = []
+    for s in given or ():
+        canon, issue = parse_enum(column(STATUS), s)
+        if issue:
+            raise UsageError(f"--status '{s}' is not a status", f"use one of: {', '.join(statuses())}")
+        out.append(canon)
+    return list(dict.fromkeys(out))

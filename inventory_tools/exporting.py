@@ -11,8 +11,9 @@ import pandas as pd
 from . import __version__
 from . import column_sets
 from . import columns as cols
-from . import csvio, filters, values
+from . import csvio, filters
 from .changes import FrameSource
+from .columns import parse_statuses  # here too for code written before it moved
 from .errors import UsageError
 from .outputs import check_target, finish, remove_quietly, temp_beside, write_error
 from .resources import resource_path
@@ -82,16 +83,6 @@ def select(store, fmt: str, *, statuses=None, columns: str | None = None, catego
         brands=filters.resolve_names("brand", brands, store.values_in_use("Brand")) if brands else (),
         codes=filters.check_globs(codes or ()), changed_since=since)
     return Selection(match, choice)
-
-
-def parse_statuses(given: Iterable[str] | None) -> list[str]:
-    out = []
-    for s in given or ():
-        canon, issue = values.parse_enum(cols.column(cols.STATUS), s)
-        if issue:
-            raise UsageError(f"--status '{s}' is not a status", f"use one of: {', '.join(cols.statuses())}")
-        out.append(canon)
-    return list(dict.fromkeys(out))
 
 
 def output_format(path: Path) -> str:

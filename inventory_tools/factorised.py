@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
-import pandas as pd
+from ._lazy import lazy_import
+np = lazy_import("numpy", globals())  # imported on first use: start-up (issue 17)
+pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
 
 
 def merge(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:

@@ -19,7 +19,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-import pandas as pd
+from ._lazy import lazy_import
+pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
 
 from .columns import Column
 

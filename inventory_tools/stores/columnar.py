@@ -15,8 +15,9 @@ import sqlite3
 import zlib
 from typing import Iterable, Iterator
 
-import numpy as np
-import pandas as pd
+from .._lazy import lazy_import
+np = lazy_import("numpy", globals())  # imported on first use: start-up (issue 17)
+pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
 
 from ..factorised import merge
 

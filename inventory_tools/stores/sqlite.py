@@ -7,7 +7,8 @@ import sqlite3
 from pathlib import Path
 from typing import Iterable
 
-import pandas as pd
+from .._lazy import lazy_import
+pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
 
 from .. import columns as cols
 from ..codes import product_keys
@@ -123,6 +124,9 @@ class SqliteStore(Store):
 
     def codes(self) -> list[str]:
         return [r[0] for r in self.db.execute(f"SELECT {qi(cols.KEY)} FROM products")]
+
+    def list_rows(self, columns: Iterable[str]) -> list[tuple[str, ...]]:
+        return self.db.execute(f"SELECT {select_list(list(columns))} FROM products ORDER BY rowid").fetchall()
 
     def status_counts(self) -> dict[str, int]:
         return dict(self.db.execute(f"SELECT {qi(cols.STATUS)}, count(*) FROM products GROUP BY 1").fetchall())

@@ -15,8 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-import numpy as np
-import pandas as pd
+from .._lazy import lazy_import
+np = lazy_import("numpy", globals())  # imported on first use: start-up (issue 17)
+pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
 
 from .. import columns as cols
 from ..factorised import merge
