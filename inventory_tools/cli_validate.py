@@ -24,7 +24,7 @@ def _existing_store(ctx_obj):
 
 def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool, strict: bool = False) -> int:
     from .checked_file import validate_file
-    from .cli import emit_json, say
+    from .cli_common import emit_json, say
     from .progress import progress_bar
     from .render.render_validate import summary_lines
 
@@ -82,7 +82,7 @@ def validate_command(ctx: click.Context, file: str, report_path: str | None, str
       inventory-tools validate inventory.xlsx --report problems.xlsx
       inventory-tools validate cin7_export.csv --json > report.json
     """
-    from .cli import handle_errors
+    from .cli_common import handle_errors
 
     code = handle_errors(_do_validate)(ctx.obj, file, report_path, as_json, strict)
     sys.exit(code)

@@ -17,6 +17,8 @@ STATUS = "Status"
 ACTIVE, SETUP_REQUIRED, DEPRECATED = "Active", "Setup Required", "Deprecated"
 #: The status of a new product whose Status cell is blank.
 NEW_PRODUCT_STATUS = ACTIVE
+#: The Type a product with a FixedAssetType must have.
+FIXED_ASSET = "Fixed Asset"
 
 
 @dataclass(frozen=True)
@@ -99,23 +101,15 @@ def required_always() -> tuple[str, ...]:
     return tuple(c.name for c in columns() if c.required == "always")
 
 
+def setup_columns() -> tuple[str, ...]:
+    """What an Active product must have besides its code and status: the setup a Setup Required
+    product is waiting for."""
+    return tuple(n for n in required_when_active() if n not in (KEY, STATUS))
+
+
 def required_when_active() -> tuple[str, ...]:
     return tuple(c.name for c in columns() if c.required in ("always", "active"))
 
 
 def statuses() -> tuple[str, ...]:
     return column(STATUS).values
-
-
-def parse_statuses(given) -> list[str]:
-    """``--status`` values as canonical statuses (any case, known aliases), each once, in order."""
-    from .errors import UsageError
-    from .values import parse_enum  # values imports this module
-
-    out = []
-    for s in given or ():
-        canon, issue = parse_enum(column(STATUS), s)
-        if issue:
-            raise UsageError(f"--status '{s}' is not a status", f"use one of: {', '.join(statuses())}")
-        out.append(canon)
-    return list(dict.fromkeys(out))

@@ -13,7 +13,7 @@ from . import column_sets
 from . import columns as cols
 from . import csvio, filters
 from .changes import FrameSource
-from .columns import parse_statuses  # here too for code written before it moved
+from .values import parse_statuses
 from .errors import UsageError
 from .outputs import check_target, finish, remove_quietly, temp_beside, write_error
 from .resources import resource_path

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from . import columns as cols
+from .values import parse_statuses
 
 SHOWN = (cols.KEY, "Name", cols.STATUS, "Category")
 
@@ -47,7 +48,7 @@ def status_counts(statuses: Iterable[str]) -> dict[str, int]:
 
 
 def list_products(store, statuses: Iterable[str] | None = None) -> ProductList:
-    wanted = set(cols.parse_statuses(statuses))
+    wanted = set(parse_statuses(statuses))
     everything = store.list_rows(SHOWN)
     status = SHOWN.index(cols.STATUS)
     rows = [r for r in everything if r[status] in wanted] if wanted else everything

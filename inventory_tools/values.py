@@ -22,6 +22,7 @@ from decimal import Decimal, InvalidOperation
 from ._lazy import lazy_import
 pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
 
+from . import columns as cols
 from .columns import Column
 
 EXCEL_DIGITS = 15  # Excel keeps 15 significant digits; more in a number cell means they were lost
@@ -326,6 +327,19 @@ def canonicalize(column: Column, series: pd.Series) -> tuple[pd.Series, pd.Serie
     vals = pd.Series(pd.array(out_vals, dtype=object)[codes], index=series.index, dtype=object)
     issues = pd.Series(pd.array(out_issues, dtype=object)[codes], index=series.index, dtype=object)
     return vals, issues
+
+
+def parse_statuses(given) -> list[str]:
+    """``--status`` values as canonical statuses (any case, known aliases), each once, in order."""
+    from .errors import UsageError
+
+    out = []
+    for s in given or ():
+        canon, issue = parse_enum(cols.column(cols.STATUS), s)
+        if issue:
+            raise UsageError(f"--status '{s}' is not a status", f"use one of: {', '.join(cols.statuses())}")
+        out.append(canon)
+    return list(dict.fromkeys(out))
 
 
 def status_csv(text: str) -> str:

@@ -26,6 +26,7 @@ from .columnar import SnapshotColumns
 from ..changes import empty_products
 from ..errors import StoreError
 from .state_runs import RunBookkeeping
+from .timestamps import now_iso
 from .state_sync import SyncBookkeeping
 
 APPLICATION_ID = 0x494E5654  # "INVT": marks a SQLite file as ours
@@ -38,8 +39,6 @@ def qi(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _product_columns_sql() -> str:

@@ -13,11 +13,7 @@ import json
 import sqlite3
 from typing import Iterable
 
-
-def _now() -> str:
-    from .state import now_iso
-
-    return now_iso()
+from .timestamps import now_iso
 
 
 class SyncBookkeeping:
@@ -40,7 +36,7 @@ class SyncBookkeeping:
             "INSERT INTO sync_state (tenant_id, enabled_at, cursor, updated_at, detail) VALUES (?,?,?,?,?)"
             " ON CONFLICT(tenant_id) DO UPDATE SET cursor=excluded.cursor, updated_at=excluded.updated_at,"
             " detail=excluded.detail",
-            (tenant_id, enabled_at, cursor, _now(), json.dumps(detail)))
+            (tenant_id, enabled_at, cursor, now_iso(), json.dumps(detail)))
 
     def xero_links(self, tenant_id: str) -> dict[str, dict]:
         """Code → its Xero item (ItemID, tracked, what was last pushed and when)."""
@@ -53,7 +49,7 @@ class SyncBookkeeping:
     @staticmethod
     def upsert_xero_links(db: sqlite3.Connection, tenant_id: str, rows: Iterable[tuple[str, str | None, bool]]) -> None:
         """(code, item_id, tracked): a changed ItemID forgets what was pushed (the item is new to Xero)."""
-        stamp = _now()
+        stamp = now_iso()
         db.executemany(
             "INSERT INTO xero_links (tenant_id, code, item_id, tracked, linked_at) VALUES (?,?,?,?,?)"
             " ON CONFLICT(tenant_id, code) DO UPDATE SET"
@@ -67,7 +63,7 @@ class SyncBookkeeping:
     @staticmethod
     def record_pushed(db: sqlite3.Connection, tenant_id: str, rows: Iterable[tuple[str, str | None, str]]) -> None:
         """(code, item_id, pushed values) for items Xero accepted and kept."""
-        stamp = _now()
+        stamp = now_iso()
         db.executemany(
             "INSERT INTO xero_links (tenant_id, code, item_id, tracked, pushed_hash, pushed_at, linked_at)"
             " VALUES (?,?,?,0,?,?,?) ON CONFLICT(tenant_id, code) DO UPDATE SET"

@@ -9,7 +9,7 @@ and :func:`row_problems` runs them in order (a cell one rule reports is not judg
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -19,19 +19,14 @@ from ..codes import product_keys
 from ..plan import same_value
 from .cells import AddProblem
 
-FIXED_ASSET = "Fixed Asset"
 #: The columns the row rules read from the export base and the store (nothing else is loaded).
 _RULE_EXTRA = ("Type", "FixedAssetType", "AssemblyBOM", "QuantityToProduce")
 
 
-def required_when_active() -> tuple[str, ...]:
-    """What an Active product must have, besides its code and status (``required`` in the column table)."""
-    return tuple(n for n in cols.required_when_active() if n not in (cols.KEY, cols.STATUS))
-
 
 def rule_columns() -> list[str]:
     """The store/base columns the row rules read (others are never loaded into the merge)."""
-    wanted = {cols.KEY, cols.STATUS, *required_when_active(), *_RULE_EXTRA}
+    wanted = {cols.KEY, cols.STATUS, *cols.setup_columns(), *_RULE_EXTRA}
     wanted |= {c.name for c in cols.columns() if c.read_only or c.identifier}
     return [n for n in cols.names() if n in wanted]
 
@@ -164,7 +159,7 @@ class Rows:
         or the store, a blank cell is judged as blank: nothing to merge it with.)"""
         if self.new.any():
             return True
-        if not any(c in self.present for c in (cols.STATUS,) + required_when_active()):
+        if not any(c in self.present for c in (cols.STATUS,) + cols.setup_columns()):
             return False
         return cols.STATUS in self.present or self.current is not None or self.has_base
 
@@ -303,15 +298,14 @@ def _duplicate_words(r: Rows, a: pd.DataFrame, pos: int) -> Words:
 _REFUSES_CELL = frozenset({"active.required", "required.missing", "code.same_product", "identifier.leading_zeros"})
 
 
-def row_problems(r: Rows) -> None:
+def row_problems(r: Rows, checks: Iterable) -> None:
     """Judge every row rule (:func:`.schema.row_checks`) over the aligned frame, in order. A row is
     not judged by a rule whose cells an earlier rule already refused."""
     from .checks import RULE_OF, passes
     from .rules import severity
-    from .schema import row_checks
 
     a = r.aligned()
-    for check in row_checks(r.present):
+    for check in checks:
         rule = RULE_OF[check.name]
         if rule == "active.required" and not r.judges_active():
             continue

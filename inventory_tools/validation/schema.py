@@ -65,18 +65,16 @@ def row_checks(present: set[str] | None = None) -> tuple:
 
 @functools.lru_cache(maxsize=8)
 def _row_checks(present: frozenset | None) -> tuple:
-    from .crossfield import FIXED_ASSET, required_when_active
-
     def has(*names: str) -> bool:
         return present is None or any(n in present for n in names)
 
     out = [_check("required_missing", column=cols.KEY), _check("code_duplicate"), _check("code_same_product")]
     if has(cols.STATUS):
         out.append(_check("status_into_setup_required", status=cols.SETUP_REQUIRED))
-    out += [_check("active_required", column=c, status=cols.ACTIVE) for c in required_when_active()]
+    out += [_check("active_required", column=c, status=cols.ACTIVE) for c in cols.setup_columns()]
     out += [_check("required_missing", column=c) for c in cols.required_always() if c != cols.KEY]
     if has("FixedAssetType", "Type"):
-        out.append(_check("fixed_asset_type_type", type=FIXED_ASSET))
+        out.append(_check("fixed_asset_type_type", type=cols.FIXED_ASSET))
     if has("AssemblyBOM", "QuantityToProduce"):
         out.append(_check("assembly_quantity_to_produce", bom="Yes"))
     out += [_check("read_only_ignored", column=c.name) for c in cols.columns() if c.read_only and has(c.name)]

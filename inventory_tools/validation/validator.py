@@ -23,9 +23,9 @@ from ..stores.base import Store
 from ..codes import product_keys
 from . import preexisting
 from .cells import canonical_column
-from .crossfield import Rows, align, required_when_active, row_problems, rule_columns
+from .crossfield import Rows, align, row_problems, rule_columns
 from .report import ValidationReport
-from .schema import value_problems
+from .schema import row_checks, value_problems
 
 
 def validate(path_or_table, *, store=None, base: pd.DataFrame | None = None, strict: bool = False,
@@ -144,7 +144,7 @@ class Validator:
         key = ""
         if cols.KEY in frame.columns and self.n:
             rows = self._rows()
-            row_problems(rows)
+            row_problems(rows, row_checks(rows.present))
             self._mark_preexisting(rows)
             key = rows.key
         tick(1)
@@ -271,7 +271,7 @@ class Validator:
         export did not hold (the base says what the file changed); without one, rows whose blank
         cells mean "unchanged", and status changes."""
         f, present, has_base = self.frame, set(self.frame.columns), self.base is not None
-        rule_cols = (cols.STATUS, *required_when_active(), "Type", "FixedAssetType", "AssemblyBOM",
+        rule_cols = (cols.STATUS, *cols.setup_columns(), "Type", "FixedAssetType", "AssemblyBOM",
                      "QuantityToProduce")
         relevant = any(c in present for c in rule_cols)
         fresh = ~in_base
