@@ -386,8 +386,6 @@ def test_ready_token_mode_and_403(fx, monkeypatch, store):
 # -- file source ------------------------------------------------------------------------------------
 def test_xero_file_loads_untracked_without_any_call(store, tmp_path):
     csv_path = SAMPLES / "real_xero_items_export_InventoryItems-20260714_excerpt.csv"
-    if not csv_path.exists():
-        pytest.skip("reference samples not available")
     add_products(store, [{"ProductCode": "BED001", "Name": "Mine", "Status": "Active"}])
     report = sync(store, xero_file=csv_path)
     assert report.calls == 0 and report.pushed == [] and "nothing is pushed" in report.push_off_reason
