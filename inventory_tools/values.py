@@ -120,14 +120,8 @@ def parse_decimal(value) -> tuple[str | None, Issue | None]:
     if isinstance(value, float):
         if not math.isfinite(value):
             return None, _not_a_number(value)
-        text = repr(value)
-        if "e" not in text and abs(value) < 10 ** MAX_INTEGER_DIGITS and \
-                len(text.lstrip("-").replace(".", "").lstrip("0")) <= EXCEL_DIGITS:
-            # Fast path (same result as below): the shortest repr is already plain and exact.
-            if text.endswith(".0"):
-                text = text[:-2]
-            return ("0" if text in ("0", "-0") else text), None
-        return _exact(_float_decimal(value), value)
+        text = plain_float_texts([value])[0]  # the common case: the shortest repr is plain and exact
+        return (text, None) if text is not None else _exact(_float_decimal(value), value)
     text = str(value)
     if text == "":
         return "", None
