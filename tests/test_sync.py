@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from tests.helpers.api import add_products
 from tests.fakes.xero_server import SAMPLES, FakeXero
 
 from inventory_tools import columns as cols
@@ -48,11 +49,6 @@ def store(tmp_path):
     s = SqliteStore(tmp_path / "inv.db")
     yield s
     s.close()
-
-
-def add_products(store, rows: list[dict]) -> None:
-    frame = pd.DataFrame([{**{n: "" for n in cols.names()}, **r} for r in rows], columns=list(cols.names()))
-    store.apply(ChangeSet(creates=frame.astype(object)), kind="import", source="test", base_export_id=None, counts={})
 
 
 def active(code: str, **kw) -> dict:

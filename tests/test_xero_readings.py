@@ -21,7 +21,7 @@ from inventory_tools.stores.sqlite import SqliteStore
 from inventory_tools.syncing import sync
 from inventory_tools.xero.api import XeroClient, XeroScopeError
 from tests.fakes.xero_server import FakeXero
-from tests.helpers.api import point_env_at
+from tests.helpers.api import add_products, point_env_at
 
 TENANT = "fe79f7dd-b6d4-4a92-ba7b-538af6289c58"
 
@@ -46,11 +46,6 @@ def store(tmp_path):
     s = SqliteStore(tmp_path / "inv.db")
     yield s
     s.close()
-
-
-def add_products(store, rows: list[dict]) -> None:
-    frame = pd.DataFrame([{**{n: "" for n in cols.names()}, **r} for r in rows], columns=list(cols.names()))
-    store.apply(ChangeSet(creates=frame.astype(object)), kind="import", source="test", base_export_id=None, counts={})
 
 
 def edit(store, code: str, column: str, old: str, new: str) -> None:
