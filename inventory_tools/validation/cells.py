@@ -34,7 +34,7 @@ class _Uniques:
     if any, and the two detector flags."""
 
     values: np.ndarray
-    issues: list
+    issues: dict  # position of a distinct value → what reading it found (most have nothing)
     spaced: np.ndarray
     scientific: np.ndarray
 
@@ -48,8 +48,7 @@ def _shown(value) -> str:
 
 def _canonical_uniques(col: cols.Column, uniq) -> _Uniques:
     nu = len(uniq)
-    u = _Uniques(np.empty(nu + 1, dtype=object), [None] * (nu + 1), np.zeros(nu + 1, dtype=bool),
-                 np.zeros(nu + 1, dtype=bool))
+    u = _Uniques(np.empty(nu + 1, dtype=object), {}, np.zeros(nu + 1, dtype=bool), np.zeros(nu + 1, dtype=bool))
     u.values[nu] = ""  # blank (code -1)
     others = range(nu)
     if col.type in ("text", "account") and nu:
@@ -81,7 +80,8 @@ def _canonical_uniques(col: cols.Column, uniq) -> _Uniques:
     for i in others:
         v, issue = read_cell(col, uniq[i])
         u.values[i] = _shown(uniq[i]) if v is None and _judged_by_rules(issue) else ("" if v is None else v)
-        u.issues[i] = issue
+        if issue is not None:
+            u.issues[i] = issue
     return u
 
 
@@ -97,11 +97,11 @@ class ReadColumn:
 
     values: pd.Series
     categorical: pd.Categorical
-    _issues: list
+    _issues: dict
     _codes: np.ndarray
 
     def issue(self, pos: int) -> Issue | None:
-        return self._issues[self._codes[pos]]
+        return self._issues.get(int(self._codes[pos]))
 
 
 def canonical_column(table: Table, name: str, bad: np.ndarray, add: AddProblem) -> ReadColumn:
@@ -116,8 +116,9 @@ def canonical_column(table: Table, name: str, bad: np.ndarray, add: AddProblem) 
     nu = len(uniq)
     u = _canonical_uniques(col, uniq)
     # 0 nothing to say or left to the rules, 1 a warning (the value is read), 2 an error (blanked)
-    level = np.fromiter((0 if x is None or _judged_by_rules(x) else 1 if x.severity == "warning" else 2
-                         for x in u.issues), dtype=np.int8, count=nu + 1)
+    level = np.zeros(nu + 1, dtype=np.int8)
+    for i, x in u.issues.items():
+        level[i] = 0 if _judged_by_rules(x) else 1 if x.severity == "warning" else 2
     c = np.where(codes < 0, nu, codes)
     sci_cells = u.scientific[c] & ~bad
     issue_cells = level[c] > 0
