@@ -122,12 +122,14 @@ def validate_file(path, *, store=None, strict: bool = False, progress_total: Cal
             validator.load_base(manifest)
         from .validation import checks  # noqa: F401  (pandera: half a second of imports, taken while the sheet parses)
 
-    checked, _, _ = open_checked(path, alongside)
-    validator.attach(checked.cells())
+    checked, _, fresh = open_checked(path, alongside)
+    if fresh:  # read now: the validator may have loaded the base meanwhile
+        validator.attach(checked.table)
     manifest = checked.table.manifest or {}
     key = CheckKey.of(store, manifest.get("export_id") if store is not None else None, options)
     advance = progress_total(progress_steps(checked.table)) if progress_total else None
-    report = checked.check(key, validator=validator, progress=advance)
+    report = checked.check(key, store=store, validator=validator if fresh else None, options=options,
+                           progress=advance)
     if keep:
         checked.keep()
     return checked, report
