@@ -211,8 +211,9 @@ class Validator:
         cur_al, in_store = None, np.zeros(self.n, dtype=bool)
         store = self.store() if self._store_arg is not None else None
         if store is not None:
-            # rows the export did not hold may be new products: the store says (and what they were)
-            need = (self._needs_current(in_base) | ~in_base) & has_code
+            # rows the export did not hold (all of them, without a base): the store says whether each
+            # is new, and what an existing one holds (its blanks without a base mean "unchanged")
+            need = ~in_base & has_code
             if need.any():
                 cur_al = align(store.read_by_codes(list(dict.fromkeys(code[need]))), code)
                 self.read_current = True
@@ -244,8 +245,7 @@ class Validator:
         """Errors already in the store, in cells the file did not change (see :mod:`.preexisting`)."""
         if not rows.known.any():
             return
-        wanted = [c for c in preexisting.problem_columns(self.problems) if c in rows.present or c in cols.by_name()]
-        self._widen(rows, wanted)
+        self._widen(rows, preexisting.problem_columns(self.problems))
         blanked = preexisting.mark(rows, self.problems)
         for c in preexisting.restore(rows, blanked):
             self.categorical[c] = preexisting.categorical(self.frame[c])
@@ -265,26 +265,3 @@ class Validator:
                 at = rows.in_store & ~rows.in_base
                 current = self.store().read_by_codes(list(dict.fromkeys(code[at]))) if at.any() else None
                 rows.current = rows.current.join(align(current, code, [cols.KEY, *missing])[missing])
-
-    def _needs_current(self, in_base: np.ndarray) -> np.ndarray:
-        """Rows whose earlier state must come from the store: with an export base, only rows the
-        export did not hold (the base says what the file changed); without one, rows whose blank
-        cells mean "unchanged", and status changes."""
-        f, present, has_base = self.frame, set(self.frame.columns), self.base is not None
-        rule_cols = (cols.STATUS, *cols.setup_columns(), "Type", "FixedAssetType", "AssemblyBOM",
-                     "QuantityToProduce")
-        relevant = any(c in present for c in rule_cols)
-        fresh = ~in_base
-        need = np.zeros(self.n, dtype=bool)
-        if cols.STATUS in present:
-            need |= (f[cols.STATUS] == cols.SETUP_REQUIRED).to_numpy() & fresh
-        if "Name" in present:
-            need |= (f["Name"] == "").to_numpy() & fresh
-        for c in set(rule_cols):
-            if c not in present:
-                need |= relevant & fresh
-            elif not has_base:
-                need |= (f[c] == "").to_numpy()
-        for c in (x.name for x in cols.columns() if x.read_only and x.name in present):
-            need |= (f[c] != "").to_numpy() & fresh  # read-only edits compare with the base, else the store
-        return need
