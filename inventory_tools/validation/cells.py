@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import columns as cols
+from .. import factorised
 from ..reading import Table
 from ..values import Issue, plain_float_texts, read_cell
 
@@ -116,7 +117,7 @@ def canonical_column(table: Table, name: str, bad: np.ndarray, add: AddProblem) 
     if bad.any():
         vals[bad] = ""
         cells[bad] = cat_of_u[nu]  # u.values[nu] is ""
-    categorical = pd.Categorical.from_codes(cells, categories=np.asarray(categories, dtype=object))
+    categorical = factorised.categorical(cells, categories)
     return pd.Series(vals, index=raw.index, dtype=object), categorical
 
 

@@ -1,0 +1,318 @@
+""".xlsx workbooks through fastexcel into Arrow, column by column: text columns as text, number
+columns as numbers, with every text cell marked (:mod:`.sst`) so a typed number, boolean or date
+is never taken for text or the other way round. The result is the :class:`Table` the
+python-calamine reader (:mod:`.workbook`) gives for the same file, or :class:`~.arrowcols.NotExact`
+when what was read cannot say it exactly (a number or a date in a text column, text in a number
+column, booleans or dates where numbers are read, a package laid out so it cannot be copied...):
+then the caller reads the file with python-calamine.
+
+Steps: the shared strings are marked in a copy of the package (the other parts copied as stored);
+the first rows are read from the sheet XML (:mod:`.head`) to find the header, which says how each
+column is read; fastexcel parses the sheet on a worker thread (without the GIL) while this thread
+scans the sheet's bytes (:mod:`.scan`: formulas, errors, hidden rows, merged cells, cells counted
+by type) and runs the caller's ``alongside``. A sheet written with inline strings (openpyxl,
+xlsxwriter's constant memory, very large exports of ours) is copied with those marked too, by the
+scan, before it is parsed.
+"""
+from __future__ import annotations
+
+import contextlib
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import columns as cols
+from ..sheets import DATA_SHEET, MANIFEST_SHEET
+from ..values import fold
+from .arrowcols import Column, NotExact, number_column, text_column, unmarked_ok
+from .build import assemble_table, mark_hidden, mark_merged
+from .head import Head, HeadUnreadable, read_head
+from .headers import Header, find_header_row
+from .package import Package, calamine_changes
+from .scan import CannotMark, SheetScan, scan_xlsx
+from .styles import dates_possible
+from .sst import MARK, CannotMarkStrings, marked_stream, strings_at
+from .table import Table
+from .zipcopy import CannotCopy, package_copy, remove
+
+MAX_COLUMNS = 16_384  # Excel's last column is XFD
+STRINGS_MAX_RATIO = 2  # shared strings (bytes) per byte of sheet beyond which python-calamine reads
+NOT_RUN = object()
+
+
+class Fallback(Exception):
+    """Read the file with python-calamine instead; ``side`` is ``alongside``'s result if it ran."""
+
+    def __init__(self, reason: str, side: Any = NOT_RUN, side_error: BaseException | None = None):
+        super().__init__(reason)
+        self.reason, self.side, self.side_error = reason, side, side_error
+
+
+def read_xlsx(path: Path, alongside: Callable[[dict | None], Any] | None) -> tuple[Table, Any]:
+    """The data sheet of an .xlsx as a Table (exactly as python-calamine reads it), plus
+    ``alongside(manifest)``'s result; :class:`Fallback` when it cannot be read exactly this way."""
+    try:
+        import fastexcel
+    except ImportError:
+        raise Fallback("fastexcel is not installed") from None
+    prep = _Prepared.of(path)
+    copies: list[str] = []
+    try:
+        copies.append(prep.copy())
+        reader = _open(fastexcel, copies[0])
+        names = list(reader.sheet_names)
+        man_name = next((n for n in names if n.casefold() == MANIFEST_SHEET.casefold()), None)
+        manifest = _manifest(reader, man_name) if man_name else None
+        sheet = next((n for n in names if fold(n) == fold(DATA_SHEET)), None)
+        if sheet is None and manifest and manifest.get("sheet") in names:
+            sheet = manifest["sheet"]
+        if sheet is None:
+            raise Fallback("the data sheet is found by its header")
+        head, header, hdr_i = prep.header(sheet)
+        reading = _Reading(path, sheet, header, hdr_i, head, manifest, names)
+        reading.dates = prep.dates
+        reading.reader = reader  # the reading drops it (and the shared strings it holds) once parsed
+        del reader
+        return reading.run(fastexcel, prep, copies, alongside)
+    finally:
+        for c in copies:
+            remove(c)
+
+
+class _Prepared:
+    """The package as python-calamine would need it changed (:func:`.package.calamine_changes`);
+    copies of it with the shared strings marked."""
+
+    def __init__(self, path: Path, changes, dates: bool):
+        self.path, self.changes, self.dates = path, changes, dates
+
+    @classmethod
+    def of(cls, path: Path) -> "_Prepared":
+        try:
+            with zipfile.ZipFile(path) as zf:
+                changes = calamine_changes(zf)
+                if changes is None:
+                    raise Fallback("the package cannot be understood")
+                _worth_it(zf, changes)
+                dates = dates_possible(zf, changes.styles)
+        except (zipfile.BadZipFile, OSError, KeyError, EOFError):
+            raise Fallback("the zip cannot be read") from None
+        return cls(path, changes, dates)
+
+    def copy(self, **more) -> str:
+        """A copy with the shared strings marked (streamed), plus ``more`` replaced members."""
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                replace = dict(self.changes.replace)
+                if self.changes.strings is not None:
+                    replace[self.changes.strings] = marked_stream(zf, self.changes.strings)
+                replace.update(more)
+                return package_copy(self.path, replace=replace, rename=self.changes.rename)
+        except (CannotCopy, CannotMarkStrings, zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
+            raise Fallback(f"the package cannot be copied ({exc})") from None
+
+    def header(self, sheet: str) -> tuple[Head, Header, int]:
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                part = Package.of(zf).sheet_part(sheet)
+                if part is None:
+                    raise Fallback("the sheet's part is not found")
+                head = read_head(zf, part, lambda wanted: strings_at(zf, self.changes.strings, wanted))
+        except (HeadUnreadable, zipfile.BadZipFile, OSError, KeyError, EOFError) as exc:
+            raise Fallback(f"the first rows cannot be read ({exc})") from None
+        hdr_i = find_header_row(head.rows)
+        header = Header(list(head.rows[hdr_i]) if head.rows else [], hdr_i + 1, sheet, False).match()
+        return head, header, hdr_i
+
+
+def _worth_it(zf: zipfile.ZipFile, changes) -> None:
+    """Marking the shared strings costs a pass over them: a workbook of few cells and long texts
+    (a shared-string table much bigger than its biggest sheet) is read faster by python-calamine."""
+    if changes.strings is None:
+        return
+    strings = zf.getinfo(changes.strings).file_size
+    sheets = [zf.getinfo(s.part).file_size for s in Package.of(zf).sheets() if s.part]
+    if strings > (32 << 20) and strings > STRINGS_MAX_RATIO * max(sheets, default=0):
+        raise Fallback("shared strings much bigger than the sheet")
+
+
+def _open(fastexcel, copy: str):
+    try:
+        return fastexcel.read_excel(copy)
+    except Exception as exc:  # noqa: BLE001 - any refusal: python-calamine's path says what is wrong
+        raise Fallback(f"fastexcel cannot open it ({type(exc).__name__})") from None
+
+
+def _manifest(reader, name: str) -> dict:
+    """The manifest sheet (key, value rows), as :func:`.workbook._manifest` reads it."""
+    try:
+        batch = reader.load_sheet(name, header_row=None, skip_rows=0, dtypes="string", eager=True)
+    except Exception:  # noqa: BLE001
+        raise Fallback("the manifest cannot be read") from None
+    if batch.num_columns == 0:
+        return {}
+    keys = batch.column(0).to_pylist()
+    values = batch.column(1).to_pylist() if batch.num_columns > 1 else [None] * len(keys)
+    manifest = {}
+    for k, v in zip(keys, values):
+        key = k[1:] if k is not None and k.startswith(MARK) else (k if k is not None and unmarked_ok(k) else None)
+        if key is None or not key.strip():
+            continue
+        if v is None:
+            text = ""
+        elif v.startswith(MARK):
+            text = v[1:]
+        else:
+            text = {"true": "True", "false": "False"}.get(v, v)
+        manifest[key.strip()] = text
+    return manifest
+
+
+class _Reading:
+    """One data sheet read through fastexcel: the parse, the scan, the columns, the Table."""
+
+    def __init__(self, path: Path, sheet: str, header: Header, hdr_i: int, head: Head, manifest, names):
+        self.path, self.sheet, self.header, self.hdr_i, self.head = path, sheet, header, hdr_i, head
+        self.manifest, self.names = manifest, names
+        self.decimal = {ci for name, ci in header.ordered if cols.column(name).type == "decimal"}
+        self.data_from = head.data_from(hdr_i + 1)
+        self.dates = True
+        self.reader = None
+        self.rows = 0
+
+    def _load(self) -> list:
+        """The data rows as Arrow arrays, (absolute column index, array) each; the reader (and the
+        shared strings it holds) is let go as soon as they are read."""
+        dtypes = {i: ("float" if i in self.decimal else "string") for i in range(MAX_COLUMNS)}
+        absolute: dict[str, int] = {}
+
+        def pick(column) -> bool:
+            absolute[column.name] = column.absolute_index
+            return True
+        reader, self.reader = self.reader, None
+        batch = reader.load_sheet(self.sheet, header_row=None, skip_rows=self.hdr_i + 1, dtypes=dtypes,
+                                  use_columns=pick, eager=True)
+        del reader
+        self.rows = batch.num_rows
+        return [[absolute[name], arr] for name, arr in zip(batch.schema.names, batch.columns)]
+
+    def run(self, fastexcel, prep: _Prepared, copies: list[str], alongside) -> tuple[Table, Any]:
+        side, side_error = NOT_RUN, None
+        if not self.head.inline:
+            with ThreadPoolExecutor(1, thread_name_prefix="fastexcel") as pool:
+                parsing = pool.submit(self._load)
+                scan = None
+                try:  # meanwhile, on this thread: the byte scan and the caller's own work
+                    scan = scan_xlsx(self.path, self.sheet, data_from=self.data_from, count_values=self.dates)
+                    side = None  # from here on, alongside has run (even if it raises)
+                    side = alongside(self.manifest) if alongside is not None else None
+                except BaseException as exc:  # noqa: BLE001 - re-raised once the parse is joined
+                    side_error = exc
+                arrays = self._joined(parsing, side, side_error)
+            if scan is None:  # the scan could not read the sheet: python-calamine's path says why
+                raise Fallback("the sheet cannot be scanned", side, side_error)
+            if side_error is not None:
+                raise side_error
+            try:
+                return self._table(arrays, scan, inline=False), side
+            except NotExact as exc:
+                if not scan.counts["inlineStr"]:
+                    raise Fallback(str(exc), side) from None
+            del arrays  # inline strings that look like numbers: read again with them marked
+        return self._marked_run(fastexcel, prep, copies, alongside, side)
+
+    def _marked_run(self, fastexcel, prep: _Prepared, copies: list[str], alongside, side) -> tuple[Table, Any]:
+        """The sheet copied with its inline strings marked (the scan writes the copy), then parsed."""
+        scans: list[SheetScan] = []
+
+        def produce(write) -> None:
+            scans.append(scan_xlsx(self.path, self.sheet, data_from=self.data_from, sink=write, mark_inline=True,
+                                   count_values=self.dates))
+        try:
+            copies.append(prep.copy(**{self.head.part: produce}))
+        except CannotMark as exc:
+            raise Fallback(str(exc), side) from None
+        except Exception as exc:  # noqa: BLE001 - unreadable: python-calamine's path says why
+            if type(exc).__name__ == "FileReadError":
+                raise Fallback("the sheet cannot be scanned", side) from None
+            raise
+        self.reader = _open(fastexcel, copies[-1])
+        side_error = None
+        with ThreadPoolExecutor(1, thread_name_prefix="fastexcel") as pool:
+            parsing = pool.submit(self._load)
+            if side is NOT_RUN:
+                try:
+                    side = None
+                    side = alongside(self.manifest) if alongside is not None else None
+                except BaseException as exc:  # noqa: BLE001 - re-raised once the parse is joined
+                    side_error = exc
+            arrays = self._joined(parsing, side, side_error)
+        if side_error is not None:
+            raise side_error
+        try:
+            return self._table(arrays, scans[0], inline=True), side
+        except NotExact as exc:
+            raise Fallback(str(exc), side) from None
+
+    @staticmethod
+    def _joined(parsing, side, side_error):
+        try:
+            return parsing.result()
+        except Exception as exc:  # noqa: BLE001 - fastexcel refused the sheet: python-calamine's path
+            raise Fallback(f"fastexcel cannot read the sheet ({type(exc).__name__})", side, side_error) from None
+
+    def _table(self, arrays: list, scan: SheetScan, *, inline: bool) -> Table:
+        first = self.hdr_i + 2  # the sheet row of the batch's first row
+        known: dict[int, dict[int, str]] = {}
+        for (row, ci), t in scan.typed.items():
+            if row >= first:
+                known.setdefault(ci, {})[row - first] = t
+        columns: dict[int, Column] = {}
+        for item in arrays:  # each column's Arrow memory goes once it is converted
+            ci = item[0]
+            k = known.get(ci, {})
+            columns[ci] = number_column(item, k) if ci in self.decimal else text_column(item, k)
+        _check_counts(scan.counts, columns, self.decimal, inline, self.dates)
+        n = self.rows
+        nonblank = np.zeros(n, dtype=bool)
+        has_data = set()
+        for ci, col in columns.items():
+            filled = col.codes >= 0
+            if filled.any():
+                has_data.add(ci)
+                nonblank |= filled
+        keep = np.flatnonzero(nonblank)
+        empty = (np.full(len(keep), -1, dtype=np.int32), np.empty(0, dtype=object))
+        factors = {ci: ((columns[ci].codes[keep], columns[ci].uniques) if ci in columns else empty)
+                   for _, ci in self.header.ordered}
+        del columns
+        problems = self.header.problems(has_data)
+        row_numbers = (keep + first).tolist()
+        table = assemble_table(self.path, "xlsx", self.sheet, self.header, factors, problems, row_numbers, scan.flags)
+        table.manifest = self.manifest
+        table.sheet_names = self.names
+        table.reader = "fastexcel"
+        mark_merged(table, scan.merged)
+        mark_hidden(table, scan.hidden)
+        return table
+
+
+def _check_counts(counts, columns: dict[int, Column], decimal: set[int], inline: bool, dates: bool) -> None:
+    """What was read must account for every cell the scan counted: text cells all in text columns
+    (a text cell in a number column reads as empty), number cells all read as numbers (a date in a
+    number column reads as empty: counted only where some style is a date format)."""
+    if counts["other"] or counts["d"]:
+        raise NotExact("cells of a type the reader does not read exactly")
+    text = [col for ci, col in columns.items() if ci not in decimal]
+    marked = sum(col.marked for col in text)
+    unmarked = sum(col.unmarked_text for col in text)
+    if marked != counts["s"] + (counts["is"] if inline else 0):
+        raise NotExact("text in a number column")
+    if unmarked != (0 if inline else counts["is"]):
+        raise NotExact("inline strings not all read as text")
+    numbers = counts["v"] - counts["s"] - counts["b"] - counts["e"] - counts["str"] - counts["d"]
+    if dates and numbers != sum(col.numbers for ci, col in columns.items() if ci in decimal):
+        raise NotExact("number cells not all read as numbers")
