@@ -201,9 +201,9 @@ def with_cells(table):
     the reader built it, when it was dropped)."""
     if len(table.raw) == len(table.row_numbers) and len(table.raw.columns):
         return table
-    data = {name: np.append(uniques, None)[codes] for name, (codes, uniques) in table.factors.items()}
-    table.raw = pd.DataFrame({n: pd.Series(v, dtype=object, copy=False) for n, v in data.items()}) if data else \
-        pd.DataFrame(index=pd.RangeIndex(len(table.row_numbers)))
+    from .reading.build import cells_frame
+
+    table.raw = cells_frame(table.factors, len(table.row_numbers))
     return table
 
 

@@ -102,7 +102,7 @@ def _encoded(piece, col: Column) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return codes, values, amb
 
 
-_SLICE_ROWS = 1 << 16
+_SLICE_ROWS = 1 << 20
 _SLICE_BYTES = 8 << 20
 
 

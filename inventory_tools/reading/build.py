@@ -151,6 +151,18 @@ def build_table(path: Path, kind: str, sheet: str | None, rows: Iterable[list],
     return table
 
 
+def cells_frame(factors: dict[str, tuple[np.ndarray, np.ndarray]], rows: int) -> pd.DataFrame:
+    """The object frame of the cells (blank = None) from each column's codes and distinct values:
+    one block filled column by column (each cell points at its column's one copy of the value: a
+    million "0.0000" cost one object), never consolidated or inferred by pandas."""
+    if not factors:
+        return pd.DataFrame(index=pd.RangeIndex(rows))
+    block = np.empty((len(factors), rows), dtype=object)
+    for j, (codes, uniques) in enumerate(factors.values()):
+        block[j] = np.append(np.asarray(uniques, dtype=object), None)[codes]
+    return pd.DataFrame(block.T, columns=list(factors), dtype=object, copy=False)
+
+
 def assemble_table(path: Path, kind: str, sheet: str | None, header: Header,
                    factors_by_index: dict[int, tuple[np.ndarray, np.ndarray]], problems: list[Problem],
                    row_numbers: list[int], flags: dict[tuple[int, int], tuple[str, str | None]], *,
@@ -158,16 +170,8 @@ def assemble_table(path: Path, kind: str, sheet: str | None, header: Header,
     """The Table of the recognised columns, given each one's (int32 codes per kept row, blank =
     -1; distinct values): the raw cells built from them, flagged cells marked."""
     ordered = header.ordered
-    data: dict[str, np.ndarray] = {}
-    factors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for name, ci in ordered:
-        codes, uniq = factors_by_index[ci]
-        # each cell points at its column's one copy of the value: a million "0.0000" cost one object
-        data[name] = np.append(uniq, None)[codes]
-        factors[name] = (codes, uniq)
-    raw = pd.DataFrame({n: pd.Series(v, dtype=object, copy=False) for n, v in data.items()}) if data else \
-        pd.DataFrame(index=pd.RangeIndex(len(row_numbers)))
-    del data
+    factors = {name: factors_by_index[ci] for name, ci in ordered}
+    raw = cells_frame(factors, len(row_numbers))
     table = Table(path=path, kind=kind, sheet=sheet, raw=raw, row_numbers=row_numbers,
                   column_letters={name: col_letter(ci) for name, ci in ordered}, problems=problems,
                   line_numbers=lines, header_row=header.row, extra_columns=header.extras, factors=factors)
