@@ -153,16 +153,28 @@ def test_namespace_prefixed_sheet_and_shared_strings(tmp_path):
 
 
 # -- what fastexcel cannot say exactly is left to python-calamine ------------------------------------
+@pytest.mark.parametrize("row", [
+    ["123", "n", "c", 4006381333931.0, 1, "Yes", "Active"],  # a barcode typed as a number
+    [123.0, "n", "c", "b", 1, "Yes", "Active"],  # a code typed as a number
+    ["A", "n", "c", "b", "12.50", "Yes", "Active"],  # a price typed as text
+    ["A", "n", "c", "b", "n/a", "Yes", "Active"],
+    ["A", 0.30000000000000004, "c", 1.0000000001, "  ", "Yes", "Active"],
+], ids=["number-in-barcode", "number-in-code", "text-in-decimal", "words-in-decimal", "float-noise-in-text"])
+def test_numbers_in_text_columns_and_text_in_number_columns_are_read_again_those_columns(tmp_path, row):
+    t = both(xw(tmp_path / "a.xlsx", [HEAD, ["A0", "n", "c", "b", 1, "Yes", "Active"], row]),
+             expect="fastexcel (some columns read twice)")
+    assert len(t.raw) == 2
+
+
 @pytest.mark.parametrize("row, why", [
-    (["123", "n", "c", 4006381333931.0, 1, "Yes", "Active"], "a number or a date in a text column"),
-    (["A", "n", "c", "b", "12.50", "Yes", "Active"], "text in a number column"),
-    (["A", "n", "c", dt.datetime(2024, 3, 1), 1, "Yes", "Active"], "a number or a date in a text column"),
+    (["A", "n", "c", dt.datetime(2024, 3, 1), 1, "Yes", "Active"], "a date in a text column"),
     (["A", "n", "c", "b", True, "Yes", "Active"], "a boolean, date or formula text in a number column"),
     (["A", "n", "c", "b", dt.datetime(2024, 3, 1), "Yes", "Active"], "number cells not all read as numbers"),
-], ids=["number-in-code", "text-in-decimal", "date-in-code", "bool-in-decimal", "date-in-decimal"])
-def test_typed_values_where_they_do_not_belong_are_read_by_python_calamine(tmp_path, row, why):
-    t = both(xw(tmp_path / "a.xlsx", [HEAD, ["A0", "n", "c", "b", 1, "Yes", "Active"], row]),
-             expect=f"python-calamine ({why})")
+    (["A", "n", "c", "b", 1, 1.0, "Active"], "booleans and the numbers 0 or 1 in one column"),
+], ids=["date-in-code", "bool-in-decimal", "date-in-decimal", "bool-and-one"])
+def test_what_fastexcel_cannot_say_exactly_is_read_by_python_calamine(tmp_path, row, why):
+    rows = [HEAD, ["A0", "n", "c", "b", 1, True, "Active"], row]
+    t = both(xw(tmp_path / "a.xlsx", rows), expect=f"python-calamine ({why})")
     assert len(t.raw) == 2
 
 

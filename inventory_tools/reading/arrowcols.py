@@ -36,18 +36,8 @@ class Column:
     uniques: np.ndarray  # object: the distinct values
     marked: int = 0  # text cells (marked) in the column
     unmarked_text: int = 0  # cells read as text without the mark, taken as text (inline strings)
-    numbers: int = 0  # number cells (number columns)
-
-
-@dataclass
-class Known:
-    """Cells the sheet scan typed (formulas, booleans, errors, dates), by (row index in the
-    data, column index): their type letter (``n``, ``str``, ``b``, ``e``, ``d``)."""
-
-    by_cell: dict[tuple[int, int], str] = field(default_factory=dict)
-
-    def in_column(self, ci: int) -> dict[int, str]:
-        return {r: t for (r, c), t in self.by_cell.items() if c == ci}
+    numbers: int = 0  # number cells (number columns; in text columns, once resolved)
+    unresolved: list[int] = field(default_factory=list)  # rows of unmarked values a number would give
 
 
 def text_column(holder: list, known: dict[int, str]) -> Column:
@@ -128,14 +118,15 @@ def _slices(arr) -> list[tuple[int, int]]:
 
 
 def _typed_cells(col: Column, at: set[int], known: dict[int, str]) -> None:
-    """Unmarked values that a number, a boolean or a date would also give (rows ``at``): each
-    must be a cell the scan typed as a formula's text (kept) or a boolean (True/False); any other
-    is not exact."""
+    """Unmarked values that a number, a boolean or a date would also give (rows ``at``): a cell
+    the scan typed as a formula's text is text, a boolean cell True/False; the others (a number,
+    a date) are left for :func:`resolve_numbers`."""
     extra: dict[bool, int] = {}
     for r in sorted(at | set(known)):
         t = known.get(r)
         if t in (None, "n") and r in at:
-            raise NotExact("a number or a date in a text column")
+            col.unresolved.append(r)
+            col.unmarked_text -= 1
         if t == "b":
             code = col.codes[r]
             value = col.uniques[code] if code >= 0 else None
@@ -152,6 +143,45 @@ def _typed_cells(col: Column, at: set[int], known: dict[int, str]) -> None:
             raise NotExact("an ISO date cell")
     if extra:
         col.uniques = np.concatenate([col.uniques, np.array(list(extra), dtype=object)])
+
+
+def resolve_numbers(col: Column, view) -> None:
+    """The unresolved cells of a text column, given the column read again as numbers (``view``):
+    each is a number (python-calamine's float), or not exact (a date)."""
+    valid = view.is_valid().to_numpy(zero_copy_only=False)
+    values = view.to_numpy(zero_copy_only=False)
+    rows = np.asarray(col.unresolved, dtype=np.int64)
+    if not valid[rows].all():
+        raise NotExact("a date in a text column")
+    has_bool = any(type(u) is bool for u in col.uniques)
+    new: dict[float, int] = {}
+    for r in rows.tolist():
+        x = float(values[r])
+        if has_bool and x in (0.0, 1.0):
+            raise NotExact("booleans and the numbers 0 or 1 in one column")
+        col.codes[r] = new.setdefault(x, len(col.uniques) + len(new))
+    col.uniques = np.concatenate([col.uniques, np.array(list(new), dtype=object)])
+    col.numbers += len(rows)
+    col.unresolved = []
+    _compact(col)
+
+
+def resolve_texts(col: Column, view) -> int:
+    """Empty cells of a number column that hold text, given the column read again as text
+    (``view``): each marked value is that text; an unmarked one is not exact. Returns how many."""
+    text_rows = np.flatnonzero(view.is_valid().to_numpy(zero_copy_only=False) & (col.codes < 0))
+    if not len(text_rows):
+        return 0
+    picked = view.take(text_rows).to_pylist()
+    if not all(v.startswith(MARK) for v in picked):
+        raise NotExact("a date in a number column")
+    new: dict[str, int] = {}
+    for r, v in zip(text_rows.tolist(), picked):
+        text = v[1:]
+        col.codes[r] = -1 if not text.strip() else new.setdefault(text, len(col.uniques) + len(new))
+    col.uniques = np.concatenate([col.uniques, np.array(list(new), dtype=object)])
+    _compact(col)
+    return len(text_rows)
 
 
 def _compact(col: Column) -> Column:

@@ -27,7 +27,7 @@ import numpy as np
 from .. import columns as cols
 from ..sheets import DATA_SHEET, MANIFEST_SHEET
 from ..values import fold
-from .arrowcols import Column, NotExact, number_column, text_column, unmarked_ok
+from .arrowcols import Column, NotExact, number_column, resolve_numbers, resolve_texts, text_column, unmarked_ok
 from .build import assemble_table, mark_hidden, mark_merged
 from .head import Head, HeadUnreadable, read_head
 from .headers import Header, find_header_row
@@ -181,6 +181,9 @@ class _Reading:
         self.data_from = head.data_from(hdr_i + 1)
         self.dates = True
         self.reader = None
+        self.fastexcel = None
+        self.copy: str | None = None  # the copy parsed (read again when cells must be resolved)
+        self.second_readings = 0
         self.rows = 0
 
     def _load(self) -> list:
@@ -201,6 +204,7 @@ class _Reading:
 
     def run(self, fastexcel, prep: _Prepared, copies: list[str], alongside) -> tuple[Table, Any]:
         side, side_error = NOT_RUN, None
+        self.fastexcel, self.copy = fastexcel, copies[-1]
         if not self.head.inline:
             with ThreadPoolExecutor(1, thread_name_prefix="fastexcel") as pool:
                 parsing = pool.submit(self._load)
@@ -240,6 +244,7 @@ class _Reading:
                 raise Fallback("the sheet cannot be scanned", side) from None
             raise
         self.reader = _open(fastexcel, copies[-1])
+        self.copy = copies[-1]
         side_error = None
         with ThreadPoolExecutor(1, thread_name_prefix="fastexcel") as pool:
             parsing = pool.submit(self._load)
@@ -264,6 +269,40 @@ class _Reading:
         except Exception as exc:  # noqa: BLE001 - fastexcel refused the sheet: python-calamine's path
             raise Fallback(f"fastexcel cannot read the sheet ({type(exc).__name__})", side, side_error) from None
 
+    def _resolve(self, columns: dict[int, Column], counts, inline: bool) -> None:
+        """Cells the first reading cannot say exactly are read again, those columns only, the
+        other way: numbers in text columns as numbers, number columns as text."""
+        want = {ci: "float" for ci, col in columns.items() if col.unresolved}
+        texts_missing = _texts_missing(counts, columns, self.decimal, inline)
+        if texts_missing:
+            want.update({ci: "string" for ci in columns if ci in self.decimal})
+        found = 0
+        if want:
+            for ci, view in self._view(want).items():
+                if want[ci] == "float":
+                    resolve_numbers(columns[ci], view)
+                else:
+                    found += resolve_texts(columns[ci], view)
+        _check_counts(counts, columns, self.decimal, inline, self.dates, found)
+
+    def _view(self, want: dict[int, str]) -> dict:
+        """The columns ``want`` names read again, each as the type given (a second parse)."""
+        if self.copy is None or self.fastexcel is None:
+            raise NotExact("no copy to read again")
+        reader = _open(self.fastexcel, self.copy)
+        absolute: dict[str, int] = {}
+
+        def pick(column) -> bool:
+            absolute[column.name] = column.absolute_index
+            return column.absolute_index in want
+        try:
+            batch = reader.load_sheet(self.sheet, header_row=None, skip_rows=self.hdr_i + 1, dtypes=want,
+                                      use_columns=pick, eager=True)
+        except Exception:  # noqa: BLE001
+            raise NotExact("the second reading failed") from None
+        self.second_readings += 1
+        return {absolute[name]: arr for name, arr in zip(batch.schema.names, batch.columns)}
+
     def _table(self, arrays: list, scan: SheetScan, *, inline: bool) -> Table:
         first = self.hdr_i + 2  # the sheet row of the batch's first row
         known: dict[int, dict[int, str]] = {}
@@ -275,7 +314,7 @@ class _Reading:
             ci = item[0]
             k = known.get(ci, {})
             columns[ci] = number_column(item, k) if ci in self.decimal else text_column(item, k)
-        _check_counts(scan.counts, columns, self.decimal, inline, self.dates)
+        self._resolve(columns, scan.counts, inline)
         n = self.rows
         nonblank = np.zeros(n, dtype=bool)
         has_data = set()
@@ -294,25 +333,35 @@ class _Reading:
         table = assemble_table(self.path, "xlsx", self.sheet, self.header, factors, problems, row_numbers, scan.flags)
         table.manifest = self.manifest
         table.sheet_names = self.names
-        table.reader = "fastexcel"
+        table.reader = "fastexcel" + (" (some columns read twice)" if self.second_readings else "")
         mark_merged(table, scan.merged)
         mark_hidden(table, scan.hidden)
         return table
 
 
-def _check_counts(counts, columns: dict[int, Column], decimal: set[int], inline: bool, dates: bool) -> None:
-    """What was read must account for every cell the scan counted: text cells all in text columns
-    (a text cell in a number column reads as empty), number cells all read as numbers (a date in a
-    number column reads as empty: counted only where some style is a date format)."""
+def _texts_missing(counts, columns: dict[int, Column], decimal: set[int], inline: bool) -> bool:
+    """Whether text cells were read as empty in number columns: the text cells the scan counted
+    (shared strings, and inline ones when marked) are more than the text columns hold."""
     if counts["other"] or counts["d"]:
         raise NotExact("cells of a type the reader does not read exactly")
-    text = [col for ci, col in columns.items() if ci not in decimal]
-    marked = sum(col.marked for col in text)
-    unmarked = sum(col.unmarked_text for col in text)
-    if marked != counts["s"] + (counts["is"] if inline else 0):
-        raise NotExact("text in a number column")
+    marked = sum(col.marked for ci, col in columns.items() if ci not in decimal)
+    unmarked = sum(col.unmarked_text for ci, col in columns.items() if ci not in decimal)
     if unmarked != (0 if inline else counts["is"]):
         raise NotExact("inline strings not all read as text")
+    expected = counts["s"] + (counts["is"] if inline else 0)
+    if marked > expected:
+        raise NotExact("more text cells read than written")
+    return marked < expected
+
+
+def _check_counts(counts, columns: dict[int, Column], decimal: set[int], inline: bool, dates: bool,
+                  texts_in_numbers: int) -> None:
+    """What was read must account for every cell the scan counted: text cells all read as text
+    (in text columns, or found in number columns), number cells all read as numbers (a date in a
+    number column reads as empty: counted only where some style is a date format)."""
+    marked = sum(col.marked for ci, col in columns.items() if ci not in decimal) + texts_in_numbers
+    if marked != counts["s"] + (counts["is"] if inline else 0):
+        raise NotExact("text cells not all read as text")
     numbers = counts["v"] - counts["s"] - counts["b"] - counts["e"] - counts["str"] - counts["d"]
-    if dates and numbers != sum(col.numbers for ci, col in columns.items() if ci in decimal):
+    if dates and numbers != sum(col.numbers for col in columns.values()):
         raise NotExact("number cells not all read as numbers")
