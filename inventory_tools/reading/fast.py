@@ -31,7 +31,7 @@ from .arrowcols import Column, NotExact, number_column, resolve_numbers, resolve
 from .build import assemble_table, mark_hidden, mark_merged
 from .head import Head, HeadUnreadable, read_head
 from .headers import Header, find_header_row
-from .package import Package, calamine_changes
+from .package import READABLE_SHEET_TYPES, Package, calamine_changes
 from .scan import CannotMark, SheetScan, scan_xlsx
 from .styles import dates_possible
 from .sst import MARK, CannotMarkStrings, marked_stream, strings_at
@@ -39,6 +39,7 @@ from .table import Table
 from .zipcopy import CannotCopy, package_copy, remove
 
 MAX_COLUMNS = 16_384  # Excel's last column is XFD
+MANIFEST_ROWS = 1_000  # a manifest has a dozen rows
 STRINGS_MAX_RATIO = 2  # shared strings (bytes) per byte of sheet beyond which python-calamine reads
 NOT_RUN = object()
 
@@ -59,35 +60,38 @@ def read_xlsx(path: Path, alongside: Callable[[dict | None], Any] | None) -> tup
     except ImportError:
         raise Fallback("fastexcel is not installed") from None
     prep = _Prepared.of(path)
+    names = prep.sheet_names
+    man_name = next((n for n in names if n.casefold() == MANIFEST_SHEET.casefold()), None)
+    manifest = prep.manifest(man_name) if man_name else None
+    sheet = _data_sheet(names, manifest)
+    head, header, hdr_i = prep.header(sheet)
+    reading = _Reading(path, sheet, header, hdr_i, head, manifest, names)
+    reading.dates = prep.dates
     copies: list[str] = []
     try:
-        copies.append(prep.copy())
-        reader = _open(fastexcel, copies[0])
-        names = list(reader.sheet_names)
-        man_name = next((n for n in names if n.casefold() == MANIFEST_SHEET.casefold()), None)
-        manifest = _manifest(reader, man_name) if man_name else None
-        sheet = next((n for n in names if fold(n) == fold(DATA_SHEET)), None)
-        if sheet is None and manifest and manifest.get("sheet") in names:
-            sheet = manifest["sheet"]
-        if sheet is None:
-            raise Fallback("the data sheet is found by its header")
-        head, header, hdr_i = prep.header(sheet)
-        reading = _Reading(path, sheet, header, hdr_i, head, manifest, names)
-        reading.dates = prep.dates
-        reading.reader = reader  # the reading drops it (and the shared strings it holds) once parsed
-        del reader
         return reading.run(fastexcel, prep, copies, alongside)
     finally:
         for c in copies:
             remove(c)
 
 
+def _data_sheet(names: list[str], manifest: dict | None) -> str:
+    """``Inventory List``, else the sheet the manifest names (as :func:`.workbook._data_sheet`)."""
+    sheet = next((n for n in names if fold(n) == fold(DATA_SHEET)), None)
+    if sheet is None and manifest and manifest.get("sheet") in names:
+        sheet = manifest["sheet"]
+    if sheet is None:
+        raise Fallback("the data sheet is found by its header")
+    return sheet
+
+
 class _Prepared:
     """The package as python-calamine would need it changed (:func:`.package.calamine_changes`);
     copies of it with the shared strings marked."""
 
-    def __init__(self, path: Path, changes, dates: bool):
-        self.path, self.changes, self.dates = path, changes, dates
+    def __init__(self, path: Path, changes, dates: bool, sheets: list):
+        self.path, self.changes, self.dates, self.sheets = path, changes, dates, sheets
+        self.sheet_names = [s.name for s in sheets if s.kind in READABLE_SHEET_TYPES]
 
     @classmethod
     def of(cls, path: Path) -> "_Prepared":
@@ -98,9 +102,37 @@ class _Prepared:
                     raise Fallback("the package cannot be understood")
                 _worth_it(zf, changes)
                 dates = dates_possible(zf, changes.styles)
+                sheets = Package.of(zf).sheets()
         except (zipfile.BadZipFile, OSError, KeyError, EOFError):
             raise Fallback("the zip cannot be read") from None
-        return cls(path, changes, dates)
+        except Fallback:
+            raise
+        except Exception:  # noqa: BLE001 - package XML refused or broken: python-calamine's path says why
+            raise Fallback("the package cannot be understood") from None
+        return cls(path, changes, dates, sheets)
+
+    def manifest(self, name: str) -> dict:
+        """The manifest sheet (key, value rows), read from its XML as :func:`.workbook._manifest`
+        reads python-calamine's rows (it is small)."""
+        part = next((s.part for s in self.sheets if s.name == name), None)
+        if part is None:
+            raise Fallback("the manifest's part is not found")
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                head = read_head(zf, part, lambda wanted: strings_at(zf, self.changes.strings, wanted),
+                                 nrows=MANIFEST_ROWS)
+        except (HeadUnreadable, zipfile.BadZipFile, OSError, KeyError, EOFError) as exc:
+            raise Fallback(f"the manifest cannot be read ({exc})") from None
+        first = min((ci for row in head.rows for ci, v in enumerate(row) if v != ""), default=0)
+        manifest = {}
+        for row in head.rows:
+            r = row[first:]
+            if len(r) >= 1 and isinstance(r[0], str) and r[0].strip():
+                v = r[1] if len(r) > 1 else None
+                if isinstance(v, float) and v.is_integer():
+                    v = int(v)
+                manifest[r[0].strip()] = "" if v is None else (v if isinstance(v, str) else str(v))
+        return manifest
 
     def copy(self, **more) -> str:
         """A copy with the shared strings marked (streamed), plus ``more`` replaced members."""
@@ -146,31 +178,6 @@ def _open(fastexcel, copy: str):
         raise Fallback(f"fastexcel cannot open it ({type(exc).__name__})") from None
 
 
-def _manifest(reader, name: str) -> dict:
-    """The manifest sheet (key, value rows), as :func:`.workbook._manifest` reads it."""
-    try:
-        batch = reader.load_sheet(name, header_row=None, skip_rows=0, dtypes="string", eager=True)
-    except Exception:  # noqa: BLE001
-        raise Fallback("the manifest cannot be read") from None
-    if batch.num_columns == 0:
-        return {}
-    keys = batch.column(0).to_pylist()
-    values = batch.column(1).to_pylist() if batch.num_columns > 1 else [None] * len(keys)
-    manifest = {}
-    for k, v in zip(keys, values):
-        key = k[1:] if k is not None and k.startswith(MARK) else (k if k is not None and unmarked_ok(k) else None)
-        if key is None or not key.strip():
-            continue
-        if v is None:
-            text = ""
-        elif v.startswith(MARK):
-            text = v[1:]
-        else:
-            text = {"true": "True", "false": "False"}.get(v, v)
-        manifest[key.strip()] = text
-    return manifest
-
-
 class _Reading:
     """One data sheet read through fastexcel: the parse, the scan, the columns, the Table."""
 
@@ -180,22 +187,26 @@ class _Reading:
         self.decimal = {ci for name, ci in header.ordered if cols.column(name).type == "decimal"}
         self.data_from = head.data_from(hdr_i + 1)
         self.dates = True
-        self.reader = None
         self.fastexcel = None
         self.copy: str | None = None  # the copy parsed (read again when cells must be resolved)
         self.second_readings = 0
         self.rows = 0
 
-    def _load(self) -> list:
-        """The data rows as Arrow arrays, (absolute column index, array) each; the reader (and the
-        shared strings it holds) is let go as soon as they are read."""
+    def _load(self, fastexcel, prep: _Prepared, copies: list[str], **more) -> list:
+        """On the worker thread: the package copied with its strings marked (``more``: other parts
+        replaced), opened, and the data rows parsed into Arrow arrays, (absolute column index,
+        array) each; the reader (and the shared strings it holds) is let go once they are read."""
+        copies.append(prep.copy(**more))
+        self.copy = copies[-1]
+        reader = _open(fastexcel, self.copy)
+        if list(reader.sheet_names) != self.names:
+            raise Fallback("the sheets are named otherwise than the workbook part says")
         dtypes = {i: ("float" if i in self.decimal else "string") for i in range(MAX_COLUMNS)}
         absolute: dict[str, int] = {}
 
         def pick(column) -> bool:
             absolute[column.name] = column.absolute_index
             return True
-        reader, self.reader = self.reader, None
         batch = reader.load_sheet(self.sheet, header_row=None, skip_rows=self.hdr_i + 1, dtypes=dtypes,
                                   use_columns=pick, eager=True)
         del reader
@@ -204,10 +215,10 @@ class _Reading:
 
     def run(self, fastexcel, prep: _Prepared, copies: list[str], alongside) -> tuple[Table, Any]:
         side, side_error = NOT_RUN, None
-        self.fastexcel, self.copy = fastexcel, copies[-1]
+        self.fastexcel = fastexcel
         if not self.head.inline:
             with ThreadPoolExecutor(1, thread_name_prefix="fastexcel") as pool:
-                parsing = pool.submit(self._load)
+                parsing = pool.submit(self._load, fastexcel, prep, copies)
                 scan = None
                 try:  # meanwhile, on this thread: the byte scan and the caller's own work
                     scan = scan_xlsx(self.path, self.sheet, data_from=self.data_from, count_values=self.dates)
@@ -229,32 +240,30 @@ class _Reading:
         return self._marked_run(fastexcel, prep, copies, alongside, side)
 
     def _marked_run(self, fastexcel, prep: _Prepared, copies: list[str], alongside, side) -> tuple[Table, Any]:
-        """The sheet copied with its inline strings marked (the scan writes the copy), then parsed."""
+        """The sheet copied with its inline strings marked (the scan writes the copy, on this
+        thread, before the copy is parsed), then read as by :meth:`run`."""
         scans: list[SheetScan] = []
 
         def produce(write) -> None:
             scans.append(scan_xlsx(self.path, self.sheet, data_from=self.data_from, sink=write, mark_inline=True,
                                    count_values=self.dates))
-        try:
-            copies.append(prep.copy(**{self.head.part: produce}))
-        except CannotMark as exc:
-            raise Fallback(str(exc), side) from None
-        except Exception as exc:  # noqa: BLE001 - unreadable: python-calamine's path says why
-            if type(exc).__name__ == "FileReadError":
-                raise Fallback("the sheet cannot be scanned", side) from None
-            raise
-        self.reader = _open(fastexcel, copies[-1])
-        self.copy = copies[-1]
         side_error = None
         with ThreadPoolExecutor(1, thread_name_prefix="fastexcel") as pool:
-            parsing = pool.submit(self._load)
-            if side is NOT_RUN:
+            parsing = pool.submit(self._load, fastexcel, prep, copies, **{self.head.part: produce})
+            if side is NOT_RUN:  # meanwhile, on this thread, the caller's own work
                 try:
                     side = None
                     side = alongside(self.manifest) if alongside is not None else None
                 except BaseException as exc:  # noqa: BLE001 - re-raised once the parse is joined
                     side_error = exc
-            arrays = self._joined(parsing, side, side_error)
+            try:
+                arrays = parsing.result()
+            except CannotMark as exc:
+                raise Fallback(str(exc), side, side_error) from None
+            except Fallback as fb:
+                raise Fallback(fb.reason, side, side_error) from None
+            except Exception as exc:  # noqa: BLE001 - unreadable: python-calamine's path says why
+                raise Fallback(f"fastexcel cannot read the sheet ({type(exc).__name__})", side, side_error) from None
         if side_error is not None:
             raise side_error
         try:
@@ -266,6 +275,8 @@ class _Reading:
     def _joined(parsing, side, side_error):
         try:
             return parsing.result()
+        except Fallback as fb:
+            raise Fallback(fb.reason, side, side_error) from None
         except Exception as exc:  # noqa: BLE001 - fastexcel refused the sheet: python-calamine's path
             raise Fallback(f"fastexcel cannot read the sheet ({type(exc).__name__})", side, side_error) from None
 

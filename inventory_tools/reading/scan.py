@@ -18,25 +18,17 @@ from .package import Package
 from .sniff import xml_problem, damaged
 from .sst import MARK
 
-_NEEDLES = (b"<f", b't="e"')  # a formula or an error cell (unprefixed XML, as every writer we know)
-_PREFIXED_NEEDLES = (b":f>", b":f ", b":f/", b't="e"')
-
-
-def _has_needle(zf: zipfile.ZipFile, part: str, needles: tuple[bytes, ...] = _NEEDLES) -> bool:
+def _has_needle(zf: zipfile.ZipFile, part: str, needles: tuple[bytes, ...]) -> bool:
     tail = b""
-    first = True
     with zf.open(part) as f:
         while True:
             chunk = f.read(1 << 20)
             if not chunk:
                 return False
-            if first and needles is _NEEDLES and re.search(rb"<\w+:worksheet[\s>]", chunk[:4096]):
-                needles = _NEEDLES + _PREFIXED_NEEDLES  # namespace-prefixed sheet XML (<x:c>, <x:f>)
-            first = False
             buf = tail + chunk
             if any(n in buf for n in needles):
                 return True
-            tail = chunk[-16:]
+            tail = chunk[-32:]
 
 
 @dataclass
