@@ -271,3 +271,25 @@ def test_text_columns_cost_a_python_object_per_distinct_value_not_per_cell(tmp_p
     codes, uniques = t.factors["Name"]
     assert len(uniques) == 1 and len(codes) == 3000 and codes.dtype == np.int32
     assert len(t.factors["PriceTier1"][1]) == 1 and type(t.factors["PriceTier1"][1][0]) is float
+
+
+def test_long_texts_are_converted_a_few_megabytes_at_a_time(tmp_path, monkeypatch):
+    import inventory_tools.reading.arrowcols as arrowcols
+
+    rows = [HEAD] + [[f"P{i}", ("long " * 50) + str(i % 7), "Pipes", "", float(i % 3), "Yes", "Active"]
+                     for i in range(2000)]
+    path = xw(tmp_path / "a.xlsx", rows)
+    whole = read_table(path)
+    monkeypatch.setattr(arrowcols, "_SLICE_BYTES", 4096)  # ~16 rows of Name per slice
+    sliced = both(path)
+    assert len(sliced.factors["Name"][1]) == 7
+    assert sliced.raw["Name"].tolist() == whole.raw["Name"].tolist()
+
+
+def test_two_readings_that_differ_are_reported(tmp_path):
+    from inventory_tools.reading.compare import ReadersDiffer
+
+    a = read_table(xw(tmp_path / "a.xlsx", [HEAD, ["A", "n", "c", "b", 1, "Yes", "Active"]]))
+    b = read_table(xw(tmp_path / "b.xlsx", [HEAD, ["A", "n", "c", "b", 1.5, "Yes", "Active"]]))
+    with pytest.raises(ReadersDiffer, match="PriceTier1 row 2: 1.0 != 1.5"):
+        same_tables(a, b)
