@@ -178,21 +178,28 @@ def test_what_fastexcel_cannot_say_exactly_is_read_by_python_calamine(tmp_path, 
     assert len(t.raw) == 2
 
 
-def test_inline_strings_that_look_like_numbers_are_marked_and_read_again(tmp_path):
-    # shared strings in the first rows, inline strings (digits) further down: read a second time
-    # with the inline strings marked
-    path = xw(tmp_path / "a.xlsx", [HEAD] + [[f"S{i}", "n", "c", "", 1, "Yes", "Active"] for i in range(20)])
+@pytest.mark.parametrize("number", [False, True], ids=["inline-only", "and-a-number"])
+def test_inline_strings_that_look_like_numbers_are_told_from_numbers(tmp_path, number):
+    # shared strings in the first rows, inline strings (digits) further down, as a big export of
+    # ours writes them: those columns are read again (as booleans: a text never gives one); a
+    # number cell among them sends the sheet to a copy with the inline strings marked
+    path = xw(tmp_path / "a.xlsx", [HEAD] + [[f"S{i}", "n", "c", "", 1, "Yes", "Active"] for i in range(2000)])
     with zipfile.ZipFile(path) as z:
         parts = {n: z.read(n) for n in z.namelist()}
-    sheet = parts["xl/worksheets/sheet1.xml"]
-    row = b'<row r="30"><c r="A30" t="inlineStr"><is><t>12345</t></is></c><c r="D30" t="inlineStr"><is><t>' \
+    sheet = parts["xl/worksheets/sheet1.xml"]  # (well beyond the first rows, read before the rest)
+    row = b'<row r="3000"><c r="A3000" t="inlineStr"><is><t>12345</t></is></c><c r="D3000" t="inlineStr"><is><t>' \
           b'4006381333931</t></is></c></row>'
+    if number:
+        row += b'<row r="3001"><c r="A3001" t="inlineStr"><is><t>C31</t></is></c><c r="D3001"><v>4006381333931</v>' \
+               b'</c></row>'
     parts["xl/worksheets/sheet1.xml"] = sheet.replace(b"</sheetData>", row + b"</sheetData>")
     with zipfile.ZipFile(tmp_path / "b.xlsx", "w") as z:
         for n, d in parts.items():
             z.writestr(n, d)
-    t = both(tmp_path / "b.xlsx")
-    assert t.raw["ProductCode"].tolist()[-1] == "12345" and t.raw["Barcode"].tolist()[-1] == "4006381333931"
+    t = both(tmp_path / "b.xlsx", expect="fastexcel (some columns read twice)")
+    assert t.raw["ProductCode"].tolist()[2000] == "12345" and t.raw["Barcode"].tolist()[2000] == "4006381333931"
+    if number:
+        assert t.raw["Barcode"].tolist()[2001] == 4006381333931.0
 
 
 def test_data_sheet_found_by_its_header_is_left_to_python_calamine(tmp_path):

@@ -283,6 +283,8 @@ class _Reading:
     def _resolve(self, columns: dict[int, Column], counts, inline: bool) -> None:
         """Cells the first reading cannot say exactly are read again, those columns only, the
         other way: numbers in text columns as numbers, number columns as text."""
+        if not inline and counts["is"]:
+            self._inline_texts(columns, counts)
         want = {ci: "float" for ci, col in columns.items() if col.unresolved}
         texts_missing = _texts_missing(counts, columns, self.decimal, inline)
         if texts_missing:
@@ -295,6 +297,21 @@ class _Reading:
                 else:
                     found += resolve_texts(columns[ci], view)
         _check_counts(counts, columns, self.decimal, inline, self.dates, found)
+
+    def _inline_texts(self, columns: dict[int, Column], counts) -> None:
+        """Unmarked inline strings that look like numbers (a big export of ours writes its
+        mostly-unique columns inline, barcodes among them): read those columns again as booleans,
+        which a text cell never gives; any other cell sends the file to a marked copy."""
+        text = [col for ci, col in columns.items() if ci not in self.decimal]
+        if sum(col.unmarked_text + len(col.unresolved) for col in text) != counts["is"]:
+            raise NotExact("inline strings not all read as text")
+        want = {ci: "boolean" for ci, col in columns.items() if col.unresolved}
+        for ci, view in (self._view(want) if want else {}).items():
+            col = columns[ci]
+            if view.is_valid().to_numpy(zero_copy_only=False)[np.asarray(col.unresolved)].any():
+                raise NotExact("numbers among inline strings in a text column")
+            col.unmarked_text += len(col.unresolved)
+            col.unresolved = []
 
     def _view(self, want: dict[int, str]) -> dict:
         """The columns ``want`` names read again, each as the type given (a second parse)."""
