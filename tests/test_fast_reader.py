@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 import xlsxwriter
 
-from inventory_tools.reading import read_table
+from inventory_tools.reading import read_table, workbook
 from inventory_tools.reading.compare import same_tables
 from inventory_tools.reading.sst import MARK, item_text, mark_strings, strings_at
 from inventory_tools.reading.styles import is_date_format
@@ -22,6 +22,12 @@ from inventory_tools.reading.workbook import read_calamine
 from inventory_tools.reading.zipcopy import package_copy, remove
 
 HEAD = ["ProductCode", "Name", "Category", "Barcode", "PriceTier1", "Sellable", "Status"]
+
+
+@pytest.fixture(autouse=True)
+def _fastexcel_for_small_files_too(monkeypatch):
+    """The files here are small: python-calamine would read them (quicker below a few MB)."""
+    monkeypatch.setattr(workbook, "SMALL_WORKBOOK_BYTES", 0)
 
 
 def both(path: Path, expect: str = "fastexcel"):
@@ -300,3 +306,9 @@ def test_two_readings_that_differ_are_reported(tmp_path):
     b = read_table(xw(tmp_path / "b.xlsx", [HEAD, ["A", "n", "c", "b", 1.5, "Yes", "Active"]]))
     with pytest.raises(ReadersDiffer, match="PriceTier1 row 2: 1.0 != 1.5"):
         same_tables(a, b)
+
+
+def test_small_workbooks_are_read_by_python_calamine(tmp_path, monkeypatch):
+    monkeypatch.setattr(workbook, "SMALL_WORKBOOK_BYTES", 4 << 20)
+    t = read_table(xw(tmp_path / "a.xlsx", [HEAD, ["A", "n", "c", "b", 1, "Yes", "Active"]]))
+    assert t.reader == "python-calamine"
