@@ -310,5 +310,6 @@ def test_two_readings_that_differ_are_reported(tmp_path):
 
 def test_small_workbooks_are_read_by_python_calamine(tmp_path, monkeypatch):
     monkeypatch.setattr(workbook, "SMALL_WORKBOOK_BYTES", 4 << 20)
+    monkeypatch.delenv(workbook.CHECK_ENV, raising=False)
     t = read_table(xw(tmp_path / "a.xlsx", [HEAD, ["A", "n", "c", "b", 1, "Yes", "Active"]]))
     assert t.reader == "python-calamine"

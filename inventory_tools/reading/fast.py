@@ -62,11 +62,17 @@ def read_xlsx(path: Path, alongside: Callable[[dict | None], Any] | None) -> tup
     prep = _Prepared.of(path)
     names = prep.sheet_names
     man_name = next((n for n in names if n.casefold() == MANIFEST_SHEET.casefold()), None)
-    manifest = prep.manifest(man_name) if man_name else None
-    sheet = _data_sheet(names, manifest)
+    sheet = next((n for n in names if fold(n) == fold(DATA_SHEET)), None)
+    manifest = None
+    if sheet is None:  # the manifest names the sheet: read it first
+        manifest = prep.manifest(man_name) if man_name else None
+        sheet = _data_sheet(names, manifest)
+        man_name = None
     head, header, hdr_i = prep.header(sheet)
     reading = _Reading(path, sheet, header, hdr_i, head, manifest, names)
     reading.dates = prep.dates
+    # otherwise it is read on this thread while the sheet is parsed (it waits for no one)
+    reading.manifest_from = (lambda: prep.manifest(man_name)) if man_name else None
     copies: list[str] = []
     try:
         return reading.run(fastexcel, prep, copies, alongside)
@@ -187,10 +193,16 @@ class _Reading:
         self.decimal = {ci for name, ci in header.ordered if cols.column(name).type == "decimal"}
         self.data_from = head.data_from(hdr_i + 1)
         self.dates = True
+        self.manifest_from = None  # reads the manifest, when it is read during the parse
         self.fastexcel = None
         self.copy: str | None = None  # the copy parsed (read again when cells must be resolved)
         self.second_readings = 0
         self.rows = 0
+
+    def _read_manifest(self) -> None:
+        if self.manifest_from is not None:
+            read, self.manifest_from = self.manifest_from, None
+            self.manifest = read()
 
     def _load(self, fastexcel, prep: _Prepared, copies: list[str], **more) -> list:
         """On the worker thread: the package copied with its strings marked (``more``: other parts
@@ -220,7 +232,8 @@ class _Reading:
             with ThreadPoolExecutor(1, thread_name_prefix="fastexcel") as pool:
                 parsing = pool.submit(self._load, fastexcel, prep, copies)
                 scan = None
-                try:  # meanwhile, on this thread: the byte scan and the caller's own work
+                try:  # meanwhile, on this thread: the manifest, the byte scan and the caller's own work
+                    self._read_manifest()
                     scan = scan_xlsx(self.path, self.sheet, data_from=self.data_from, count_values=self.dates)
                     side = None  # from here on, alongside has run (even if it raises)
                     side = alongside(self.manifest) if alongside is not None else None
@@ -252,6 +265,7 @@ class _Reading:
             parsing = pool.submit(self._load, fastexcel, prep, copies, **{self.head.part: produce})
             if side is NOT_RUN:  # meanwhile, on this thread, the caller's own work
                 try:
+                    self._read_manifest()
                     side = None
                     side = alongside(self.manifest) if alongside is not None else None
                 except BaseException as exc:  # noqa: BLE001 - re-raised once the parse is joined

@@ -71,17 +71,24 @@ class CannotMarkStrings(Exception):
 
 def strings_at(zf: zipfile.ZipFile, member: str | None, indexes: set[int]) -> dict[int, str]:
     """The shared strings at ``indexes`` (as calamine reads them), streaming the part only as far
-    as the highest index."""
+    as the highest index; stretches without a wanted item are skipped by counting their items."""
     out: dict[int, str] = {}
     if member is None or not indexes:
         return out
-    last = max(indexes)
+    wanted = sorted(indexes)
     n = 0
     carry = b""
     with zf.open(member) as f:
-        while n <= last:
-            chunk = f.read(1 << 20)
+        while wanted:
+            chunk = f.read(4 << 20)
             buf = carry + chunk
+            cut = max(buf.rfind(b"<si"), 0) if chunk else len(buf)  # items before it are whole
+            whole = buf[:cut]
+            items = _count_items(whole)
+            if items is not None and n + items <= wanted[0] and chunk:
+                n += items  # no wanted item here
+                carry = buf[cut:]
+                continue
             pos = 0
             for m in _SI_START.finditer(buf):
                 end = buf.find(b"</" + m.group(1) + b"si>", m.end())
@@ -90,11 +97,12 @@ def strings_at(zf: zipfile.ZipFile, member: str | None, indexes: set[int]) -> di
                         pos = m.start()
                         break
                     end = len(buf)
-                if n in indexes:
+                if wanted and n == wanted[0]:
                     out[n] = item_text(buf[m.end():end])
+                    wanted.pop(0)
                 n += 1
                 pos = end
-                if n > last:
+                if not wanted:
                     return out
             else:
                 pos = max(pos, len(buf) - 64) if chunk else len(buf)
@@ -102,6 +110,13 @@ def strings_at(zf: zipfile.ZipFile, member: str | None, indexes: set[int]) -> di
             if not chunk:
                 break
     return out
+
+
+def _count_items(data: bytes) -> int | None:
+    """How many items start in ``data`` (None: a form only the pattern counts)."""
+    if any(n in data for n in (b"<si ", b":si>", b":si ")):
+        return None
+    return data.count(b"<si>")
 
 
 _RPH = re.compile(rb"<(?:\w+:)?rPh[\s>].*?</(?:\w+:)?rPh>", re.S)
