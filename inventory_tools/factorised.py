@@ -21,6 +21,7 @@ def merge(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, n
     remap = np.append(remap.astype(np.int32), np.int32(-1))  # the last slot keeps -1 blank
     out, start = [], 0
     for codes, u in parts:
+        codes = codes.astype(np.int64, copy=False)  # small or unsigned codes (uint16) + a big offset
         out.append(remap[np.where(codes < 0, len(remap) - 1, codes + start)])
         start += len(u)
     return np.concatenate(out), np.asarray(uniques, dtype=object)
