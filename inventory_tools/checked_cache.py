@@ -201,9 +201,9 @@ def with_cells(table):
     the reader built it, when it was dropped)."""
     if len(table.raw) == len(table.row_numbers) and len(table.raw.columns):
         return table
-    data = {name: np.append(uniques, None)[codes] for name, (codes, uniques) in table.factors.items()}
-    table.raw = pd.DataFrame({n: pd.Series(v, dtype=object, copy=False) for n, v in data.items()}) if data else \
-        pd.DataFrame(index=pd.RangeIndex(len(table.row_numbers)))
+    from .reading.build import cells_frame
+
+    table.raw = cells_frame(table.factors, len(table.row_numbers))
     return table
 
 
@@ -215,6 +215,12 @@ class _FrameParts:
     rest: pd.DataFrame
 
     def rebuild(self) -> pd.DataFrame:
+        if len(self.rest.columns) == 0 and self.order:  # the usual case: one object block
+            block = np.empty((len(self.order), len(self.rest.index)), dtype=object)
+            for j, name in enumerate(self.order):
+                cat = self.categorical[name]
+                block[j] = np.asarray(cat.categories, dtype=object)[np.asarray(cat.codes)]
+            return pd.DataFrame(block.T, index=self.rest.index, columns=self.order, dtype=object, copy=False)
         data = {}
         for name in self.order:
             if name in self.categorical:

@@ -71,6 +71,7 @@ class Table:
     # column → (codes, uniques) as pandas.factorize gives them for ``raw`` (blank = -1); lets
     # validation work once per distinct value. Kept in step with ``raw`` by this module.
     factors: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+    reader: str = ""  # what read the cells: "fastexcel", "python-calamine (why)", "csv"
 
     def release_cells(self) -> None:
         """Drop the cell values (hundreds of MB for a big sheet) once they have been validated;

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .. import columns as cols
+from .. import factorised
 from ..reading import Table
 from ..values import Issue, plain_float_texts, read_cell
 from .rules import table as rule_table
@@ -142,5 +143,5 @@ def canonical_column(table: Table, name: str, bad: np.ndarray, add: AddProblem) 
     if bad.any():
         vals[bad] = ""
         cells[bad] = cat_of_u[nu]  # u.values[nu] is ""
-    categorical = pd.Categorical.from_codes(cells, categories=np.asarray(categories, dtype=object))
+    categorical = factorised.categorical(cells, categories)
     return ReadColumn(pd.Series(vals, index=raw.index, dtype=object), categorical, u.issues, c)

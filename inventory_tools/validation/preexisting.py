@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .. import columns as cols
+from .. import factorised
 from ..reading import Problem
 from .crossfield import Rows
 
@@ -73,4 +74,4 @@ def problem_columns(problems: list[Problem]) -> list[str]:
 
 def categorical(values: pd.Series) -> pd.Categorical:
     codes, uniques = pd.factorize(values.to_numpy(dtype=object))
-    return pd.Categorical.from_codes(codes, categories=np.asarray(uniques, dtype=object))
+    return factorised.categorical(codes, uniques)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .. import columns as cols
+from .. import factorised
 from ..values import MAX_INTEGER_DIGITS, decimal_places
 from .cells import AddProblem, ReadColumn
 
@@ -141,7 +142,7 @@ def _blank(frame: pd.DataFrame, read: dict[str, ReadColumn], name: str, refused:
         categories = np.append(categories, "")
         blank = [len(categories) - 1]
     codes[refused] = blank[0]
-    read[name].categorical = pd.Categorical.from_codes(codes, categories=categories)
+    read[name].categorical = factorised.categorical(codes, categories)
 
 
 def _words(col: cols.Column, rule: str, text: str, issue) -> tuple[str, str]:
