@@ -4,7 +4,6 @@ for value and type for type, or say why it left the file to python-calamine."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 import zipfile
 from pathlib import Path

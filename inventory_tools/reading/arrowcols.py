@@ -45,7 +45,6 @@ def text_column(holder: list, known: dict[int, str]) -> Column:
     ``bool`` for boolean cells). Encoded a slice of rows at a time, so the memory it takes beyond
     the column is its distinct values as Python objects."""
     arr, holder[1] = holder[1], None
-    n = len(arr)
     parts: list[tuple[np.ndarray, np.ndarray]] = []
     col = Column(np.empty(0, dtype=np.int32), np.empty(0, dtype=object))
     ambiguous_rows: list[np.ndarray] = []

@@ -16,7 +16,6 @@ scan, before it is parsed.
 """
 from __future__ import annotations
 
-import contextlib
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -27,14 +26,14 @@ import numpy as np
 from .. import columns as cols
 from ..sheets import DATA_SHEET, MANIFEST_SHEET
 from ..values import fold
-from .arrowcols import Column, NotExact, number_column, resolve_numbers, resolve_texts, text_column, unmarked_ok
+from .arrowcols import Column, NotExact, number_column, resolve_numbers, resolve_texts, text_column
 from .build import assemble_table, mark_hidden, mark_merged
 from .head import Head, HeadUnreadable, read_head
 from .headers import Header, find_header_row
 from .package import READABLE_SHEET_TYPES, Package, calamine_changes
 from .scan import CannotMark, SheetScan, scan_xlsx
 from .styles import dates_possible
-from .sst import MARK, CannotMarkStrings, marked_stream, strings_at
+from .sst import CannotMarkStrings, marked_stream, strings_at
 from .table import Table
 from .zipcopy import CannotCopy, package_copy, remove
 

@@ -18,7 +18,7 @@ from .package import calamine_ready_copy
 from .fast import NOT_RUN
 from .scan import SheetScan, scan_ods, scan_xlsx
 from .sniff import damaged
-from .table import Problem, Table
+from .table import Table
 
 
 def _calamine():

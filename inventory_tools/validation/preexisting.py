@@ -9,7 +9,6 @@ before; so do problems of the file itself (headers, error cells, merged cells, r
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from .. import columns as cols

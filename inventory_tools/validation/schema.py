@@ -89,7 +89,7 @@ def build_schema(names=None):
     import pandera.pandas as pa
 
     names = [n for n in (names if names is not None else cols.names()) if n in cols.by_name()]
-    columns = {n: pa.Column(str, list(column_checks(n)), nullable=True, required=False, coerce=False) for n in names}
+    columns = {n: pa.Column(object, list(column_checks(n)), nullable=True, required=False, coerce=False) for n in names}
     rows = row_checks(None if names == list(cols.names()) else set(names))
     return pa.DataFrameSchema(columns, checks=list(rows), coerce=False, strict=False, name="inventory list")
 
