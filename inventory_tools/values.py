@@ -189,13 +189,14 @@ def read_decimal(value) -> tuple[str | None, Issue | None]:
 def plain_float_texts(values: list[float]) -> list[str | None]:
     """:func:`parse_decimal`'s fast path over many floats at once: the text of each float whose
     shortest repr is plain and within Excel's digits, else None (left to :func:`parse_decimal`)."""
+    if len(values) >= _ARROW_FROM:
+        return _plain_float_texts_arrow(values)
     out: list[str | None] = []
     append = out.append
-    LIMIT = 10.0 ** MAX_INTEGER_DIGITS
     for value in values:
         text = repr(value)
         if "e" in text or "n" in text or len(text.lstrip("-").replace(".", "").lstrip("0")) > EXCEL_DIGITS \
-                or not -LIMIT < value < LIMIT:
+                or not -_FLOAT_LIMIT < value < _FLOAT_LIMIT:
             append(None)  # scientific, inf/nan, float noise or out of range: the careful path
         elif text.endswith(".0"):
             text = text[:-2]
@@ -203,6 +204,27 @@ def plain_float_texts(values: list[float]) -> list[str | None]:
         else:
             append(text)
     return out
+
+
+_FLOAT_LIMIT = 10.0 ** MAX_INTEGER_DIGITS
+_ARROW_FROM = 256  # fewer floats: the plain loop is quicker than building Arrow arrays
+
+
+def _plain_float_texts_arrow(values: list[float]) -> list[str | None]:
+    """The same texts by Arrow's kernels: its cast writes a float's shortest round-trip digits as
+    ``repr`` does (``100`` where repr says ``100.0``; exponents sooner, which go the careful way)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(values, type=pa.float64())
+    texts = pc.cast(arr, pa.string())
+    digits = pc.utf8_length(pc.replace_substring_regex(pc.replace_substring(texts, ".", ""), pattern="^-?0*",
+                                                       replacement=""))  # significant digits, as repr's
+    careful = pc.or_(pc.or_(pc.match_substring(texts, "e"), pc.match_substring(texts, "n")),
+                     pc.or_(pc.greater(digits, EXCEL_DIGITS),
+                            pc.greater_equal(pc.abs(arr), _FLOAT_LIMIT)))
+    texts = pc.if_else(pc.equal(texts, "-0"), "0", texts)
+    return pc.if_else(pc.fill_null(careful, True), pa.scalar(None, pa.string()), texts).to_pylist()
 
 
 def decimal_places(text: str) -> int:

@@ -155,3 +155,20 @@ def test_characters_that_cannot_round_trip_are_errors_at_their_cell(tmp_path, ru
                      ("record 4 (line 5)", "Description", "text.unsafe_char")]
     messages = [q["message"] for q in report["problems"]]
     assert "U+0001" in messages[0] and "U+FFFF" in messages[1] and "U+0007" in messages[2]
+
+
+def test_float_texts_in_bulk_say_what_one_at_a_time_says(monkeypatch):
+    """Many number cells at once go through Arrow's kernels; each text they give is the one a cell
+    alone gets (where one of the two defers a value to the careful path, that path agrees)."""
+    import random
+
+    rnd = random.Random(7)
+    floats = [0.0, -0.0, 1.0, 100.0, 0.1 + 0.2, 5e-05, 1e11, 99999999999.9999, 0.0876248896154489, float("inf"),
+              float("nan"), 1e12, -999999999999.5] + [round(rnd.uniform(-1e6, 1e6), rnd.randint(0, 6)) for _ in range(3000)] \
+        + [rnd.random() * 10 ** rnd.randint(-8, 13) for _ in range(3000)]
+    bulk = v.plain_float_texts(floats)
+    monkeypatch.setattr(v, "_ARROW_FROM", 10 ** 9)
+    alone = v.plain_float_texts(floats)
+    for value, a, b in zip(floats, alone, bulk):
+        if a != b:
+            assert None in (a, b) and v.parse_decimal(value)[0] == (a or b), value

@@ -91,16 +91,20 @@ class _DecimalFacts:
     _last: tuple[object, "_DecimalFacts"] | None = None
 
     def __init__(self, texts: list[str]):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         n = len(texts)
-        self.whole, self.places = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
         self.rule = np.full(n, "", dtype=object)
-        match = _PLAIN.match
-        for i, t in enumerate(texts):
-            m = match(t)
-            if m and t != "-":
-                self.whole[i], self.places[i] = len(m[1]), len(m[2] or "")
-            elif t:
-                self.rule[i] = _decimal_issue(t) or "-"
+        arr = pa.array(texts, type=pa.string())
+        groups = pc.extract_regex(arr, pattern=r"^-?0*(?P<whole>[0-9]*?)(?:\.(?P<places>[0-9]+))?$")
+        plain = pc.and_(pc.is_valid(groups), pc.not_equal(arr, "-")).to_numpy(zero_copy_only=False)
+        lengths = [pc.fill_null(pc.utf8_length(groups.field(g)), 0).to_numpy(zero_copy_only=False)
+                   for g in ("whole", "places")]
+        self.whole, self.places = (np.where(plain, x, 0).astype(np.int64) for x in lengths)
+        for i in np.flatnonzero(~plain).tolist():  # the few texts that are not plain numbers
+            if texts[i]:
+                self.rule[i] = _decimal_issue(texts[i]) or "-"
 
     @classmethod
     def of(cls, categories) -> "_DecimalFacts":

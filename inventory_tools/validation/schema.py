@@ -112,16 +112,17 @@ def value_problems(read: dict[str, ReadColumn], frame: pd.DataFrame, raw: pd.Dat
 
     for name, column in read.items():
         series = pd.Series(column.categorical, index=frame.index)
-        raw_arr = raw[name].to_numpy(dtype=object) if name in raw.columns else None
+        texts = column.values.to_numpy(dtype=object)
+        raw_arr = raw[name].to_numpy(dtype=object) if name in raw.columns else texts
+        col = cols.column(name)
         refused = np.zeros(len(frame), dtype=bool)
         for check in column_checks(name):
             rule = RULE_OF[check.name]
             failing = np.flatnonzero(~passes(check, series) & ~bad[name])
             error = severity(rule) == "error"
             for pos in failing.tolist():
-                text = frame[name].iat[pos]
-                add(pos, name, raw_arr[pos] if raw_arr is not None else text, rule,
-                    *_words(cols.column(name), rule, text, column.issue(pos)), "error" if error else "warning")
+                add(pos, name, raw_arr[pos], rule, *_words(col, rule, texts[pos], column.issue(pos)),
+                    "error" if error else "warning")
             if error:
                 bad[name][failing] = True
                 refused[failing] = True
