@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ._lazy import lazy_import
-pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
-
 from . import columns as cols
+
+pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
 
 
 @dataclass

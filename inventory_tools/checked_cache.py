@@ -35,7 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+from ._lazy import lazy_import
+
+pd = lazy_import("pandas", globals())  # imported on first use: it loads while a sheet parses (issue 17)
+
 
 CACHE_ENV = "INVENTORY_TOOLS_CACHE_DIR"
 FORMAT = 2

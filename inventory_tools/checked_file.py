@@ -12,11 +12,12 @@ import gc
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import pandas as pd
-
+from ._lazy import lazy_import
 from . import checked_cache
 from .reading import Table, read_table_with
 from .validation import ValidationReport, Validator
+
+pd = lazy_import("pandas", globals())  # imported on first use: it loads while a sheet parses (issue 17)
 
 
 @dataclass(frozen=True)

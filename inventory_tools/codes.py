@@ -13,6 +13,7 @@ import re
 import unicodedata
 
 from ._lazy import lazy_import
+
 pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
 
 _SPACE_RE = re.compile(r"\s+")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ._lazy import lazy_import
+
 np = lazy_import("numpy", globals())  # imported on first use: start-up (issue 17)
 pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
 

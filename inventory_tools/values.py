@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from ._lazy import lazy_import
-pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
-
 from . import columns as cols
 from .columns import Column
+
+pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
 
 EXCEL_DIGITS = 15  # Excel keeps 15 significant digits; more in a number cell means they were lost
 

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
-import pandas as pd
-
+from .._lazy import lazy_import
 from .. import factorised
 from ..cellref import col_letter
 from .headers import HEADER_SCAN_ROWS, Header, find_header_row
 from .table import Problem, Table
+
+pd = lazy_import("pandas", globals())  # imported on first use: it loads while a sheet parses (issue 17)
 
 ERROR_LITERALS = frozenset({"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!",
                             "#SPILL!", "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#UNKNOWN!"})
@@ -30,7 +31,6 @@ def _cell_kind(v) -> int:
     if (t[0] == "#" and t in ERROR_LITERALS) or (t[0] == "E" and _ODS_ERROR_RE.match(t)):
         return 2
     return 0
-
 
 
 CHUNK_ROWS = 5_000

@@ -15,10 +15,10 @@ import abc
 from typing import TYPE_CHECKING, Iterable
 
 from .._lazy import lazy_import
-pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
-
 from .. import columns as cols
 from ..changes import ApplyOutcome, CellChange, ChangeSet, FrameSource, WriteEstimate
+
+pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
 
 if TYPE_CHECKING:
     from ..filters import ProductFilter

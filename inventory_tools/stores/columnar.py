@@ -16,10 +16,10 @@ import zlib
 from typing import Iterable, Iterator
 
 from .._lazy import lazy_import
+from ..factorised import merge
+
 np = lazy_import("numpy", globals())  # imported on first use: start-up (issue 17)
 pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
-
-from ..factorised import merge
 
 PART_ROWS = 200_000  # rows per stored part: bounds the memory of exporting a million products
 _WIDTHS = {1: "<u1", 2: "<u2", 4: "<u4"}

@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Iterable
 
 from .._lazy import lazy_import
-pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
-
 from .. import columns as cols
 from ..codes import product_keys
 from ..changes import ApplyOutcome, ChangeSet
 from .base import Store
 from .state import (LocalState, StoreMissing, connect, connect_empty, frame_from_cursor, frame_from_rows, now_iso,
                     qi, select_list)
+
+pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
 
 _CHUNK = 500  # codes per IN (...) query, under SQLite's variable limit
 CREATE_MODES = ("now", "on_write", "never")

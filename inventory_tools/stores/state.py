@@ -16,9 +16,6 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from .._lazy import lazy_import
-np = lazy_import("numpy", globals())  # imported on first use: start-up (issue 17)
-pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
-
 from .. import columns as cols
 from ..factorised import merge
 from . import columnar
@@ -29,6 +26,9 @@ from .state_runs import RunBookkeeping
 from .timestamps import now_iso
 from .state_sync import SyncBookkeeping
 
+np = lazy_import("numpy", globals())  # imported on first use: start-up (issue 17)
+pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
+
 APPLICATION_ID = 0x494E5654  # "INVT": marks a SQLite file as ours
 SNAPSHOTS_KEPT = 20  # export snapshots (import bases) kept; older exports must be re-exported
 OUTPUTS_KEPT = 500  # files we wrote whose SHA-256 is remembered (replaceable while unchanged)
@@ -37,8 +37,6 @@ OUTPUTS_KEPT = 500  # files we wrote whose SHA-256 is remembered (replaceable wh
 def qi(name: str) -> str:
     """Quote an SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
-
-
 
 
 def _product_columns_sql() -> str:

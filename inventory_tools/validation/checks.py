@@ -22,12 +22,14 @@ import re
 from typing import Callable
 
 import numpy as np
-import pandas as pd
+from .._lazy import lazy_import
 from pandera import extensions
 
 from .. import columns as cols
 from ..values import MAX_INTEGER_DIGITS, read_decimal
 from .rules import table
+
+pd = lazy_import("pandas", globals())  # imported on first use: it loads while a sheet parses (issue 17)
 
 #: check name → rule id
 RULE_OF: dict[str, str] = {}

@@ -12,16 +12,16 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import numpy as np
-import pandas as pd
-
+from .._lazy import lazy_import
 from .. import columns as cols
 from ..codes import product_keys
 from ..plan import same_value
 from .cells import AddProblem
 
+pd = lazy_import("pandas", globals())  # imported on first use: it loads while a sheet parses (issue 17)
+
 #: The columns the row rules read from the export base and the store (nothing else is loaded).
 _RULE_EXTRA = ("Type", "FixedAssetType", "AssemblyBOM", "QuantityToProduce")
-
 
 
 def rule_columns() -> list[str]:

@@ -9,12 +9,13 @@ before; so do problems of the file itself (headers, error cells, merged cells, r
 """
 from __future__ import annotations
 
-import pandas as pd
-
+from .._lazy import lazy_import
 from .. import columns as cols
 from .. import factorised
 from ..reading import Problem
 from .crossfield import Rows
+
+pd = lazy_import("pandas", globals())  # imported on first use: it loads while a sheet parses (issue 17)
 
 #: Problems of the file itself: never data already in the store.
 FILE_RULES = frozenset({"cell.error", "cell.formula_no_value", "cell.merged", "code.duplicate", "code.same_product",

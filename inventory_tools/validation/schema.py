@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import functools
 import numpy as np
-import pandas as pd
-
+from .._lazy import lazy_import
 from .. import columns as cols
 from .. import factorised
 from ..values import MAX_INTEGER_DIGITS, decimal_places
 from .cells import AddProblem, ReadColumn
+
+pd = lazy_import("pandas", globals())  # imported on first use: it loads while a sheet parses (issue 17)
 
 SCHEMA_FILE = ("schemas", "validation.yaml")
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-import pandas as pd
-
+from .._lazy import lazy_import
 from .. import columns as cols
 from ..cellref import col_index
 from ..reading import Problem, Table, overlap_with_parse, read_table_with
@@ -26,6 +25,8 @@ from .cells import canonical_column
 from .crossfield import Rows, align, row_problems, rule_columns
 from .report import ValidationReport
 from .schema import row_checks, value_problems
+
+pd = lazy_import("pandas", globals())  # imported on first use: it loads while a sheet parses (issue 17)
 
 
 def validate(path_or_table, *, store=None, base: pd.DataFrame | None = None, strict: bool = False,
