@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import pandas as pd
-
+from ._lazy import lazy_import
 from . import columns as cols
+
+pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
 
 
 @dataclass

@@ -35,7 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+from ._lazy import lazy_import
+
+pd = lazy_import("pandas", globals())  # imported on first use: it loads while a sheet parses (issue 17)
+
 
 CACHE_ENV = "INVENTORY_TOOLS_CACHE_DIR"
 FORMAT = 2
@@ -201,9 +204,9 @@ def with_cells(table):
     the reader built it, when it was dropped)."""
     if len(table.raw) == len(table.row_numbers) and len(table.raw.columns):
         return table
-    data = {name: np.append(uniques, None)[codes] for name, (codes, uniques) in table.factors.items()}
-    table.raw = pd.DataFrame({n: pd.Series(v, dtype=object, copy=False) for n, v in data.items()}) if data else \
-        pd.DataFrame(index=pd.RangeIndex(len(table.row_numbers)))
+    from .reading.build import cells_frame
+
+    table.raw = cells_frame(table.factors, len(table.row_numbers))
     return table
 
 
@@ -215,6 +218,12 @@ class _FrameParts:
     rest: pd.DataFrame
 
     def rebuild(self) -> pd.DataFrame:
+        if len(self.rest.columns) == 0 and self.order:  # the usual case: one object block
+            block = np.empty((len(self.order), len(self.rest.index)), dtype=object)
+            for j, name in enumerate(self.order):
+                cat = self.categorical[name]
+                block[j] = np.asarray(cat.categories, dtype=object)[np.asarray(cat.codes)]
+            return pd.DataFrame(block.T, index=self.rest.index, columns=self.order, dtype=object, copy=False)
         data = {}
         for name in self.order:
             if name in self.categorical:

@@ -12,11 +12,12 @@ import gc
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import pandas as pd
-
+from ._lazy import lazy_import
 from . import checked_cache
 from .reading import Table, read_table_with
 from .validation import ValidationReport, Validator
+
+pd = lazy_import("pandas", globals())  # imported on first use: it loads while a sheet parses (issue 17)
 
 
 @dataclass(frozen=True)
@@ -120,14 +121,16 @@ def validate_file(path, *, store=None, strict: bool = False, progress_total: Cal
     def alongside(manifest):
         if overlap_with_parse(manifest):  # a big file's base waits until the parsed sheet is freed
             validator.load_base(manifest)
-        import pandera.pandas  # noqa: F401  (half a second of imports, taken while the sheet parses)
+        from .validation import checks  # noqa: F401  (pandera: half a second of imports, taken while the sheet parses)
 
-    checked, _, _ = open_checked(path, alongside)
-    validator.attach(checked.cells())
+    checked, _, fresh = open_checked(path, alongside)
+    if fresh:  # read now: the validator may have loaded the base meanwhile
+        validator.attach(checked.table)
     manifest = checked.table.manifest or {}
     key = CheckKey.of(store, manifest.get("export_id") if store is not None else None, options)
     advance = progress_total(progress_steps(checked.table)) if progress_total else None
-    report = checked.check(key, validator=validator, progress=advance)
+    report = checked.check(key, store=store, validator=validator if fresh else None, options=options,
+                           progress=advance)
     if keep:
         checked.keep()
     return checked, report

@@ -1,103 +1,13 @@
 """The thin click layer: parse, call the library, render, pick the exit code."""
 from __future__ import annotations
 
-import functools
 import logging
-import os
 import sys
 
 import click
 
 from . import __version__
-from .errors import ExitCode, ToolError
-
-
-class Context:
-    def __init__(self, store_spec: str | None, verbose: int):
-        self.store_spec = store_spec
-        self.verbose = verbose
-        self._store = None
-
-    def store(self, create: str = "never"):
-        """The store; ``create``: a missing SQLite file is created "now" (sync), "on_write" (import:
-        at the first apply) or "never" (the default, for commands that only read: a clear message
-        naming the path instead)."""
-        if self._store is None:
-            from .stores import open_store
-
-            self._store = open_store(self.store_spec, create=create)
-        return self._store
-
-    def local_path(self) -> str | None:
-        """The SQLite file --store names (None: a remote store)."""
-        from .stores import is_remote, store_spec
-
-        return None if is_remote(self.store_spec) else store_spec(self.store_spec)
-
-    def ledger(self):
-        """Where the digests of files we write are kept: the store's state, if the store exists
-        (a command that only reads opens it, never creates it)."""
-        from .stores.state import StoreMissing
-
-        path = self.local_path()
-        if self._store is None and (path is None or not os.path.isfile(path)):
-            return None
-        try:
-            return self.store().state
-        except StoreMissing:
-            return None
-
-    def close(self):
-        if self._store is not None:
-            self._store.close()
-
-
-def say(message: str = "", **kw) -> None:
-    """Human output goes to stderr so that --json stdout stays machine-readable."""
-    click.echo(message, err=True, **kw)
-
-
-def emit_json(data) -> None:
-    from .render.render_json import json_text
-
-    click.echo(json_text(data))
-
-
-def handle_errors(fn):
-    """Turn expected failures into one clear message and the contract's exit code."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except ToolError as exc:
-            say(click.style("error: ", fg="red", bold=True) + str(exc))
-            sys.exit(int(exc.exit_code))
-        except KeyboardInterrupt:
-            say("interrupted: nothing further was changed; re-run to continue")
-            sys.exit(int(ExitCode.INTERRUPTED))
-
-    return wrapper
-
-
-def ask(question: str) -> bool | None:
-    """Ask on stderr, read the answer from stdin (a terminal or a pipe): True for y/yes, False
-    for any other answer, None when there is none (stdin closed, at its end, or unreadable)."""
-    say(f"{question} [y/N] ", nl=False)
-    stream = sys.stdin
-    if stream is None:  # started with stdin closed (<&-)
-        say("")
-        return None
-    try:
-        line = stream.readline()
-    except (OSError, ValueError, UnicodeDecodeError):
-        line = ""
-    if not line:  # end of input: nobody answered
-        say("")
-        return None
-    if not stream.isatty():
-        say(line.rstrip("\r\n"))  # the piped answer, so a log shows what was answered
-    return line.strip().lower() in ("y", "yes")
+from .cli_common import Context, ask, emit_json, handle_errors, say  # noqa: F401  (the commands use them)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -206,7 +116,7 @@ def list_command(obj: Context, statuses: tuple[str, ...], as_json: bool) -> None
     if as_json:
         emit_json(result.to_json())
         return
-    click.echo(render_table(result.products, ("Code", "Name", "Status", "Category")))
+    click.echo(render_table(result.rows, ("Code", "Name", "Status", "Category")))
     counts = " · ".join(f"{n} {s}" for s, n in result.counts.items())
     click.echo(f"\n{sum(result.counts.values())} products: {counts}")
     if result.last_sync:
@@ -216,8 +126,11 @@ def list_command(obj: Context, statuses: tuple[str, ...], as_json: bool) -> None
         click.echo("Last sync: never (run: inventory-tools sync)")
 
 
-def render_table(frame, headers, max_width: int = 40) -> str:
-    rows = [[str(v) for v in r] for r in frame.itertuples(index=False, name=None)]
+def render_table(rows, headers, max_width: int = 40) -> str:
+    """``rows`` (tuples, or a DataFrame) as aligned text columns under ``headers``."""
+    if hasattr(rows, "itertuples"):  # a DataFrame
+        rows = rows.itertuples(index=False, name=None)
+    rows = [[str(v) for v in r] for r in rows]
     rows = [[(v.replace("\n", " ")[: max_width - 1] + "…") if len(v) > max_width else v.replace("\n", " ")
              for v in r] for r in rows]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
@@ -367,7 +280,20 @@ from .cli_check import check_command  # noqa: E402
 cli.add_command(check_command)
 
 
+#: What pandera imports when it is installed, for work the CLI never does: its data-synthesis
+#: strategies import hypothesis (0.1-0.15 s at the first validation) if the test tools are there.
+UNUSED_IMPORTS = ("hypothesis",)
+
+
+def _skip_unused_imports() -> None:
+    """Make UNUSED_IMPORTS unimportable in the CLI's own process (pandera then goes without, as when
+    they are not installed); the library, imported by other programs, is left alone."""
+    for name in UNUSED_IMPORTS:
+        sys.modules.setdefault(name, None)  # already imported (a host program): left as it is
+
+
 def main() -> None:
+    _skip_unused_imports()
     try:
         cli(prog_name="inventory-tools")  # standalone mode: always ends in SystemExit
     except SystemExit as done:

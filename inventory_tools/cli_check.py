@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from .cli import Context, emit_json, handle_errors, say
+from .cli_common import Context, emit_json, handle_errors, say
 
 BOOK_WORDS = {"category": "categories", "brand": "brands", "unit": "units", "tax": "tax rules",
               "account": "accounts", "location": "locations", "discount": "discount rules"}

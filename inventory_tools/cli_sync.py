@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .cli import Context, emit_json, handle_errors, say
+from .cli_common import Context, emit_json, handle_errors, say
 from .errors import ToolError
 
 _SHOWN = 20  # codes listed per section before "... and N more"

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from pathlib import Path
 
@@ -15,26 +14,28 @@ REPORT_KINDS = (".xlsx", ".json")
 
 def _existing_store(ctx_obj):
     """The store if it exists (validate never creates one); None for a SQLite path not there yet."""
-    from .stores import DEFAULT_STORE, STORE_ENV
+    from .stores import is_remote, store_spec
 
-    spec = ctx_obj.store_spec or os.environ.get(STORE_ENV) or DEFAULT_STORE
-    if spec.lower() not in ("cin7core", "cin7", "dear") and not Path(spec).exists():
+    spec = store_spec(ctx_obj.store_spec)
+    if not is_remote(spec) and not Path(spec).exists():
         return None
     return ctx_obj.store()
 
 
 def _do_validate(ctx_obj, file: str, report_path: str | None, as_json: bool, strict: bool = False) -> int:
     from .checked_file import validate_file
-    from .cli import emit_json, say
+    from .cli_common import emit_json, say
     from .progress import progress_bar
     from .render.render_validate import summary_lines
-    from .validation import write_json
-    from .xlsx.report import write_report_noting
 
-    from .outputs import atomic_write, check_target  # never over the store, FILE, or a file we did not write
+    target = None
+    if report_path is not None:  # the writers are imported only for a report (start-up: issue 17)
+        from .outputs import atomic_write, check_target  # never over the store, FILE, or a file we did not write
+        from .validation import write_json
+        from .xlsx.report import write_report_noting
 
-    target = check_target(report_path, what="report", reads=[file], store_path=ctx_obj.local_path(),
-                          ledger=ctx_obj.ledger(), suffixes=REPORT_KINDS) if report_path is not None else None
+        target = check_target(report_path, what="report", reads=[file], store_path=ctx_obj.local_path(),
+                              ledger=ctx_obj.ledger(), suffixes=REPORT_KINDS)
     with contextlib.ExitStack() as stack:
         checked, report = validate_file(
             file, store=_existing_store(ctx_obj), strict=strict,
@@ -81,7 +82,7 @@ def validate_command(ctx: click.Context, file: str, report_path: str | None, str
       inventory-tools validate inventory.xlsx --report problems.xlsx
       inventory-tools validate cin7_export.csv --json > report.json
     """
-    from .cli import handle_errors
+    from .cli_common import handle_errors
 
     code = handle_errors(_do_validate)(ctx.obj, file, report_path, as_json, strict)
     sys.exit(code)

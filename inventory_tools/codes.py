@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-import pandas as pd
+from ._lazy import lazy_import
+
+pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
 
 _SPACE_RE = re.compile(r"\s+")
 
@@ -23,10 +25,10 @@ def product_key(code: str) -> str:
 
 
 def product_keys(codes: pd.Series) -> pd.Series:
-    """:func:`product_key` of each code (vectorised; non-ASCII codes take the careful path)."""
-    text = codes.astype(str)
-    ascii_ = text.map(str.isascii, na_action="ignore").astype(bool)
-    out = text.str.replace(_SPACE_RE, "", regex=True).str.casefold()
-    if not ascii_.all():
-        out[~ascii_] = text[~ascii_].map(product_key)
-    return out
+    """:func:`product_key` of each code (ASCII codes without spaces, nearly all: lower case)."""
+    key, ws = product_key, _ASCII_SPACE.search
+    keys = [c.lower() if c.isascii() and not ws(c) else key(c) for c in codes.astype(str).tolist()]
+    return pd.Series(keys, index=codes.index, dtype=object)
+
+
+_ASCII_SPACE = re.compile(r"[ \t\n\r\x0b\x0c\x1c-\x1f]")  # what \s matches among ASCII characters

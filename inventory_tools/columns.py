@@ -17,6 +17,8 @@ STATUS = "Status"
 ACTIVE, SETUP_REQUIRED, DEPRECATED = "Active", "Setup Required", "Deprecated"
 #: The status of a new product whose Status cell is blank.
 NEW_PRODUCT_STATUS = ACTIVE
+#: The Type a product with a FixedAssetType must have.
+FIXED_ASSET = "Fixed Asset"
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,12 @@ def of_type(*types: str) -> tuple[Column, ...]:
 def required_always() -> tuple[str, ...]:
     """Never blank after an import (a new product's blank Status becomes NEW_PRODUCT_STATUS)."""
     return tuple(c.name for c in columns() if c.required == "always")
+
+
+def setup_columns() -> tuple[str, ...]:
+    """What an Active product must have besides its code and status: the setup a Setup Required
+    product is waiting for."""
+    return tuple(n for n in required_when_active() if n not in (KEY, STATUS))
 
 
 def required_when_active() -> tuple[str, ...]:

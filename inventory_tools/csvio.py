@@ -11,7 +11,6 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -120,10 +119,3 @@ def read_records(text: str) -> tuple[list[str], list[list[str]], list[int]]:
         line = reader.line_num + 1
     return header, records, lines
 
-
-def iter_warning_lines(warnings: Iterable[FormulaWarning], limit: int = 10) -> list[str]:
-    items = list(warnings)
-    lines = [f"{w.code} · {w.column}: {w.value!r}" for w in items[:limit]]
-    if len(items) > limit:
-        lines.append(f"... and {len(items) - limit} more")
-    return lines

@@ -4,13 +4,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from . import __version__
 from . import column_sets
 from . import columns as cols
-from . import csvio, filters, values
+from . import csvio, filters
 from .changes import FrameSource
+from .values import parse_statuses
 from .errors import UsageError
 from .outputs import check_target, finish, remove_quietly, temp_beside, write_error
 from .resources import resource_path
@@ -81,16 +85,6 @@ def select(store, fmt: str, *, statuses=None, columns: str | None = None, catego
         brands=filters.resolve_names("brand", brands, store.values_in_use("Brand")) if brands else (),
         codes=filters.check_globs(codes or ()), changed_since=since)
     return Selection(match, choice)
-
-
-def parse_statuses(given: Iterable[str] | None) -> list[str]:
-    out = []
-    for s in given or ():
-        canon, issue = values.parse_enum(cols.column(cols.STATUS), s)
-        if issue:
-            raise UsageError(f"--status '{s}' is not a status", f"use one of: {', '.join(cols.statuses())}")
-        out.append(canon)
-    return list(dict.fromkeys(out))
 
 
 def output_format(path: Path) -> str:

@@ -15,10 +15,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
-
+from ._lazy import lazy_import
 from . import columns as cols
 from .changes import CellChange, ChangeSet
+from .values import account_code
+
+pd = lazy_import("pandas", globals())  # imported on first use: it loads while a sheet parses (issue 17)
 
 ACTIONS = ("create", "update", "unchanged", "conflict", "invalid", "skipped", "failed")
 POLICIES = ("abort", "skip", "overwrite")
@@ -94,7 +96,7 @@ def _normal(column: cols.Column, text: str) -> str:
     (spreadsheet apps save CRLF inside a cell as LF) and of the space normalisation readers apply
     (non-breaking and edge spaces): none of that is an edit a person made."""
     if column.type == "account":
-        return text.split(":", 1)[0].strip()
+        return account_code(text)
     if column.type == "text":
         return text.replace("\r\n", "\n").replace("\u00a0", " ").strip()
     return text
@@ -120,86 +122,81 @@ def make_plan(file: pd.DataFrame, current: pd.DataFrame, base: pd.DataFrame | No
     if policy not in POLICIES:
         raise ValueError(f"unknown conflict policy {policy!r}")
     key = cols.KEY
-    present = [c for c in file.columns if c in cols.by_name() and c != key]
     file = file.reset_index(drop=True)
     codes = file[key].to_numpy(dtype=object)
     cur = current.drop_duplicates(key).set_index(key)
     exists = pd.Index(cur.index).get_indexer(codes) >= 0
-    outcome: dict[str, str] = {}
-    messages: dict[str, str] = {}
+    plan = ImportPlan(creates=_creates(file.loc[~exists], default_status), changes=[], conflicts=[], ignored=[],
+                      outcome={}, policy=policy, has_base=base is not None, current=current,
+                      absent=[] if base is None else list(pd.Index(base[key]).difference(pd.Index(codes), sort=False)))
+    _drop_deleted_since(plan, base)
+    old = file.loc[exists].reset_index(drop=True)
+    _cells(plan, old, cur.loc[old[key].to_numpy(dtype=object)], base, blank_clears)
+    return plan
 
-    # -- new products ---------------------------------------------------------------------
-    new = file.loc[~exists]
+
+def _creates(new: pd.DataFrame, default_status: str) -> pd.DataFrame:
+    """Rows of new products with every column (a blank Status: the default)."""
     creates = pd.DataFrame({c: (new[c] if c in new.columns else "") for c in cols.names()}, index=new.index)
     creates = creates.astype(object).reset_index(drop=True)
     if not creates.empty:
-        blank_status = creates[cols.STATUS] == ""
-        creates.loc[blank_status, cols.STATUS] = default_status
-    conflicts: list[Conflict] = []
-    if base is not None and not creates.empty:
-        gone = creates[key].isin(set(base[key]))
-        for code in creates.loc[gone, key]:
-            conflicts.append(Conflict(code, key, code, code, "(deleted from the store since the export)"))
-            outcome[code] = "conflict"
-            messages[code] = "this product was deleted from the store after the export"
-        creates = creates.loc[~gone].reset_index(drop=True)
-    for code in creates[key]:
-        outcome[code] = "create"
+        creates.loc[creates[cols.STATUS] == "", cols.STATUS] = default_status
+    return creates
 
-    # -- existing products: cell by cell ------------------------------------------------------
-    old = file.loc[exists].reset_index(drop=True)
+
+def _drop_deleted_since(plan: ImportPlan, base: pd.DataFrame | None) -> None:
+    """A "new" row the export held was deleted from the store since: a conflict, not a create."""
+    key = cols.KEY
+    if base is not None and not plan.creates.empty:
+        gone = plan.creates[key].isin(set(base[key]))
+        for code in plan.creates.loc[gone, key]:
+            plan.conflicts.append(Conflict(code, key, code, code, "(deleted from the store since the export)"))
+            plan.outcome[code] = "conflict"
+            plan.messages[code] = "this product was deleted from the store after the export"
+        plan.creates = plan.creates.loc[~gone].reset_index(drop=True)
+    for code in plan.creates[key]:
+        plan.outcome[code] = "create"
+
+
+def _cells(plan: ImportPlan, old: pd.DataFrame, curr: pd.DataFrame, base: pd.DataFrame | None,
+           blank_clears: bool) -> None:
+    """Existing products, cell by cell: changes, conflicts, ignored read-only edits, outcomes."""
+    key, policy = cols.KEY, plan.policy
     ocodes = old[key].to_numpy(dtype=object)
-    curr = cur.loc[ocodes]
     if base is not None:
         b = base.drop_duplicates(key).set_index(key).reindex(ocodes)
         has_base = pd.Index(base[key]).get_indexer(ocodes) >= 0
     else:
-        b = None
-        has_base = np.zeros(len(ocodes), dtype=bool)
-
-    changes: list[CellChange] = []
-    ignored: list[Ignored] = []
+        b, has_base = None, np.zeros(len(ocodes), dtype=bool)
     conflict_rows: set[str] = set()
     changed_rows: set[str] = set()
-    for name in present:
+    for name in (c for c in old.columns if c in cols.by_name() and c != key):
         column = cols.column(name)
-        fv = old[name].to_numpy(dtype=object)
-        cv = curr[name].to_numpy(dtype=object)
+        fv, cv = old[name].to_numpy(dtype=object), curr[name].to_numpy(dtype=object)
         file_is_current = _same(column, fv, cv)
         if b is not None:
             bv = np.where(has_base, b[name].to_numpy(dtype=object), "")  # no base row: unused below
-            current_is_base = _same(column, cv, bv)
-            edited_vs_base = has_base & ~_same(column, fv, bv)
+            current_is_base, edited_vs_base = _same(column, cv, bv), has_base & ~_same(column, fv, bv)
         else:
             bv = np.full(len(fv), "", dtype=object)
-            current_is_base = np.ones(len(fv), dtype=bool)
-            edited_vs_base = np.zeros(len(fv), dtype=bool)
+            current_is_base, edited_vs_base = np.ones(len(fv), dtype=bool), np.zeros(len(fv), dtype=bool)
         no_base_edit = ~has_base & ~file_is_current & ((fv != "") | blank_clears)
-        edited = edited_vs_base | no_base_edit
-        differs = edited & ~file_is_current
+        differs = (edited_vs_base | no_base_edit) & ~file_is_current
         if column.read_only:
-            for i in np.flatnonzero(differs):
-                ignored.append(Ignored(ocodes[i], name, fv[i], cv[i],
-                                       f"{name} is read-only (computed by Cin7); the edit was ignored"))
+            plan.ignored += [Ignored(ocodes[i], name, fv[i], cv[i], f"{name} is read-only (computed by Cin7); the "
+                                     "edit was ignored") for i in np.flatnonzero(differs)]
             continue
         conflict = edited_vs_base & ~current_is_base & ~file_is_current
         for i in np.flatnonzero(conflict):
-            conflicts.append(Conflict(ocodes[i], name, bv[i], fv[i], cv[i]))
+            plan.conflicts.append(Conflict(ocodes[i], name, bv[i], fv[i], cv[i]))
             conflict_rows.add(ocodes[i])
-        write = differs & (~conflict if policy != "overwrite" else True)
-        for i in np.flatnonzero(write):
-            changes.append(CellChange(ocodes[i], name, cv[i], fv[i]))
+        for i in np.flatnonzero(differs & (~conflict if policy != "overwrite" else True)):
+            plan.changes.append(CellChange(ocodes[i], name, cv[i], fv[i]))
             changed_rows.add(ocodes[i])
-
     for code in ocodes:
         if code in conflict_rows and policy != "overwrite":
-            outcome[code] = "conflict"
-            messages[code] = ("changed in the store since the export; kept the store's value"
-                              if policy == "skip" else "changed in the store since the export")
-        elif code in changed_rows:
-            outcome[code] = "update"
+            plan.outcome[code] = "conflict"
+            plan.messages[code] = ("changed in the store since the export; kept the store's value"
+                                   if policy == "skip" else "changed in the store since the export")
         else:
-            outcome[code] = "unchanged"
-    absent = [] if base is None else list(pd.Index(base[key]).difference(pd.Index(codes), sort=False))
-    return ImportPlan(creates=creates, changes=changes, conflicts=conflicts, ignored=ignored, outcome=outcome,
-                      policy=policy, has_base=base is not None, messages=messages, current=current, absent=absent)
+            plan.outcome[code] = "update" if code in changed_rows else "unchanged"

@@ -11,10 +11,10 @@ import datetime as dt
 import functools
 
 from . import columns as cols
-from . import sync_state as ss
 from .sync_run import TRACKED_GUIDANCE, SyncRun, begin_op, frame
 from .values import canonical
 from .xero.api import is_archived, is_tracked, parse_xero_date
+from .stores.state import LocalState
 
 #: Re-read this much before the cursor: If-Modified-Since has whole seconds, UpdatedDateUTC milliseconds.
 CURSOR_OVERLAP = dt.timedelta(seconds=1)
@@ -130,7 +130,7 @@ def _new_cursor(resp, *, cursor, since_dt, first_run: bool, started: dt.datetime
 def pull_api(run: SyncRun, since_dt: dt.datetime | None) -> None:
     report, client = run.report, run.client
     report.pulled = True
-    state = ss.get_state(run.store.state, run.tenant_id)
+    state = run.store.state.sync_state(run.tenant_id)
     cursor = from_iso(state["cursor"]) if state else None
     started = dt.datetime.now(dt.timezone.utc)
     first_run = state is None
@@ -171,8 +171,8 @@ def pull_api(run: SyncRun, since_dt: dt.datetime | None) -> None:
     ids = {str(i.get("Code") or "").strip(): i.get("ItemID") for i in resp.items}
     tracked_links = [(code, ids.get(code), True) for code in tracked if code in in_store]
     with run.store.state.transaction() as db:
-        ss.upsert_links(db, run.tenant_id, link_rows + loaded_links + tracked_links)
-        ss.save_state(db, run.tenant_id, enabled_at=enabled_at, cursor=iso(new_cursor),
+        LocalState.upsert_xero_links(db, run.tenant_id, link_rows + loaded_links + tracked_links)
+        LocalState.save_sync_state(db, run.tenant_id, enabled_at=enabled_at, cursor=iso(new_cursor),
                       detail={"last_sync_id": report.sync_id})
 
 
@@ -186,7 +186,7 @@ def _tell_older_items(report, new: list[dict]) -> None:
 
 
 def _report_links(run: SyncRun, link: dict[str, dict]) -> list[tuple]:
-    known = ss.links(run.store.state, run.tenant_id)
+    known = run.store.state.xero_links(run.tenant_id)
     link_rows = [(code, it.get("ItemID"), False) for code, it in link.items()]
     for code, item_id, _ in sorted(link_rows):
         before = (known.get(code) or {}).get("item_id")

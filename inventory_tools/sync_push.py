@@ -24,10 +24,10 @@ import json
 from decimal import Decimal, InvalidOperation
 
 from . import columns as cols
-from . import sync_state as ss
 from .sync_run import TRACKED_GUIDANCE, SyncRun
 from .values import account_code, decimal_text, fold
 from .xero.api import BATCH_SIZE, is_tracked
+from .stores.state import LocalState
 
 LIMITS = {"Code": 30, "Name": 50, "Description": 4000}
 LIMIT_COLUMN = {"Code": "ProductCode", "Name": "Name", "Description": "Description"}
@@ -205,7 +205,7 @@ def push(run: SyncRun) -> None:
         run.full_items, run.items_time = answer.items, answer.server_time or dt.datetime.now(dt.timezone.utc)
     xero = XeroItems(run.full_items, run.items_time)
     tracked = _link(run, list(products[cols.KEY]), xero)
-    known = ss.links(store.state, run.tenant_id) if not run.dry_run else run.dry_links
+    known = store.state.xero_links(run.tenant_id) if not run.dry_run else run.dry_links
     active = products[products[cols.STATUS] == cols.ACTIVE]
     if any((active[c.name] != "").any() for c in _push_columns() if c.xero_field.endswith(".TaxType")):
         run.load_tax_rates()
@@ -240,7 +240,7 @@ def _link(run: SyncRun, codes: list[str], xero: XeroItems) -> set[str]:
     """Link every Xero item whose Code is a product; note tracked ones; re-link vanished ItemIDs.
     Returns the codes of products that are tracked items in Xero."""
     report, store = run.report, run.store
-    known = ss.links(store.state, run.tenant_id)
+    known = store.state.xero_links(run.tenant_id)
     rows, tracked = [], set()
     for code in codes:
         it = xero.by_code.get(code)
@@ -265,7 +265,7 @@ def _link(run: SyncRun, codes: list[str], xero: XeroItems) -> set[str]:
         run.dry_links = _links_in_memory(known, rows)
     elif rows:
         with store.state.transaction() as db:
-            ss.upsert_links(db, run.tenant_id, rows)
+            LocalState.upsert_xero_links(db, run.tenant_id, rows)
     return tracked
 
 
@@ -302,7 +302,7 @@ def _send(run: SyncRun, todo: list[tuple], xero: XeroItems) -> None:
                 accepted.append((code, res.item_id, fp))
         if accepted:
             with run.store.state.transaction() as db:
-                ss.record_pushed(db, run.tenant_id, accepted)
+                LocalState.record_pushed(db, run.tenant_id, accepted)
             report.pushed.extend(code for code, _, _ in accepted)
         if run.progress:
             run.progress("push", min(start + BATCH_SIZE, total), total)

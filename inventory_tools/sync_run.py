@@ -2,24 +2,67 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 import pandas as pd
 
 from . import columns as cols
 from .changes import ApplyOutcome, ChangeSet
-from .errors import ToolError
+from .errors import ExitCode, ToolError
 from .values import fold
 
 if TYPE_CHECKING:
-    from .syncing import SyncReport
     from .xero.api import TaxRate
 
 TRACKED_GUIDANCE = (
     "Tracked items are not loaded. To load one, untrack it in Xero: Business → Products and services → "
     "open the item → Edit → clear \"I track this item\" → Save, then run sync again. Xero may refuse to "
     "untrack an item already used in transactions; such an item may have to be re-created under a new code.")
+
+
+@dataclass
+class SyncReport:
+    sync_id: int | None = None
+    loaded: list[str] = field(default_factory=list)
+    linked: list[str] = field(default_factory=list)
+    skipped_tracked: list[str] = field(default_factory=list)
+    pushed: list[str] = field(default_factory=list)
+    rejected: list[dict] = field(default_factory=list)  # {"code", "message"}
+    calls: int = 0
+    rate_limited: int = 0
+    # -- more detail -----------------------------------------------------------------------
+    source: str = "xero"
+    dry_run: bool = False
+    pulled: bool = False
+    pushed_enabled: bool = False
+    push_off_reason: str | None = None
+    tenant_id: str | None = None
+    tenant_name: str | None = None
+    first_run: bool = False
+    enabled_at: str | None = None
+    cursor: str | None = None
+    since: str | None = None
+    not_modified: bool = False  # Xero answered 304: nothing changed since the cursor
+    older_items_count: int = 0
+    older_items_since: str | None = None
+    next_command: str | None = None
+    relinked: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    archived_skipped: list[str] = field(default_factory=list)
+    tracked_guidance: str | None = None
+    notices: list[dict] = field(default_factory=list)  # facts the store says once ({"kind", "message", ...})
+    warnings: list[str] = field(default_factory=list)
+    retries: int = 0
+    error: str | None = None
+    resume_at: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def exit_code(self) -> int:
+        return int(ExitCode.DATA) if self.rejected else int(ExitCode.OK)
 
 
 @dataclass

@@ -13,55 +13,10 @@ accepted batch is recorded at once, so a re-run sends only what is still missing
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
 from typing import Callable
 
-from .errors import ExitCode, ToolError, UsageError
-from .sync_run import SyncRun, begin_op, finish_op, frame
-
-
-@dataclass
-class SyncReport:
-    sync_id: int | None = None
-    loaded: list[str] = field(default_factory=list)
-    linked: list[str] = field(default_factory=list)
-    skipped_tracked: list[str] = field(default_factory=list)
-    pushed: list[str] = field(default_factory=list)
-    rejected: list[dict] = field(default_factory=list)  # {"code", "message"}
-    calls: int = 0
-    rate_limited: int = 0
-    # -- more detail -----------------------------------------------------------------------
-    source: str = "xero"
-    dry_run: bool = False
-    pulled: bool = False
-    pushed_enabled: bool = False
-    push_off_reason: str | None = None
-    tenant_id: str | None = None
-    tenant_name: str | None = None
-    first_run: bool = False
-    enabled_at: str | None = None
-    cursor: str | None = None
-    since: str | None = None
-    not_modified: bool = False  # Xero answered 304: nothing changed since the cursor
-    older_items_count: int = 0
-    older_items_since: str | None = None
-    next_command: str | None = None
-    relinked: list[str] = field(default_factory=list)
-    unchanged: int = 0
-    archived_skipped: list[str] = field(default_factory=list)
-    tracked_guidance: str | None = None
-    notices: list[dict] = field(default_factory=list)  # facts the store says once ({"kind", "message", ...})
-    warnings: list[str] = field(default_factory=list)
-    retries: int = 0
-    error: str | None = None
-    resume_at: str | None = None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @property
-    def exit_code(self) -> int:
-        return int(ExitCode.DATA) if self.rejected else int(ExitCode.OK)
+from .errors import ToolError, UsageError
+from .sync_run import SyncReport, SyncRun, begin_op, finish_op, frame  # noqa: F401  (SyncReport: part of the API)
 
 
 def parse_since(since) -> dt.datetime | None:

@@ -19,10 +19,11 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-import pandas as pd
-
+from ._lazy import lazy_import
 from . import columns as cols
 from .columns import Column
+
+pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
 
 EXCEL_DIGITS = 15  # Excel keeps 15 significant digits; more in a number cell means they were lost
 
@@ -119,14 +120,8 @@ def parse_decimal(value) -> tuple[str | None, Issue | None]:
     if isinstance(value, float):
         if not math.isfinite(value):
             return None, _not_a_number(value)
-        text = repr(value)
-        if "e" not in text and abs(value) < 10 ** MAX_INTEGER_DIGITS and \
-                len(text.lstrip("-").replace(".", "").lstrip("0")) <= EXCEL_DIGITS:
-            # Fast path (same result as below): the shortest repr is already plain and exact.
-            if text.endswith(".0"):
-                text = text[:-2]
-            return ("0" if text in ("0", "-0") else text), None
-        return _exact(_float_decimal(value), value)
+        text = plain_float_texts([value])[0]  # the common case: the shortest repr is plain and exact
+        return (text, None) if text is not None else _exact(_float_decimal(value), value)
     text = str(value)
     if text == "":
         return "", None
@@ -194,13 +189,14 @@ def read_decimal(value) -> tuple[str | None, Issue | None]:
 def plain_float_texts(values: list[float]) -> list[str | None]:
     """:func:`parse_decimal`'s fast path over many floats at once: the text of each float whose
     shortest repr is plain and within Excel's digits, else None (left to :func:`parse_decimal`)."""
+    if len(values) >= _ARROW_FROM:
+        return _plain_float_texts_arrow(values)
     out: list[str | None] = []
     append = out.append
-    LIMIT = 10.0 ** MAX_INTEGER_DIGITS
     for value in values:
         text = repr(value)
         if "e" in text or "n" in text or len(text.lstrip("-").replace(".", "").lstrip("0")) > EXCEL_DIGITS \
-                or not -LIMIT < value < LIMIT:
+                or not -_FLOAT_LIMIT < value < _FLOAT_LIMIT:
             append(None)  # scientific, inf/nan, float noise or out of range: the careful path
         elif text.endswith(".0"):
             text = text[:-2]
@@ -208,6 +204,27 @@ def plain_float_texts(values: list[float]) -> list[str | None]:
         else:
             append(text)
     return out
+
+
+_FLOAT_LIMIT = 10.0 ** MAX_INTEGER_DIGITS
+_ARROW_FROM = 256  # fewer floats: the plain loop is quicker than building Arrow arrays
+
+
+def _plain_float_texts_arrow(values: list[float]) -> list[str | None]:
+    """The same texts by Arrow's kernels: its cast writes a float's shortest round-trip digits as
+    ``repr`` does (``100`` where repr says ``100.0``; exponents sooner, which go the careful way)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(values, type=pa.float64())
+    texts = pc.cast(arr, pa.string())
+    digits = pc.utf8_length(pc.replace_substring_regex(pc.replace_substring(texts, ".", ""), pattern="^-?0*",
+                                                       replacement=""))  # significant digits, as repr's
+    careful = pc.or_(pc.or_(pc.match_substring(texts, "e"), pc.match_substring(texts, "n")),
+                     pc.or_(pc.greater(digits, EXCEL_DIGITS),
+                            pc.greater_equal(pc.abs(arr), _FLOAT_LIMIT)))
+    texts = pc.if_else(pc.equal(texts, "-0"), "0", texts)
+    return pc.if_else(pc.fill_null(careful, True), pa.scalar(None, pa.string()), texts).to_pylist()
 
 
 def decimal_places(text: str) -> int:
@@ -328,6 +345,19 @@ def canonicalize(column: Column, series: pd.Series) -> tuple[pd.Series, pd.Serie
     return vals, issues
 
 
+def parse_statuses(given) -> list[str]:
+    """``--status`` values as canonical statuses (any case, known aliases), each once, in order."""
+    from .errors import UsageError
+
+    out = []
+    for s in given or ():
+        canon, issue = parse_enum(cols.column(cols.STATUS), s)
+        if issue:
+            raise UsageError(f"--status '{s}' is not a status", f"use one of: {', '.join(cols.statuses())}")
+        out.append(canon)
+    return list(dict.fromkeys(out))
+
+
 def status_csv(text: str) -> str:
     """Status as Cin7's CSV export writes it (``ACTIVE``)."""
     return text.upper()
@@ -337,10 +367,3 @@ def account_code(text: str) -> str:
     """``310: Credit Card Fees`` → ``310`` (accounts compare by code)."""
     return text.split(":", 1)[0].strip()
 
-
-def comparable(column: Column, text: str) -> str:
-    return account_code(text) if column.type == "account" else text
-
-
-def all_columns() -> tuple[Column, ...]:
-    return cols.columns()

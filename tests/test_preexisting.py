@@ -90,3 +90,17 @@ def test_the_summary_and_json_show_the_two_kinds_apart(legacy):
     out, _ = export_xlsx(legacy)
     result = legacy("validate", out)
     assert "3 already in the store" in result.stderr and "--strict" in result.stderr
+
+
+def test_the_report_workbook_shows_them_apart(legacy, tmp_path):
+    import openpyxl
+
+    out, _ = export_xlsx(legacy)
+    edit(out, {("SOCK-BLK-L", "PriceTier1"): 1.123456})  # a new error beside the three in the store
+    legacy("validate", out, "--report", tmp_path / "report.xlsx", expect=1)
+    ws = openpyxl.load_workbook(tmp_path / "report.xlsx")["Problems"]
+    head = [c.value for c in ws[1]]
+    rows = [dict(zip(head, (c.value for c in r))) for r in ws.iter_rows(min_row=2)]
+    kinds = {(r["ProductCode"], r["Rule"]): r["Severity"] for r in rows if r["Severity"] != "warning"}
+    assert kinds == {("00123", "assembly.quantity_to_produce"): "in store", ("00124", "decimal.places"): "in store",
+                     ("SOCK-BLK-M", "active.required"): "in store", ("SOCK-BLK-L", "decimal.places"): "error"}

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from tests.helpers.api import add_products
 from tests.fakes.xero_server import SAMPLES, FakeXero
 
 from inventory_tools import columns as cols
-from inventory_tools import sync_state as ss
 from inventory_tools.cli import cli
 from inventory_tools.errors import ExitCode, RemoteError
 from inventory_tools.http import RatePolicy
@@ -51,11 +51,6 @@ def store(tmp_path):
     s.close()
 
 
-def add_products(store, rows: list[dict]) -> None:
-    frame = pd.DataFrame([{**{n: "" for n in cols.names()}, **r} for r in rows], columns=list(cols.names()))
-    store.apply(ChangeSet(creates=frame.astype(object)), kind="import", source="test", base_export_id=None, counts={})
-
-
 def active(code: str, **kw) -> dict:
     return {"ProductCode": code, "Name": f"Product {code}", "Status": "Active", "Category": "Paint", "Type": "Stock",
             "CostingMethod": "FIFO", "DefaultUnitOfMeasure": "Item", **kw}
@@ -77,7 +72,7 @@ def test_first_run_records_the_moment_and_says_how_to_load_older_items(xenv, sto
     assert report.first_run and report.loaded == [] and report.sync_id is not None
     assert report.older_items_count == len(SEED_UNTRACKED)
     assert report.next_command == "inventory-tools sync --since 2017-03-01"  # oldest sample item: 2017-03-01
-    state = ss.get_state(store.state, TENANT)
+    state = store.state.sync_state(TENANT)
     assert state and state["cursor"] and state["enabled_at"]
     assert abs(pd.Timestamp(state["cursor"]).timestamp() - before) < 5
     # the exact command loads them: untracked only, as Setup Required, mapped per DESIGN §6
@@ -99,7 +94,7 @@ def test_first_run_records_the_moment_and_says_how_to_load_older_items(xenv, sto
 
 def test_incremental_run_loads_only_items_changed_since_the_cursor(xenv, store):
     sync(store)  # first run: nothing loaded, cursor set
-    cursor = ss.get_state(store.state, TENANT)["cursor"]
+    cursor = store.state.sync_state(TENANT)["cursor"]
     time.sleep(0.01)
     xenv.put_item({"Code": "NEW-1", "Name": "New one", "IsTrackedAsInventory": False,
                    "SalesDetails": {"UnitPrice": Decimal("1.2345")}})
@@ -111,7 +106,7 @@ def test_incremental_run_loads_only_items_changed_since_the_cursor(xenv, store):
     imsince = [c["if_modified_since"] for c in xenv.calls if c["if_modified_since"]]
     expected = (pd.Timestamp(cursor) - pd.Timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S")
     assert imsince[-1] == expected
-    assert ss.get_state(store.state, TENANT)["cursor"] > cursor
+    assert store.state.sync_state(TENANT)["cursor"] > cursor
     # idempotent: a re-run changes nothing
     n_ops = len(store.state.operations())
     again = sync(store)
@@ -135,7 +130,7 @@ def test_codes_already_in_the_store_are_linked_never_overwritten(xenv, store):
     report = sync(store, since="2010-01-01", pull_only=True)
     assert report.linked == ["123"] and "123" not in report.loaded
     assert product(store, "123")["Name"] == "Mine"
-    link = ss.links(store.state, TENANT)["123"]
+    link = store.state.xero_links(TENANT)["123"]
     assert link["item_id"] == "c8c54d65-f3f2-452d-926e-bf450b12fb07"
     assert store.codes().count("123") == 1
 
@@ -186,7 +181,7 @@ def test_push_rules(xenv, store):
         for it in body["Items"]:
             assert not {"IsTrackedAsInventory", "InventoryAssetAccountCode"} & set(it)
             assert "COGSAccountCode" not in it.get("PurchaseDetails", {})
-    links = ss.links(store.state, TENANT)
+    links = store.state.xero_links(TENANT)
     assert links["NEW-1"]["item_id"] == new1["ItemID"] and links["TrackedThing"]["tracked"] == 1
     # only what changed since the last push is sent again
     again = sync(store)
@@ -212,7 +207,7 @@ def test_batches_of_50_and_vanished_items_are_relinked(xenv, store):
     again = sync(store)
     assert again.relinked == ["P007"] and sorted(again.pushed) == ["P007", "P008"]
     assert xenv.by_code("P007")["ItemID"] != old_id and xenv.by_code("P007")["Name"] == "Product P007"
-    assert ss.links(store.state, TENANT)["P007"]["item_id"] == xenv.by_code("P007")["ItemID"]
+    assert store.state.xero_links(TENANT)["P007"]["item_id"] == xenv.by_code("P007")["ItemID"]
     assert xenv.by_code("P008") is not None
     assert len(xenv.codes()) == len(set(xenv.codes()))
 
@@ -248,7 +243,7 @@ def test_dry_run_writes_nothing(xenv, store, tmp_path):
     assert report.linked == ["123"] and sorted(report.pushed) == ["123", "DRY-1"]
     assert posts(xenv) == [] and store.state.operations() == ops
     assert sorted(store.codes()) == ["123", "DRY-1"]
-    assert ss.get_state(store.state, TENANT) is None and ss.links(store.state, TENANT) == {}
+    assert store.state.sync_state(TENANT) is None and store.state.xero_links(TENANT) == {}
 
 
 # -- faults, interruptions, limits ------------------------------------------------------------------
@@ -296,21 +291,23 @@ def test_interrupted_runs_resume(xenv, store, monkeypatch):
     xenv.faults.clear()
     monkeypatch.setattr(XeroClient, "post_items", real_post)
     # an interruption between storing the products and recording the cursor
-    real_save = ss.save_state
+    from inventory_tools.stores.state import LocalState
+
+    real_save = LocalState.save_sync_state
 
     def boom(*a, **k):
         raise KeyboardInterrupt
 
     xenv.put_item({"Code": "LATE-1", "Name": "late", "IsTrackedAsInventory": False})
-    monkeypatch.setattr(ss, "save_state", boom)
+    monkeypatch.setattr(LocalState, "save_sync_state", staticmethod(boom))
     with pytest.raises(KeyboardInterrupt):
         sync(store)
-    monkeypatch.setattr(ss, "save_state", real_save)
+    monkeypatch.setattr(LocalState, "save_sync_state", staticmethod(real_save))
     resumed = sync(store)
     assert "LATE-1" in resumed.linked and resumed.loaded == []  # stored once, now linked
     assert sorted(resumed.pushed) == [f"I{i:03d}" for i in range(100, 110)]
     assert all(n == 1 for n in xenv.created.values())
-    assert store.codes().count("LATE-1") == 1 and ss.get_state(store.state, TENANT)["cursor"]
+    assert store.codes().count("LATE-1") == 1 and store.state.sync_state(TENANT)["cursor"]
     assert sync(store).pushed == []
 
 
@@ -385,8 +382,6 @@ def test_ready_token_mode_and_403(fx, monkeypatch, store):
 # -- file source ------------------------------------------------------------------------------------
 def test_xero_file_loads_untracked_without_any_call(store, tmp_path):
     csv_path = SAMPLES / "real_xero_items_export_InventoryItems-20260714_excerpt.csv"
-    if not csv_path.exists():
-        pytest.skip("reference samples not available")
     add_products(store, [{"ProductCode": "BED001", "Name": "Mine", "Status": "Active"}])
     report = sync(store, xero_file=csv_path)
     assert report.calls == 0 and report.pushed == [] and "nothing is pushed" in report.push_off_reason
@@ -476,7 +471,7 @@ def test_store_refusals_keep_the_cursor_and_are_reported(xenv, store, monkeypatc
     from inventory_tools.changes import ApplyOutcome
 
     sync(store)  # first run
-    cursor = ss.get_state(store.state, TENANT)["cursor"]
+    cursor = store.state.sync_state(TENANT)["cursor"]
     xenv.put_item({"Code": "REFUSED-1", "Name": "no", "IsTrackedAsInventory": False})
     real_apply = SqliteStore.apply
 
@@ -489,7 +484,7 @@ def test_store_refusals_keep_the_cursor_and_are_reported(xenv, store, monkeypatc
     report = sync(store)
     assert report.rejected == [{"code": "REFUSED-1", "message": "the store refused it: invalid name"}]
     assert report.loaded == [] and report.exit_code == ExitCode.DATA
-    assert ss.get_state(store.state, TENANT)["cursor"] == cursor
+    assert store.state.sync_state(TENANT)["cursor"] == cursor
     monkeypatch.setattr(SqliteStore, "apply", real_apply)
     assert sync(store).loaded == ["REFUSED-1"]
 
@@ -512,7 +507,7 @@ def test_push_only_and_pull_only(xenv, store):
     assert report.loaded == [] and not report.pulled and len(report.pushed) == 60
     assert report.linked == ["123"] and report.sync_id is not None
     assert seen == [("push", 50, 60), ("push", 60, 60)]
-    assert ss.get_state(store.state, TENANT) is None  # no pull: sync is not "enabled" yet
+    assert store.state.sync_state(TENANT) is None  # no pull: sync is not "enabled" yet
     # one If-Modified-Since read: the second batch is built from Xero's items as they are by then
     assert len([c for c in xenv.calls if c["if_modified_since"]]) == 1
     n_posts = len(posts(xenv))
@@ -560,7 +555,7 @@ def test_sync_into_the_cin7_store(xenv, monkeypatch, tmp_path):
             assert set(made) == {"123", "NONAME-1", "abc65591"}
             assert made["123"]["Category"] == "Other" and made["123"]["CostingMethod"] == "FIFO"
             assert made["NONAME-1"]["Name"] == "NONAME-1"  # Cin7 requires a name: the code stands in
-            assert ss.get_state(store.state, TENANT)["cursor"]  # kept where it was: refusals are retried
+            assert store.state.sync_state(TENANT)["cursor"]  # kept where it was: refusals are retried
             again = sync(store, since="2010-01-01")  # linked now, never duplicated; the refusals again
             assert again.loaded == [] and sorted(again.linked) == [] and set(r["code"] for r in again.rejected) == set(refused)
             assert len(cin7.products) == 3

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from inventory_tools import columns as cols
 from inventory_tools import validation
 from inventory_tools.xlsx import report as xlsx_report
+from inventory_tools.xlsx import report_problems
 from inventory_tools.changes import ChangeSet
 from inventory_tools.stores.sqlite import SqliteStore
 from inventory_tools.validation import validate, write_json, write_xlsx
@@ -341,13 +342,13 @@ def test_xlsx_report_marks_cells_and_lists_problems(tmp_path, monkeypatch):
             good("C")[:6] + ["bad"]]
     src = write_wb(tmp_path / "a.xlsx", HEAD + ["Notes"], [r + ["mine"] for r in rows])
     # the second code cell is a formula without a cached value (openpyxl stores it as a formula)
-    monkeypatch.setattr(xlsx_report, "COMMENT_LIMIT", 2)
+    monkeypatch.setattr(report_problems, "COMMENT_LIMIT", 2)
     rep = validate(src)
     out = write_xlsx(rep, tmp_path / "report.xlsx")
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames[0] == "Problems" and "Inventory List" in wb.sheetnames
     ps = wb["Problems"]
-    assert [c.value for c in ps[1]] == xlsx_report.PROBLEMS_HEAD
+    assert [c.value for c in ps[1]] == report_problems.PROBLEMS_HEAD
     listed = [(r[0].value, r[9].value) for r in ps.iter_rows(min_row=2)]
     assert listed == [(f"Inventory List!{p.cell}", p.rule) for p in rep.problems]
     first = ps["A2"]
@@ -483,22 +484,20 @@ def test_property_valid_tables_validate_with_zero_errors(tmp_path, rows):
 
 
 @settings(max_examples=300, deadline=None)
-@given(v=st.floats(allow_nan=False, allow_infinity=False))
-def test_decimal_fast_path_matches_the_exact_path(v):
+@given(d=st.decimals(min_value=-(10 ** 12 - 1), max_value=10 ** 12 - 1, places=4, allow_nan=False,
+                     allow_infinity=False))
+def test_a_typed_decimal_reads_back_as_itself_from_its_number_cell(d):
+    """A decimal of at most 15 significant digits typed into a number cell (stored as the nearest
+    float) reads back as exactly that decimal: the expected text comes from the decimal itself."""
     from decimal import Decimal
 
-    from inventory_tools.values import EXCEL_DIGITS, decimal_text, parse_decimal
+    from inventory_tools.values import parse_decimal
 
-    d = Decimal(repr(v))
-    if len(d.normalize().as_tuple().digits) > EXCEL_DIGITS:
-        d = Decimal(format(v, f".{EXCEL_DIGITS}g"))
-    if abs(v) >= 1e12:  # beyond Cin7's decimal(16,4)
-        assert parse_decimal(v)[1].rule == "decimal.range"
-        return
-    if d != 0 and -d.normalize().as_tuple().exponent > 30:  # a tiny float's 30+ places: refused unexpanded
-        assert parse_decimal(v)[1].rule == "decimal.places"
-        return
-    assert parse_decimal(v) == (decimal_text(d), None)
+    if len(d.normalize().as_tuple().digits) > 15:
+        d = Decimal(format(d, ".15g"))  # a spreadsheet keeps 15 digits: type only what it keeps
+    expected = "0" if d == 0 else format(d.normalize(), "f")
+    expected = expected.rstrip("0").rstrip(".") if "." in expected else expected
+    assert parse_decimal(float(d)) == (expected, None)
 
 
 # -- property: any store content, exported by our exporter, validates with zero errors --------
@@ -633,7 +632,7 @@ def test_large_workbook_report_is_rebuilt_in_constant_memory(tmp_path, monkeypat
     # Over COPY_LIMIT cells the report is written by xlsxwriter from the values (openpyxl would need
     # ~50x the file size in memory); same marks, same Problems sheet.
     monkeypatch.setattr(xlsx_report, "COPY_LIMIT", 0)
-    monkeypatch.setattr(xlsx_report, "COMMENT_LIMIT", 1)
+    monkeypatch.setattr(report_problems, "COMMENT_LIMIT", 1)
     rows = [good("A")[:6] + ["Actvie"], ["=1+1 text"] + good("B")[1:6] + ["Nope"],
             good("C") + [dt.datetime(2024, 1, 2), None, "note"]]
     src = write_wb(tmp_path / "a.xlsx", HEAD + ["Barcode", "PriceTier1", "Notes"], rows)
@@ -684,7 +683,7 @@ def test_rebuilt_report_across_chunks_keeps_every_value_and_mark(tmp_path, monke
     from python_calamine import CalamineWorkbook
 
     monkeypatch.setattr(xlsx_report, "COPY_LIMIT", 0)
-    monkeypatch.setattr(xlsx_report, "REPORT_CHUNK_ROWS", 7)  # many chunks, marks in several
+    monkeypatch.setattr(report_problems, "REPORT_CHUNK_ROWS", 7)  # many chunks, marks in several
     rows = [good(f"P{i:03d}")[:6] + (["Actvie"] if i in (5, 13, 40) else ["Active"]) for i in range(45)]
     src = write_wb(tmp_path / "a.xlsx", HEAD, rows)
     rep = validate(src)

@@ -54,15 +54,21 @@ def test_canonicalize_parses_each_distinct_value_once():
     assert issues.iloc[5].rule == "type.decimal" and issues.iloc[6] is None
 
 
-def test_plain_float_texts_are_parse_decimals_own_texts():
-    from inventory_tools.values import parse_decimal, plain_float_texts
+@pytest.mark.parametrize("value, text", [  # what a spreadsheet shows, worked out by hand
+    (0.0, "0"), (-0.0, "0"), (1.0, "1"), (12.5, "12.5"), (-3.25, "-3.25"), (100.0, "100"), (2.675, "2.675"),
+    (0.1 + 0.2, "0.3"), (0.30000000000000004, "0.3"), (1 / 3, "0.333333333333333"), (1e-7, "0.0000001"),
+    (1.005, "1.005"), (123456789012.5, "123456789012.5"), (99999999999.9999, "99999999999.9999"),
+    (4.35 * 100, "435"), (0.07 * 3, "0.21")])
+def test_a_number_cell_reads_as_the_decimal_a_spreadsheet_shows(value, text):
+    assert v.parse_decimal(value) == (text, None)
+    assert v.plain_float_texts([value])[0] in (text, None)  # the fast path never says anything else
 
-    floats = [0.0, -0.0, 1.0, 12.5, 0.1 + 0.2, 1e-7, 1e20, 123456789012345.0, 1234567890123456.0, -3.25,
-              float("inf"), float("nan"), 2.675, 100.0, 0.30000000000000004, 99999999999999.99]
-    for value, text in zip(floats, plain_float_texts(floats)):
-        if text is not None:
-            assert (text, None) == parse_decimal(value), value
-    assert plain_float_texts([1e20, float("nan"), 0.1 + 0.2]) == [None, None, None]
+
+@pytest.mark.parametrize("value, rule", [(1e12, "decimal.range"), (1e20, "decimal.range"), (-5e15, "decimal.range"),
+                                         (5e-324, "decimal.places"), (float("inf"), "type.decimal"),
+                                         (float("nan"), "type.decimal")])
+def test_number_cells_cin7_cannot_keep_are_refused(value, rule):
+    assert v.parse_decimal(value)[1].rule == rule and v.plain_float_texts([value]) == [None]
 
 
 # -- a number cell is a finite decimal Cin7 can keep, or an error at that cell ----------------
@@ -149,3 +155,20 @@ def test_characters_that_cannot_round_trip_are_errors_at_their_cell(tmp_path, ru
                      ("record 4 (line 5)", "Description", "text.unsafe_char")]
     messages = [q["message"] for q in report["problems"]]
     assert "U+0001" in messages[0] and "U+FFFF" in messages[1] and "U+0007" in messages[2]
+
+
+def test_float_texts_in_bulk_say_what_one_at_a_time_says(monkeypatch):
+    """Many number cells at once go through Arrow's kernels; each text they give is the one a cell
+    alone gets (where one of the two defers a value to the careful path, that path agrees)."""
+    import random
+
+    rnd = random.Random(7)
+    floats = [0.0, -0.0, 1.0, 100.0, 0.1 + 0.2, 5e-05, 1e11, 99999999999.9999, 0.0876248896154489, float("inf"),
+              float("nan"), 1e12, -999999999999.5] + [round(rnd.uniform(-1e6, 1e6), rnd.randint(0, 6)) for _ in range(3000)] \
+        + [rnd.random() * 10 ** rnd.randint(-8, 13) for _ in range(3000)]
+    bulk = v.plain_float_texts(floats)
+    monkeypatch.setattr(v, "_ARROW_FROM", 10 ** 9)
+    alone = v.plain_float_texts(floats)
+    for value, a, b in zip(floats, alone, bulk):
+        if a != b:
+            assert None in (a, b) and v.parse_decimal(value)[0] == (a or b), value

@@ -26,7 +26,6 @@ def write(tmp_path, text: str, name="items.csv", encoding="utf-8") -> Path:
     return p
 
 
-@pytest.mark.skipif(not REAL.exists(), reason="reference samples not available")
 def test_real_export_excerpt():
     data = read_items_csv(REAL)
     codes = [i["Code"] for i in data.items]
@@ -116,3 +115,57 @@ def test_columns_that_are_not_xero_s_are_named_not_silently_dropped(tmp_path):
     p = write(tmp_path, NEW_HEADER + ",Colour\nU1,Untracked,,,,,,,1.5,200,,,,Active,Untracked,red\n")
     data = read_items_csv(p)
     assert data.unknown_columns == ["Colour"] and any("Colour" in w for w in data.warnings)
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "ods"])
+def test_an_export_re_saved_as_a_workbook_reads_as_the_csv_does(tmp_path, fmt):
+    """Xero's Items export opened in a spreadsheet and saved as .xlsx (or .ods): the same items,
+    codes and prices as typed (1001, not 1001.0), never "no *ItemCode column"."""
+    import openpyxl
+
+    with open(REAL, newline="", encoding="utf-8-sig") as fh:
+        import csv
+
+        rows = list(csv.reader(fh))
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r, row in enumerate(rows):
+        # as a spreadsheet would keep them: numbers as numbers, the rest as text
+        ws.append([float(v) if r and v.replace(".", "", 1).isdigit() else v for v in row])
+    ws.append(["1001", "Numeric code", "", "", "", "", "", "", "2.50"] + [""] * (len(rows[0]) - 9))
+    ws.cell(row=ws.max_row, column=1).value = 1001
+    out = tmp_path / f"items.{fmt}"
+    if fmt == "xlsx":
+        wb.save(out)
+    else:
+        import subprocess
+
+        wb.save(tmp_path / "tmp.xlsx")
+        subprocess.run(["soffice", "--headless", "--convert-to", "ods", "--outdir", str(tmp_path),
+                        str(tmp_path / "tmp.xlsx")], check=True, capture_output=True, timeout=180)
+        (tmp_path / "tmp.ods").rename(out)
+    from_csv, from_wb = read_items_csv(REAL), read_items_csv(out)
+    from decimal import Decimal
+
+    def same_money(details: dict) -> dict:  # 39.10 typed in the CSV is the number 39.1 in a workbook
+        return {k: (Decimal(v) if k == "UnitPrice" else v) for k, v in details.items()}
+
+    def strip(items):
+        return [{k: (same_money(v) if k.endswith("Details") else v) for k, v in i.items() if k != "_record"}
+                for i in items]
+
+    assert strip(from_wb.items[:-1]) == strip(from_csv.items)
+    assert from_wb.items[-1]["Code"] == "1001" and from_wb.items[-1]["SalesDetails"]["UnitPrice"] == "2.50"  # text stays as typed
+
+
+def test_sync_reads_a_re_saved_workbook_through_the_cli(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["*ItemCode", "ItemName", "SalesUnitPrice", "InventoryType"])
+    wb.active.append(["WB-1", "From a workbook", 4.5, ""])
+    wb.save(tmp_path / "items.xlsx")
+    result = CliRunner().invoke(cli, ["--store", str(tmp_path / "s.db"), "sync", "--xero-file",
+                                      str(tmp_path / "items.xlsx"), "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["loaded"] == ["WB-1"]

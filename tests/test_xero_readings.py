@@ -14,7 +14,6 @@ import pandas as pd
 import pytest
 
 from inventory_tools import columns as cols
-from inventory_tools import sync_state as ss
 from inventory_tools.changes import CellChange, ChangeSet
 from inventory_tools.errors import ExitCode, RemoteError
 from inventory_tools.http import RatePolicy
@@ -22,7 +21,7 @@ from inventory_tools.stores.sqlite import SqliteStore
 from inventory_tools.syncing import sync
 from inventory_tools.xero.api import XeroClient, XeroScopeError
 from tests.fakes.xero_server import FakeXero
-from tests.helpers.api import point_env_at
+from tests.helpers.api import add_products, point_env_at
 
 TENANT = "fe79f7dd-b6d4-4a92-ba7b-538af6289c58"
 
@@ -49,11 +48,6 @@ def store(tmp_path):
     s.close()
 
 
-def add_products(store, rows: list[dict]) -> None:
-    frame = pd.DataFrame([{**{n: "" for n in cols.names()}, **r} for r in rows], columns=list(cols.names()))
-    store.apply(ChangeSet(creates=frame.astype(object)), kind="import", source="test", base_export_id=None, counts={})
-
-
 def edit(store, code: str, column: str, old: str, new: str) -> None:
     store.apply(ChangeSet(creates=pd.DataFrame(columns=list(cols.names())),
                           updates=[CellChange(code, column, old, new)]),
@@ -76,12 +70,12 @@ def test_a_quiet_incremental_sync_succeeds_whether_xero_answers_304_or_nothing(m
     fx = make_xero(not_modified=not_modified, seed=False)
     fx.put_item({"Code": "OLD-1", "Name": "old", "IsTrackedAsInventory": False}, updated_ms=1_500_000_000_000)
     first = sync(store)  # enables sync: records the cursor
-    cursor = ss.get_state(store.state, TENANT)["cursor"]
+    cursor = store.state.sync_state(TENANT)["cursor"]
     quiet = sync(store)
     assert quiet.error is None and quiet.loaded == [] and quiet.not_modified is not_modified
     statuses = [c["status"] for c in fx.calls if c["if_modified_since"]]
     assert statuses == [304 if not_modified else 200]
-    assert ss.get_state(store.state, TENANT)["cursor"] >= cursor and first.sync_id != quiet.sync_id
+    assert store.state.sync_state(TENANT)["cursor"] >= cursor and first.sync_id != quiet.sync_id
     fx.put_item({"Code": "NEW-1", "Name": "new", "IsTrackedAsInventory": False})
     assert sync(store).loaded == ["NEW-1"]  # the cursor was not moved past anything unseen
 

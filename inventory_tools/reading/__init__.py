@@ -1,10 +1,14 @@
 """Read an edited inventory list (.xlsx, .ods, .csv) into a :class:`Table`.
 
 The one reader behind ``validate`` and ``import``. What a file is comes from its bytes
-(:mod:`.sniff`); workbooks are read with python-calamine (:mod:`.workbook`: fast; numbers come
-back as float, empty cells as ``''``), plus a byte-level scan of the sheet XML for what calamine
-hides: formulas without a cached value, error cells, hidden rows (:mod:`.scan`); CSV by
-:mod:`.csvfile`. Rows become per-column codes into distinct values (:mod:`.build`).
+(:mod:`.sniff`); .xlsx sheets are read by fastexcel straight into Arrow, column by column, into
+per-column codes into distinct values (:mod:`.fast`, :mod:`.arrowcols`: text cells marked so a
+typed number, boolean or date is never taken for text); what that cannot read exactly, and .ods,
+by python-calamine (:mod:`.workbook`: numbers come back as float, empty cells as ``''``; rows
+become codes chunk by chunk, :mod:`.build`). Both give the same :class:`Table`, value for value.
+A byte-level scan of the sheet XML finds what the libraries hide: formulas without a cached
+value, error cells, hidden rows, merged cells, and counts the cells by type (:mod:`.scan`). CSV is
+read by :mod:`.csvfile`.
 
 Nothing here judges values; that is :mod:`inventory_tools.validation`. Reading-level problems
 (headers, error cells, encodings) are collected in ``Table.problems``; a file that cannot be
@@ -46,8 +50,8 @@ def read_table_with(path, alongside: Callable[[dict | None], Any] | None, *,
                     encoding: str | None = None) -> tuple[Table, Any]:
     """:func:`read_table`, plus ``alongside(manifest)`` run while the sheet is parsed.
 
-    python-calamine parses on a worker thread without holding the GIL, so work this thread does
-    meanwhile (reading the export snapshot from the store, say) costs no extra wall time on a
+    fastexcel (or python-calamine) parses on a worker thread without holding the GIL, so work this
+    thread does meanwhile (reading the export snapshot from the store, say) costs no extra wall time on a
     machine with a second core. ``manifest`` is the workbook's ``_manifest`` (None for CSV). A
     file that cannot be read is reported before any error ``alongside`` raises.
     """
@@ -81,6 +85,7 @@ def read_table_with(path, alongside: Callable[[dict | None], Any] | None, *,
         raise FileReadError(f"this is not an Excel or OpenDocument workbook, although it is named {path.name}",
                             hint, file=str(path))
     table = read_csv(path, encoding)
+    table.reader = "csv"
     return table, (alongside(None) if alongside else None)
 
 

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
-import pandas as pd
-
+from .._lazy import lazy_import
 from .. import factorised
 from ..cellref import col_letter
 from .headers import HEADER_SCAN_ROWS, Header, find_header_row
 from .table import Problem, Table
+
+pd = lazy_import("pandas", globals())  # imported on first use: it loads while a sheet parses (issue 17)
 
 ERROR_LITERALS = frozenset({"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!",
                             "#SPILL!", "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#UNKNOWN!"})
@@ -30,7 +31,6 @@ def _cell_kind(v) -> int:
     if (t[0] == "#" and t in ERROR_LITERALS) or (t[0] == "E" and _ODS_ERROR_RE.match(t)):
         return 2
     return 0
-
 
 
 CHUNK_ROWS = 5_000
@@ -130,20 +130,14 @@ def build_table(path: Path, kind: str, sheet: str | None, rows: Iterable[list],
     problems = header.problems(columns.has_data)
 
     keep = columns.kept_rows()
-    data: dict[str, np.ndarray] = {}
-    factors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    factors: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     err_cells: list[tuple[str, np.ndarray]] = []
     for name, ci in ordered:
         codes, uniq, err = columns.column(ci)
-        # each cell points at its column's one copy of the value: a million "0.0000" cost one object
-        data[name] = np.append(uniq, None)[codes]
-        factors[name] = (codes, uniq)
+        factors[ci] = (codes, uniq)
         if len(err):
             err_cells.append((name, err))
     del columns
-    raw = pd.DataFrame({n: pd.Series(v, dtype=object) for n, v in data.items()}) if data else \
-        pd.DataFrame(index=pd.RangeIndex(len(keep)))
-    del data
     keep = keep.tolist()
     if is_csv:
         row_numbers = [record_numbers[hdr_i + 1 + i] for i in keep] if record_numbers else [i + 1 for i in keep]
@@ -151,12 +145,37 @@ def build_table(path: Path, kind: str, sheet: str | None, rows: Iterable[list],
     else:
         row_numbers = [header.row + 1 + i for i in keep]
         lines = None
+    table = assemble_table(path, kind, sheet, header, factors, problems, row_numbers, flags, lines=lines)
+    if is_csv:
+        _warn_error_text(table, err_cells)
+    return table
+
+
+def cells_frame(factors: dict[str, tuple[np.ndarray, np.ndarray]], rows: int) -> pd.DataFrame:
+    """The object frame of the cells (blank = None) from each column's codes and distinct values:
+    one block filled column by column (each cell points at its column's one copy of the value: a
+    million "0.0000" cost one object), never consolidated or inferred by pandas."""
+    if not factors:
+        return pd.DataFrame(index=pd.RangeIndex(rows))
+    block = np.empty((len(factors), rows), dtype=object)
+    for j, (codes, uniques) in enumerate(factors.values()):
+        block[j] = np.append(np.asarray(uniques, dtype=object), None)[codes]
+    return pd.DataFrame(block.T, columns=list(factors), dtype=object, copy=False)
+
+
+def assemble_table(path: Path, kind: str, sheet: str | None, header: Header,
+                   factors_by_index: dict[int, tuple[np.ndarray, np.ndarray]], problems: list[Problem],
+                   row_numbers: list[int], flags: dict[tuple[int, int], tuple[str, str | None]], *,
+                   lines: list[int] | None = None) -> Table:
+    """The Table of the recognised columns, given each one's (int32 codes per kept row, blank =
+    -1; distinct values): the raw cells built from them, flagged cells marked."""
+    ordered = header.ordered
+    factors = {name: factors_by_index[ci] for name, ci in ordered}
+    raw = cells_frame(factors, len(row_numbers))
     table = Table(path=path, kind=kind, sheet=sheet, raw=raw, row_numbers=row_numbers,
                   column_letters={name: col_letter(ci) for name, ci in ordered}, problems=problems,
                   line_numbers=lines, header_row=header.row, extra_columns=header.extras, factors=factors)
     _mark_flagged_cells(table, flags, {ci: name for name, ci in ordered})
-    if is_csv:
-        _warn_error_text(table, err_cells)
     return table
 
 
@@ -217,3 +236,31 @@ def _error_cell(table: Table, pos: int, name: str, ref: str, text: str) -> None:
                                   "error", f"{name} is an error cell ({str(text).strip()})",
                                   "fix the formula that produced the error (often a VLOOKUP that found nothing) "
                                   "or type the value in", pos))
+
+
+def mark_merged(table: Table, ranges) -> None:
+    """Merged cells hold one value for several cells: the others would read as blank (= clear)."""
+    position = {r: i for i, r in enumerate(table.row_numbers)}
+    letters = {v: k for k, v in table.column_letters.items()}
+    for (r0, c0), (r1, c1) in ranges:
+        first = next((position[r + 1] for r in range(r0, r1 + 1) if r + 1 in position), None)
+        if first is None:
+            continue  # a merged title above the header, or outside the data
+        ref = f"{col_letter(c0)}{r0 + 1}:{col_letter(c1)}{r1 + 1}"
+        table.problems.append(Problem(
+            sheet=table.sheet, row=r0 + 1, column=letters.get(col_letter(c0)), cell=f"{col_letter(c0)}{r0 + 1}",
+            value=ref, rule="cell.merged", severity="error",
+            message=f"cells {ref} are merged: only the first holds a value, the others would read as blank",
+            hint="unmerge them (Home → Merge & Center → Unmerge Cells) and fill in every cell", index=first))
+
+
+def mark_hidden(table: Table, hidden: list[int]) -> None:
+    """Rows hidden in the sheet are imported like any other: say so, since nobody can see them."""
+    position = {r: i for i, r in enumerate(table.row_numbers)} if hidden else {}
+    for r in hidden:
+        if r in position:
+            table.problems.append(Problem(
+                sheet=table.sheet, row=r, column=None, cell=f"A{r}", value=None, rule="row.hidden",
+                severity="warning", message=f"row {r} is hidden; it was read and will be imported like the others",
+                hint="unhide the rows (select all → right-click → Unhide) to see what will be imported",
+                index=position[r]))

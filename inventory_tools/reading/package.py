@@ -11,13 +11,13 @@ Only small parts are parsed here (content types, relationships, workbook), with 
 """
 from __future__ import annotations
 
-import os
 import posixpath
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from urllib.parse import unquote
+
+from .zipcopy import package_copy
 
 #: the main part's content type → what the package is
 MAIN_TYPES = {
@@ -166,38 +166,60 @@ class Package:
 
 
 # -- a copy python-calamine accepts ---------------------------------------------------------------
+@dataclass
+class CalamineChanges:
+    """What a genuine package needs changed for calamine to read it: members given new contents,
+    members given the names calamine looks for. ``strings``: the member calamine reads as the
+    shared-string table (its name in the package), None when there is none."""
+
+    replace: dict[str, bytes] = field(default_factory=dict)
+    rename: dict[str, str] = field(default_factory=dict)
+    strings: str | None = None
+    styles: str | None = None  # the member calamine reads as the styles part
+
+    def __bool__(self) -> bool:
+        return bool(self.replace or self.rename)
+
+
+def calamine_changes(zf: zipfile.ZipFile) -> CalamineChanges | None:
+    """For a genuine workbook calamine would refuse: sheets it cannot read (Excel 4.0 macro sheets)
+    left out of the workbook part, non-standard sheet states dropped, a workbook, shared-strings
+    or styles part under another name renamed to the one calamine looks for. None: the package
+    cannot be understood (the reader's own error says why)."""
+    try:
+        pkg = Package.of(zf)
+        sheets = pkg.sheets()
+        main = pkg.main_part()
+    except Exception:  # noqa: BLE001 - damaged package XML: the reader's own error says so
+        return None
+    if main is None:
+        return None
+    drop = {s.name for s in sheets if s.kind not in READABLE_SHEET_TYPES}
+    odd_state = any(s.state not in SHEET_STATES for s in sheets)
+    renamed = posixpath.basename(main) != "workbook.xml"
+    member = pkg.member(main)
+    folder = posixpath.dirname(member.replace("\\", "/"))
+    changes = CalamineChanges(rename=_standard_names(pkg, main, folder, renamed))
+    if drop or odd_state:
+        changes.replace[member] = _sheets_cleaned(zf.read(member).decode("utf-8", "replace"), drop).encode("utf-8")
+    if renamed:
+        rels = pkg.member("_rels/.rels")
+        if rels is not None:
+            changes.replace[rels] = _office_document_renamed(zf.read(rels).decode("utf-8", "replace")).encode("utf-8")
+    final = {norm(changes.rename.get(m, m)): m for m in zf.namelist()}
+    changes.strings = final.get(norm(posixpath.join(folder, "sharedStrings.xml")))
+    changes.styles = final.get(norm(posixpath.join(folder, "styles.xml")))
+    return changes
+
+
 def calamine_ready_copy(path) -> str | None:
-    """A temporary copy of the package that python-calamine reads, for a genuine workbook it
-    would refuse: sheets it cannot read (Excel 4.0 macro sheets) left out, non-standard sheet
-    states dropped, a workbook, shared-strings or styles part under another name renamed to the
-    one calamine looks for. None: read the file itself. The caller removes the copy."""
+    """A temporary copy of the package that python-calamine reads (:func:`calamine_changes`), for
+    a genuine workbook it would refuse; None: read the file itself. The caller removes the copy."""
     with zipfile.ZipFile(path) as zf:
-        try:
-            pkg = Package.of(zf)
-            sheets = pkg.sheets()
-            main = pkg.main_part()
-        except Exception:  # noqa: BLE001 - damaged package XML: the reader's own error says so
-            return None
-        if main is None:
-            return None
-        drop = {s.name for s in sheets if s.kind not in READABLE_SHEET_TYPES}
-        odd_state = any(s.state not in SHEET_STATES for s in sheets)
-        renamed = posixpath.basename(main) != "workbook.xml"
-        member = pkg.member(main)
-        folder = posixpath.dirname(member.replace("\\", "/"))
-        new_names = _standard_names(pkg, main, folder, renamed)
-        if not (drop or odd_state or new_names):
-            return None
-        fd, copy = tempfile.mkstemp(suffix=".xlsx", prefix="inventory-tools-")
-        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
-            for info in zf.infolist():
-                data = zf.read(info)
-                if info.filename == member:
-                    data = _sheets_cleaned(data.decode("utf-8", "replace"), drop).encode("utf-8")
-                elif renamed and norm(info.filename) == "_rels/.rels":
-                    data = _office_document_renamed(data.decode("utf-8", "replace")).encode("utf-8")
-                out.writestr(new_names.get(info.filename, info.filename), data)
-        return copy
+        changes = calamine_changes(zf)
+    if not changes:
+        return None
+    return package_copy(path, replace=changes.replace, rename=changes.rename)
 
 
 #: workbook parts python-calamine looks for by name, beside the workbook part

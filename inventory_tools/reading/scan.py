@@ -1,5 +1,6 @@
-"""Byte-level scans of a workbook's sheet XML for what python-calamine hides: formulas (with or
-without a cached value), error cells and hidden rows (.xlsx); error cells (.ods).
+"""Byte-level scans of a workbook's sheet XML for what a reader library hides: formulas (with or
+without a cached value), error cells, hidden rows, merged cells and how many cells of each type
+the data rows hold (.xlsx); error cells (.ods).
 
 No XML parser runs over the sheet data (so nothing in it can expand); workbook.xml, the
 relationships and ODS content go through defusedxml.
@@ -8,58 +9,67 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..cellref import col_index
 from .package import Package
 from .sniff import xml_problem, damaged
+from .sst import MARK
 
-_NEEDLES = (b"<f", b't="e"')  # a formula or an error cell (unprefixed XML, as every writer we know)
-_PREFIXED_NEEDLES = (b":f>", b":f ", b":f/", b't="e"')
-
-
-def _has_needle(zf: zipfile.ZipFile, part: str, needles: tuple[bytes, ...] = _NEEDLES) -> bool:
+def _has_needle(zf: zipfile.ZipFile, part: str, needles: tuple[bytes, ...]) -> bool:
     tail = b""
-    first = True
     with zf.open(part) as f:
         while True:
             chunk = f.read(1 << 20)
             if not chunk:
                 return False
-            if first and needles is _NEEDLES and re.search(rb"<\w+:worksheet[\s>]", chunk[:4096]):
-                needles = _NEEDLES + _PREFIXED_NEEDLES  # namespace-prefixed sheet XML (<x:c>, <x:f>)
-            first = False
             buf = tail + chunk
             if any(n in buf for n in needles):
                 return True
-            tail = chunk[-16:]
+            tail = chunk[-32:]
 
 
-def scan_xlsx(path: Path, sheet: str) -> tuple[dict[tuple[int, int], tuple[str, str | None]], list[int]]:
-    """(row, col idx) → ("formula" | "formula_no_value" | "error", formula or error text), and
-    the numbers of hidden rows.
+@dataclass
+class SheetScan:
+    """What the byte scan of an .xlsx sheet found."""
 
-    One streaming pass over the sheet XML that looks only at cells holding a formula (``<f>``) or
-    an error (``t="e"``): each such cell's own bytes are read (reference, type, formula, cached
-    value). No XML parser runs over the sheet, so nothing in it can expand; a sheet without
-    formulas or errors costs one decompression and a byte search.
+    flags: dict[tuple[int, int], tuple[str, str | None]] = field(default_factory=dict)  # formulas, errors
+    hidden: list[int] = field(default_factory=list)  # numbers of hidden rows
+    merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)  # 0-based ranges
+    typed: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, col) → t of formula/b/d/e/str cells
+    counts: Counter = field(default_factory=Counter)  # cells by type in the data rows (see _Scanner.count)
+    marked_inline: int = 0  # inline strings given the shared-string mark (when asked to)
+
+
+def scan_xlsx(path: Path, sheet: str, *, data_from: int = 0, sink=None, mark_inline: bool = False,
+              count_values: bool = True) -> SheetScan:
+    """One streaming pass over the sheet XML that looks only at cells holding a formula (``<f>``),
+    an error (``t="e"``), a boolean, a date or a formula text (``t="b"``, ``"d"``, ``"str"``):
+    each such cell's own bytes are read (reference, type, formula, cached value); hidden rows and
+    merged cells are noted, and the cells of the rows after offset ``data_from`` are counted by
+    type. No XML parser runs over the sheet, so nothing in it can expand; a sheet without such
+    cells costs one decompression and a few byte counts.
+
+    ``sink``: called with the sheet's bytes in order (inline strings marked as shared ones are,
+    :data:`~.sst.MARK`, when ``mark_inline``): the caller writes a copy of the part.
+    ``count_values``: count the cells holding a value (``<v>``: a pass of its own, needed only
+    where numbers may be dates).
     """
-    out: dict[tuple[int, int], tuple[str, str | None]] = {}
-    hidden: list[int] = []
     try:
         with zipfile.ZipFile(path) as zf:
             part = Package.of(zf).sheet_part(sheet)  # found through the relationships (any part name)
             if part is None:
-                return out, hidden
+                return SheetScan()
             with zf.open(part) as f:
-                _scan_cells(f, out, hidden)
+                return _Scanner(data_from, sink, mark_inline, count_values).run(f)
     except (zipfile.BadZipFile, EOFError, KeyError, OSError) as exc:
         raise damaged(path, str(exc)[:120]) from None
     except Exception as exc:  # defusedxml refusals and XML syntax errors (workbook.xml, rels)
         if exc.__class__.__name__ in ("ParseError", "DTDForbidden", "EntitiesForbidden", "ExternalReferenceForbidden"):
             raise damaged(path, xml_problem(exc)) from None
         raise
-    return out, hidden
 
 
 def _xml_text(raw: bytes | None) -> str | None:
@@ -70,43 +80,109 @@ def _xml_text(raw: bytes | None) -> str | None:
     return unescape(raw.decode("utf-8", "replace"), {"&quot;": '"', "&apos;": "'"})
 
 
-def _scan_cells(f, out: dict, hidden: list[int]) -> None:
-    head = f.read(1 << 16)
-    m = re.search(rb"<(\w+:)?worksheet[\s>]", head)
-    pfx = m.group(1) if m and m.group(1) else b""
-    q = re.escape(pfx)
-    needle = re.compile(rb"<" + q + rb"f[\s>/]|\st=\"e\"")
-    cell_open, cell_close, row_close = b"<" + pfx + b"c ", b"</" + pfx + b"c>", b"</" + pfx + b"row>"
-    quick = (b"<" + pfx + b"f>", b"<" + pfx + b"f ", b"<" + pfx + b"f/", b't="e"')
-    f_re = re.compile(rb"<" + q + rb"f(?:\s[^>]*?)?(?:/>|>(.*?)</" + q + rb"f>)", re.S)
-    v_re = re.compile(rb"<" + q + rb"v(?:\s[^>]*?)?(?:/>|>(.*?)</" + q + rb"v>)", re.S)
-    ref_re = re.compile(rb'\sr="([A-Z]+)(\d+)"')
-    t_re = re.compile(rb'\st="(\w+)"')
-    hidden_re = re.compile(rb"<" + q + rb'row [^>]*?r="(\d+)"[^>]*?hidden="(?:1|true)"')
-    carry = head
-    done = False
-    while not done:
-        chunk = f.read(4 << 20)
-        buf = carry + chunk
-        if chunk:
-            cut = buf.rfind(row_close)
-            if cut < 0:
-                carry = buf
-                continue
-            cut += len(row_close)
-            work, carry = buf[:cut], buf[cut:]
-        else:
-            work, carry, done = buf, b"", True
-        end_data = work.find(b"</" + pfx + b"sheetData>")
-        if end_data >= 0:
-            work, done = work[:end_data], True
+class CannotMark(Exception):
+    """Inline strings written in a form the mark cannot be given to."""
+
+
+class _Scanner:
+    def __init__(self, data_from: int, sink, mark_inline: bool, count_values: bool = True):
+        self.data_from, self.sink, self.mark_inline = data_from, sink, mark_inline
+        self.count_values = count_values
+        self.out = SheetScan()
+
+    def _setup(self, head: bytes) -> None:
+        m = re.search(rb"<(\w+:)?worksheet[\s>]", head)
+        pfx = self.pfx = m.group(1) if m and m.group(1) else b""
+        q = re.escape(pfx)
+        self.needle = re.compile(rb"<" + q + rb"f[\s>/]|\st=\"(?:e|b|d|str)\"")
+        self.cell_open, self.cell_close = b"<" + pfx + b"c ", b"</" + pfx + b"c>"
+        self.row_close, self.data_end = b"</" + pfx + b"row>", b"</" + pfx + b"sheetData>"
+        self.f_re = re.compile(rb"<" + q + rb"f(?:\s[^>]*?)?(?:/>|>(.*?)</" + q + rb"f>)", re.S)
+        self.v_re = re.compile(rb"<" + q + rb"v(?:\s[^>]*?)?(?:/>|>(.*?)</" + q + rb"v>)", re.S)
+        self.hidden_re = re.compile(rb"<" + q + rb'row [^>]*?r="(\d+)"[^>]*?hidden="(?:1|true)"')
+        self.v_tag, self.f_tag = b"<" + pfx + b"v>", b"<" + pfx + b"f"
+        self.is_tag = b"<" + pfx + b"is>"
+        self.is_marked = self.is_tag + b"<" + pfx + b"t>" + MARK.encode() + b"</" + pfx + b"t>"
+
+    def run(self, f) -> SheetScan:
+        head = f.read(1 << 16)
+        self._setup(head)
+        carry, pos, in_data = head, 0, True
+        tail = []
+        while True:
+            chunk = f.read(4 << 20)
+            buf = carry + chunk
+            if not chunk:
+                work, carry = buf, b""
+            elif in_data:
+                cut = buf.rfind(self.row_close)
+                if cut < 0:
+                    carry = buf
+                    continue
+                cut += len(self.row_close)
+                work, carry = buf[:cut], buf[cut:]
+            else:
+                work, carry = buf, b""
+            if in_data:
+                end = work.find(self.data_end)
+                data, rest = (work, b"") if end < 0 else (work[:end], work[end:])
+                self._rows(data, pos)
+                if end >= 0:
+                    in_data = False
+                    tail.append(rest)
+            elif sum(map(len, tail)) < (64 << 20):
+                tail.append(work)
+            if self.sink is not None:
+                self.sink(self._marked(work) if self.mark_inline else work)
+            pos += len(work)
+            if not chunk:
+                break
+            if not in_data and self.sink is None:
+                tail.append(f.read(64 << 20))  # only the merged cells are wanted from the rest
+                break
+        self._merged(b"".join(tail))
+        return self.out
+
+    def _marked(self, work: bytes) -> bytes:
+        if self.is_tag[:-1] + b" " in work:
+            raise CannotMark("an inline string with attributes")
+        n = work.count(self.is_tag)
+        self.out.marked_inline += n
+        return work.replace(self.is_tag, self.is_marked) if n else work
+
+    def _rows(self, work: bytes, pos: int) -> None:
         if b'hidden="' in work:
-            hidden.extend(int(m) for m in hidden_re.findall(work))
-        if not any(q_ in work for q_ in quick):  # byte search first: most chunks have no formula
-            continue
+            self.out.hidden.extend(int(m) for m in self.hidden_re.findall(work))
+        counts = self.count(work)
+        if pos < self.data_from:  # the header rows (and any above) are not counted
+            counts.subtract(self.count(work[:self.data_from - pos]))
+        self.out.counts.update(counts)
+        if counts["f"] or any(counts[t] for t in ("e", "b", "d", "str")) or pos < self.data_from:
+            if self.needle.search(work):
+                self._cells(work)
+
+    def count(self, seg: bytes) -> Counter:
+        """Cells by type: ``v`` (cells with a value element), ``t`` (with a type), ``s`` (shared
+        strings), ``inlineStr`` (and ``is``: those with a text), ``n``, ``b``, ``e``, ``str``,
+        ``d``; ``f``: whether there are formulas."""
+        c = Counter(t=seg.count(b' t="'), s=seg.count(b' t="s"'), f=int(self.f_tag in seg))
+        if self.count_values:
+            c["v"] = seg.count(self.v_tag)
+        rest = c["t"] - c["s"]
+        for kind in ("inlineStr", "n", "e", "b", "str", "d"):
+            if rest <= 0:
+                break
+            c[kind] = seg.count(b' t="' + kind.encode() + b'"')
+            rest -= c[kind]
+        c["other"] = max(rest, 0)  # types no writer uses
+        if c["inlineStr"]:
+            c["is"] = seg.count(self.is_tag)  # inline strings with a text (an empty one reads as empty)
+        return c
+
+    def _cells(self, work: bytes) -> None:
         seen = -1
-        for hit in needle.finditer(work):
-            start = work.rfind(cell_open, 0, hit.start() + 1)
+        for hit in self.needle.finditer(work):
+            start = work.rfind(self.cell_open, 0, hit.start() + 1)
             if start < 0 or start <= seen:
                 continue
             seen = start
@@ -115,24 +191,36 @@ def _scan_cells(f, out: dict, hidden: list[int]) -> None:
             if tag.endswith(b"/>"):
                 body = b""
             else:
-                close = work.find(cell_close, tag_end)
+                close = work.find(self.cell_close, tag_end)
                 body = work[tag_end + 1:close if close >= 0 else len(work)]
-            rm = ref_re.search(tag)
+            rm = _REF_RE.search(tag)
             if not rm:
                 continue
             key = (int(rm.group(2)), col_index(rm.group(1).decode()))
-            tm = t_re.search(tag)
-            t = tm.group(1).decode() if tm else None
-            fm = f_re.search(body)
-            vm = v_re.search(body)
+            tm = _T_RE.search(tag)
+            t = tm.group(1).decode() if tm else "n"
+            self.out.typed[key] = t
+            fm = self.f_re.search(body)
+            vm = self.v_re.search(body)
             v = None if vm is None else (vm.group(1) or b"")
             if t == "e":
-                out[key] = ("error", _xml_text(v))
+                self.out.flags[key] = ("error", _xml_text(v))
             elif fm is not None:
                 if v is None or (v == b"" and t != "str"):
-                    out[key] = ("formula_no_value", _xml_text(fm.group(1)))
+                    self.out.flags[key] = ("formula_no_value", _xml_text(fm.group(1)))
                 else:
-                    out[key] = ("formula", _xml_text(fm.group(1)))
+                    self.out.flags[key] = ("formula", _xml_text(fm.group(1)))
+
+    def _merged(self, tail: bytes) -> None:
+        q = re.escape(self.pfx)
+        for m in re.finditer(rb"<" + q + rb'mergeCell\s[^>]*?ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"', tail):
+            c0, r0 = col_index(m.group(1).decode()), int(m.group(2)) - 1
+            c1, r1 = (col_index(m.group(3).decode()), int(m.group(4)) - 1) if m.group(3) else (c0, r0)
+            self.out.merged.append(((r0, c0), (r1, c1)))
+
+
+_REF_RE = re.compile(rb'\sr="([A-Z]+)(\d+)"')
+_T_RE = re.compile(rb'\st="(\w+)"')
 
 
 _ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"

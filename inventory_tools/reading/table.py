@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
+from .._lazy import lazy_import
+
+pd = lazy_import("pandas", globals())  # imported on first use: it loads while a sheet parses (issue 17)
 
 
 @dataclass
@@ -71,6 +73,7 @@ class Table:
     # column → (codes, uniques) as pandas.factorize gives them for ``raw`` (blank = -1); lets
     # validation work once per distinct value. Kept in step with ``raw`` by this module.
     factors: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+    reader: str = ""  # what read the cells: "fastexcel", "python-calamine (why)", "csv"
 
     def release_cells(self) -> None:
         """Drop the cell values (hundreds of MB for a big sheet) once they have been validated;

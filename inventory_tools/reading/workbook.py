@@ -9,16 +9,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from ..cellref import col_letter
 from ..errors import FileReadError
 from ..sheets import DATA_SHEET, MANIFEST_SHEET
 from ..values import fold
-from .build import build_table
+from .build import build_table, mark_hidden, mark_merged
 from .headers import HEADER_SCAN_ROWS, header_row_of
 from .package import calamine_ready_copy
-from .scan import scan_ods, scan_xlsx
+from .fast import NOT_RUN
+from .scan import SheetScan, scan_ods, scan_xlsx
 from .sniff import damaged
-from .table import Problem, Table
+from .table import Table
 
 
 def _calamine():
@@ -73,22 +73,79 @@ def open_workbook(path: Path, kind: str = "xlsx"):
     return _calamine_call(path, lambda: pc.load_workbook(str(path)))
 
 
+#: ``INVENTORY_TOOLS_READER``: ``fast`` (default: fastexcel where it reads a file exactly,
+#: python-calamine otherwise) or ``calamine`` (always python-calamine).
+READER_ENV = "INVENTORY_TOOLS_READER"
+#: Developer aids (named so the test suite's isolation leaves them set): ``IT_READER_CHECK=1``
+#: reads every .xlsx both ways and raises if they differ; ``IT_READER_LOG=FILE`` appends which
+#: reader read each file (and why python-calamine did).
+CHECK_ENV, LOG_ENV = "IT_READER_CHECK", "IT_READER_LOG"
+
+
 def read_workbook(path: Path, kind: str, alongside: Callable[[dict | None], Any] | None) -> tuple[Table, Any]:
     """The data sheet of a workbook as a :class:`Table`, plus ``alongside(manifest)``'s result
-    (run on this thread while calamine parses the sheet on another)."""
+    (run on this thread while the sheet is parsed on another)."""
+    mode = os.environ.get(READER_ENV, "fast").strip().lower()
+    if kind != "xlsx" or mode == "calamine" or (_small(path) and not os.environ.get(CHECK_ENV)):
+        table, side = read_calamine(path, kind, alongside)
+        _log(path, table)
+        return table, side
+    from .fast import Fallback, read_xlsx
+
+    try:
+        table, side = read_xlsx(path, alongside)
+    except Fallback as fb:
+        table, side = read_calamine(path, kind, alongside, ran=fb)
+        table.reader = f"python-calamine ({fb.reason})"
+        _log(path, table)
+        return table, side
+    _log(path, table)
+    if os.environ.get(CHECK_ENV):
+        from .compare import same_tables
+
+        same_tables(table, read_calamine(path, kind, None)[0])
+    return table, side
+
+
+#: Workbooks smaller than this (uncompressed, every part) are read by python-calamine: for a few
+#: thousand cells it is quicker than preparing fastexcel's reading (about 20 ms), and start-up counts.
+SMALL_WORKBOOK_BYTES = 4 << 20
+
+
+def _small(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return sum(i.file_size for i in zf.infolist()) < SMALL_WORKBOOK_BYTES
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return True  # python-calamine's path says what is wrong
+
+
+def _log(path: Path, table: Table) -> None:
+    log = os.environ.get(LOG_ENV)
+    if log:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"{path}\t{table.reader}\n")
+
+
+def read_calamine(path: Path, kind: str, alongside: Callable[[dict | None], Any] | None, *, ran=None) -> tuple[Table, Any]:
+    """:func:`read_workbook` through python-calamine. ``ran``: a fastexcel attempt that already ran
+    ``alongside`` (its result, or the error it raised, is used instead of running it again)."""
+    side, side_error = None, None
+    if ran is not None and ran.side is not NOT_RUN:
+        side, side_error, alongside = ran.side, ran.side_error, None
     wb = open_workbook(path, kind)
     names = list(wb.sheet_names)
     man_name = next((n for n in names if n.casefold() == MANIFEST_SHEET.casefold()), None)
     manifest = _manifest(path, wb, man_name) if man_name else None
     sheet = _data_sheet(path, wb, names, manifest, man_name)
+    scan = SheetScan()
     flags: dict[tuple[int, int], tuple[str, str | None]] = {}
-    hidden: list[int] = []
-    side, side_error = None, None
     with ThreadPoolExecutor(1, thread_name_prefix="calamine") as pool:
         parsing = pool.submit(_calamine_call, path, functools.partial(wb.get_sheet_by_name, sheet))
         try:  # meanwhile, on this thread: the formula/error scan and the caller's own work
             if kind == "xlsx":
-                flags, hidden = scan_xlsx(path, sheet)
+                scan = scan_xlsx(path, sheet)
+                flags = scan.flags
             elif kind == "ods":
                 flags = scan_ods(path, sheet)
             if alongside is not None:
@@ -108,8 +165,9 @@ def read_workbook(path: Path, kind: str, alongside: Callable[[dict | None], Any]
     table = build_table(path, kind, sheet, rows, flags)
     table.manifest = manifest
     table.sheet_names = names
-    _merged_cells(table, merged)
-    _hidden_rows(table, hidden)
+    mark_merged(table, merged)
+    mark_hidden(table, scan.hidden)
+    table.reader = "python-calamine"
     return table, side
 
 
@@ -159,31 +217,3 @@ def _sheet_rows(path: Path, sheet) -> Iterator[list]:
     with _calamine_errors(path):
         for row in sheet.iter_rows():
             yield pad + row if pad else row
-
-
-def _merged_cells(table: Table, ranges) -> None:
-    """Merged cells hold one value for several cells: the others would read as blank (= clear)."""
-    position = {r: i for i, r in enumerate(table.row_numbers)}
-    letters = {v: k for k, v in table.column_letters.items()}
-    for (r0, c0), (r1, c1) in ranges:
-        first = next((position[r + 1] for r in range(r0, r1 + 1) if r + 1 in position), None)
-        if first is None:
-            continue  # a merged title above the header, or outside the data
-        ref = f"{col_letter(c0)}{r0 + 1}:{col_letter(c1)}{r1 + 1}"
-        table.problems.append(Problem(
-            sheet=table.sheet, row=r0 + 1, column=letters.get(col_letter(c0)), cell=f"{col_letter(c0)}{r0 + 1}",
-            value=ref, rule="cell.merged", severity="error",
-            message=f"cells {ref} are merged: only the first holds a value, the others would read as blank",
-            hint="unmerge them (Home → Merge & Center → Unmerge Cells) and fill in every cell", index=first))
-
-
-def _hidden_rows(table: Table, hidden: list[int]) -> None:
-    """Rows hidden in the sheet are imported like any other: say so, since nobody can see them."""
-    position = {r: i for i, r in enumerate(table.row_numbers)} if hidden else {}
-    for r in hidden:
-        if r in position:
-            table.problems.append(Problem(
-                sheet=table.sheet, row=r, column=None, cell=f"A{r}", value=None, rule="row.hidden",
-                severity="warning", message=f"row {r} is hidden; it was read and will be imported like the others",
-                hint="unhide the rows (select all → right-click → Unhide) to see what will be imported",
-                index=position[r]))

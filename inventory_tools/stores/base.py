@@ -14,10 +14,11 @@ from __future__ import annotations
 import abc
 from typing import TYPE_CHECKING, Iterable
 
-import pandas as pd
-
+from .._lazy import lazy_import
 from .. import columns as cols
 from ..changes import ApplyOutcome, CellChange, ChangeSet, FrameSource, WriteEstimate
+
+pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
 
 if TYPE_CHECKING:
     from ..filters import ProductFilter
@@ -91,6 +92,11 @@ class Store(abc.ABC):
 
     def codes(self) -> list[str]:
         return list(self.read_products()[cols.KEY])
+
+    def list_rows(self, columns: Iterable[str]) -> list[tuple[str, ...]]:
+        """Every product's values of ``columns`` as plain tuples, in :meth:`read_products`' order
+        (``list``: a store that can answer without a DataFrame spares the command pandas)."""
+        return list(self.read_products()[list(columns)].itertuples(index=False, name=None))
 
     def status_counts(self) -> dict[str, int]:
         return FrameSource(self.read_products()).status_counts()

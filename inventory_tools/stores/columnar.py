@@ -15,7 +15,10 @@ import sqlite3
 import zlib
 from typing import Iterable, Iterator
 
-import numpy as np
+from .._lazy import lazy_import
+
+np = lazy_import("numpy", globals())  # imported on first use: start-up (issue 17)
+pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
 
 _WIDTHS = {1: "<u1", 2: "<u2", 4: "<u4"}
 

@@ -8,12 +8,15 @@ import sqlite3
 from pathlib import Path
 from typing import Iterable
 
+from .._lazy import lazy_import
 from .. import columns as cols
 from ..codes import product_keys
 from ..changes import ApplyOutcome, ChangeSet
 from .base import Store
 from .state import (LocalState, StoreMissing, connect, connect_empty, frame_from_cursor, frame_from_rows, now_iso,
                     qi, select_list)
+
+pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
 
 _CHUNK = 500  # codes per IN (...) query, under SQLite's variable limit
 FIRST_CHUNK = 2_048  # rows in an export's first chunk: the writing starts as soon as they are read
@@ -126,6 +129,9 @@ class SqliteStore(Store):
 
     def codes(self) -> list[str]:
         return [r[0] for r in self.db.execute(f"SELECT {qi(cols.KEY)} FROM products")]
+
+    def list_rows(self, columns: Iterable[str]) -> list[tuple[str, ...]]:
+        return self.db.execute(f"SELECT {select_list(list(columns))} FROM products ORDER BY rowid").fetchall()
 
     def status_counts(self) -> dict[str, int]:
         return dict(self.db.execute(f"SELECT {qi(cols.STATUS)}, count(*) FROM products GROUP BY 1").fetchall())

@@ -15,10 +15,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from .._lazy import lazy_import
 from .. import columns as cols
 from . import columnar
 from .columnar import SnapshotColumns
 from ..errors import StoreError
+from .state_runs import RunBookkeeping
+from .timestamps import now_iso
+from .state_sync import SyncBookkeeping
+
+np = lazy_import("numpy", globals())  # imported on first use: start-up (issue 17)
+pd = lazy_import("pandas", globals())  # imported on first use: start-up (issue 17)
 
 APPLICATION_ID = 0x494E5654  # "INVT": marks a SQLite file as ours
 SNAPSHOTS_KEPT = 20  # export snapshots (import bases) kept; older exports must be re-exported
@@ -31,10 +38,6 @@ OUTPUTS_KEPT = 500  # files we wrote whose SHA-256 is remembered (replaceable wh
 def qi(name: str) -> str:
     """Quote an SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
-
-
-def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _product_columns_sql() -> str:
@@ -238,7 +241,10 @@ def _store_error(exc: sqlite3.Error, path) -> StoreError:
     return StoreError(f"store {path}: {text}", "nothing was changed")
 
 
-class LocalState:
+class LocalState(SyncBookkeeping, RunBookkeeping):
+    """The local bookkeeping of a store: the only code that runs SQL on it (sync and remote-run
+    parts in :mod:`.state_sync` and :mod:`.state_runs`)."""
+
     def __init__(self, db: sqlite3.Connection, path: str,
                  on_first_write: "Callable[[], sqlite3.Connection] | None" = None):
         """``on_first_write``: for bookkeeping not on disk yet (an empty one in memory): called before

@@ -2,35 +2,31 @@
 after the import (the file's cells, and for the columns it does not hold or leaves blank without
 a base, the export base's or the store's current values).
 
-Each rule is a small named function over a :class:`Rows` context; :data:`ROW_RULES` lists them in
-the order they run (a cell one rule reports is not reported again by a later one).
+The rules are named pandera checks (:mod:`.checks`, listed by :func:`.schema.row_checks`) over
+the aligned frame :meth:`Rows.aligned` builds; :func:`words` says what each rule says at a row,
+and :func:`row_problems` runs them in order (a cell one rule reports is not judged again).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
-import pandas as pd
-
+from .._lazy import lazy_import
 from .. import columns as cols
 from ..codes import product_keys
 from ..plan import same_value
 from .cells import AddProblem
 
-FIXED_ASSET = "Fixed Asset"
+pd = lazy_import("pandas", globals())  # imported on first use: it loads while a sheet parses (issue 17)
+
 #: The columns the row rules read from the export base and the store (nothing else is loaded).
 _RULE_EXTRA = ("Type", "FixedAssetType", "AssemblyBOM", "QuantityToProduce")
 
 
-def required_when_active() -> tuple[str, ...]:
-    """What an Active product must have, besides its code and status (``required`` in the column table)."""
-    return tuple(n for n in cols.required_when_active() if n not in (cols.KEY, cols.STATUS))
-
-
 def rule_columns() -> list[str]:
     """The store/base columns the row rules read (others are never loaded into the merge)."""
-    wanted = {cols.KEY, cols.STATUS, *required_when_active(), *_RULE_EXTRA}
+    wanted = {cols.KEY, cols.STATUS, *cols.setup_columns(), *_RULE_EXTRA}
     wanted |= {c.name for c in cols.columns() if c.read_only or c.identifier}
     return [n for n in cols.names() if n in wanted]
 
@@ -157,214 +153,169 @@ class Rows:
         return ~self.bad[c] if c in self.bad else np.ones(self.n, dtype=bool)
 
 
-# -- the rules ------------------------------------------------------------------------------------
-def blank_or_repeated_codes(r: Rows) -> None:
-    """Every row needs its code, once (codes differing only by case or spaces are one product)."""
-    code, key = r.code, r.key
-    blank = (code == "").to_numpy() & ~r.bad[cols.KEY]
-    for pos in np.flatnonzero(blank):
-        r.add(pos, cols.KEY, None, "required.missing", "ProductCode is blank; every row needs its product's code",
-              "enter the product's code (SKU), or delete the row")
-    dup = (key.duplicated(keep="first") & (key != "")).to_numpy()
-    if not dup.any():
-        return
-    first = pd.Series(np.arange(r.n), index=r.frame.index).groupby(key.to_numpy()).transform("first").to_numpy()
-    for pos in np.flatnonzero(dup):
-        fp = int(first[pos])
-        r.add(pos, cols.KEY, code.iat[pos], "code.duplicate",
-              f"ProductCode '{code.iat[pos]}' is already used at {r.cell_ref(fp, cols.KEY)}"
-              + (f" ('{code.iat[fp]}')" if code.iat[fp] != code.iat[pos] else "")
-              + " (codes differing only by case or spaces are the same product)",
-              "each product must appear once: delete or merge the duplicate rows")
+    def judges_active(self) -> bool:
+        """Whether the file says enough to judge the Active rule: it creates products, or holds
+        Status or a setup column and there is something to merge its blanks with. (Without a base
+        or the store, a blank cell is judged as blank: nothing to merge it with.)"""
+        if self.new.any():
+            return True
+        if not any(c in self.present for c in (cols.STATUS,) + cols.setup_columns()):
+            return False
+        return cols.STATUS in self.present or self.current is not None or self.has_base
+
+    # -- the aligned frame the row checks judge ------------------------------------------------------
+    def aligned(self) -> pd.DataFrame:
+        """One row per file row: each rule column as the import will leave it, what the file holds
+        where a rule reads it (``<column>@file``), and what the rules need beside it (``@ok``,
+        ``@new``, ``@key``, ``@same_as``, ``@prior_status``, ``<column>@determined``,
+        ``<column>@ref`` for read-only columns, ``<column>@zeros`` for identifiers)."""
+        idx = self.frame.index
+        data: dict[str, object] = {c: self.after(c) for c in rule_columns()}
+        data[f"{cols.KEY}@file"] = self.code
+        data[f"{cols.STATUS}@file"] = self.frame[cols.STATUS] if cols.STATUS in self.present else \
+            pd.Series("", index=idx, dtype=object)
+        data["@ok"] = pd.Series(self.rows_ok, index=idx)
+        data["@new"] = pd.Series(self.new, index=idx)
+        data["@key"] = self.key
+        data["@first"] = pd.Series(np.arange(self.n), index=idx).groupby(self.key.to_numpy()).transform("first")
+        data["@same_as"] = pd.Series(self.same_as if self.same_as is not None else "", index=idx, dtype=object)
+        data["@prior_status"] = self.before(cols.STATUS)
+        for c in cols.required_always():
+            data[f"{c}@determined"] = pd.Series(self.determined(c), index=idx)
+        for c in (x.name for x in cols.columns() if x.read_only and x.name in self.present):
+            data[f"{c}@file"] = self.frame[c]
+            data[f"{c}@ref"] = self._reference(c)
+        for c in (x.name for x in cols.columns() if x.identifier and x.name in self.present):
+            data[f"{c}@zeros"] = self._zeros_lost(c)
+        return pd.DataFrame(data, index=idx)
+
+    def _reference(self, c: str) -> pd.Series:
+        """What a read-only cell held before the file (the export's value, else the store's)."""
+        ref = pd.Series(None, index=self.frame.index, dtype=object)
+        if self.current is not None:
+            ref = ref.where(~self.in_store, self.current[c])
+        if self.has_base:
+            ref = ref.where(~self.in_base, self.base[c])
+        return ref
+
+    def _zeros_lost(self, c: str) -> pd.Series:
+        """The export's value where the file holds it without its leading zeros ("" elsewhere)."""
+        out = np.full(self.n, "", dtype=object)
+        if not self.has_base:
+            return pd.Series(out, index=self.frame.index)
+        fv = self.frame[c].to_numpy(dtype=object)
+        if c == cols.KEY:  # a code the export did not hold, which is an exported code without its zeros
+            base_codes = set(self.base_rows[cols.KEY])
+            stripped: dict[str, str] = {}
+            for bcode in base_codes:
+                if bcode.startswith("0") and bcode.lstrip("0"):
+                    stripped.setdefault(bcode.lstrip("0"), bcode)
+            for pos in np.flatnonzero(self.rows_ok & ~self.in_base).tolist():
+                if fv[pos] in stripped and fv[pos] not in base_codes:
+                    out[pos] = stripped[fv[pos]]
+        else:  # only the cells the file changed: usually few
+            b = self.base[c].to_numpy(dtype=object)
+            for pos in np.flatnonzero(self.in_base & (fv != "") & (fv != b)).tolist():
+                if b[pos].startswith("0") and b[pos].lstrip("0") == fv[pos]:
+                    out[pos] = b[pos]
+        return pd.Series(out, index=self.frame.index)
 
 
-def same_product_as_existing(r: Rows) -> None:
-    """A new code that an existing product's code equals as a person reads it (case, accents'
-    encoding, spaces) is that product typed another way: never a second product."""
-    if r.same_as is None:
-        return
-    for pos in np.flatnonzero(r.same_as != ""):
-        existing = r.same_as[pos]
-        r.add(pos, cols.KEY, r.code.iat[pos], "code.same_product",
-              f"ProductCode '{r.code.iat[pos]}' is the product '{existing}' already in the store, typed another way "
-              "(codes are compared regardless of case, accents' encoding and spaces)",
-              f"use the existing code exactly ('{existing}'), or choose a code that really differs")
-        r.bad[cols.KEY][pos] = True
+# -- what each row rule says at a row ----------------------------------------------------------------
+#: a rule's words at one row: (the column judged, the cell pointed at, value, message, hint, involves)
+Words = tuple[str, str, object, str, str, tuple[str, ...]]
 
 
-def required_always(r: Rows) -> None:
-    """Name and Status (``required: always`` in the column table) are never blank after an import,
-    whatever the columns of the file and the flags (a new product's blank Status is Active)."""
-    active = (r.after(cols.STATUS) == cols.ACTIVE).to_numpy()
-    for c in (n for n in cols.required_always() if n != cols.KEY):
-        miss = r.rows_ok & r.determined(c) & (r.after(c) == "").to_numpy() & r.not_bad(c)
-        if c in required_when_active():
-            miss &= ~active  # reported by active_has_setup
-        at = c if c in r.present else cols.KEY
-        for pos in np.flatnonzero(miss):
-            new = bool(r.new[pos])
-            r.add(pos, c, None, "required.missing",
-                  f"{c} is required for a new product" if new else f"{c} cannot be blank: every product has one",
-                  f"enter the product's {c}" if new or c not in r.present else f"fill in {c} again", at=at)
-            if c in r.bad:
-                r.bad[c][pos] = True
+def _where(r: Rows, column: str, fallback: str) -> str:
+    return column if column in r.present else fallback
 
 
-def into_setup_required(r: Rows) -> None:
-    """Only sync creates Setup Required products: no product is changed into it."""
-    if cols.STATUS not in r.present:
-        return
-    prior = r.before(cols.STATUS)
-    into = (r.frame[cols.STATUS] == cols.SETUP_REQUIRED).to_numpy() & (prior != "").to_numpy() \
-        & (prior != cols.SETUP_REQUIRED).to_numpy() & r.rows_ok
-    for pos in np.flatnonzero(into):
-        r.add(pos, cols.STATUS, r.raw[cols.STATUS].iat[pos], "status.into_setup_required",
-              f"Status cannot be changed into Setup Required (the product is {prior.iat[pos]})",
-              f"keep it {prior.iat[pos]} (or set Deprecated to retire it); only sync creates Setup Required products")
+def words(r: Rows, a: pd.DataFrame, rule: str, stats: dict, pos: int) -> Words:
+    """What the row rule ``rule`` (with the check's ``stats``) says about row ``pos``."""
+    if rule == "required.missing":
+        return _required_words(r, stats["column"], pos)
+    if rule == "code.duplicate":
+        return _duplicate_words(r, a, pos)
+    if rule == "code.same_product":
+        existing, code = a["@same_as"].iat[pos], r.code.iat[pos]
+        return (cols.KEY, cols.KEY, code,
+                f"ProductCode '{code}' is the product '{existing}' already in the store, typed another way "
+                "(codes are compared regardless of case, accents' encoding and spaces)",
+                f"use the existing code exactly ('{existing}'), or choose a code that really differs", (cols.KEY,))
+    if rule == "status.into_setup_required":
+        prior = a["@prior_status"].iat[pos]
+        return (cols.STATUS, cols.STATUS, r.raw[cols.STATUS].iat[pos],
+                f"Status cannot be changed into Setup Required (the product is {prior})",
+                f"keep it {prior} (or set Deprecated to retire it); only sync creates Setup Required products",
+                (cols.STATUS,))
+    if rule == "active.required":
+        c = stats["column"]
+        return (c, _where(r, c, cols.STATUS), None, f"{c} is required for an Active product",
+                f"fill in {c}, or leave the product's Status as it was until setup is complete", (cols.STATUS, c))
+    if rule == "fixed_asset_type.type":
+        fat, typ = a["FixedAssetType"].iat[pos], a["Type"].iat[pos]
+        return ("FixedAssetType", _where(r, "FixedAssetType", "Type"), fat,
+                f"FixedAssetType '{fat}' is only allowed when Type is Fixed Asset (Type is {typ or 'blank'})",
+                "clear FixedAssetType, or set Type to Fixed Asset", ("FixedAssetType", "Type"))
+    if rule == "assembly.quantity_to_produce":
+        qty = a["QuantityToProduce"].iat[pos]
+        return ("QuantityToProduce", _where(r, "QuantityToProduce", "AssemblyBOM"), qty,
+                f"QuantityToProduce must be more than 0 when AssemblyBOM is Yes (it is {qty or 'blank'})",
+                "enter how many units one assembly produces (usually 1), or set AssemblyBOM to No",
+                ("AssemblyBOM", "QuantityToProduce"))
+    if rule == "read_only.ignored":
+        c = stats["column"]
+        return (c, c, r.raw[c].iat[pos],
+                f"{c} is read-only; the change from {a[f'{c}@ref'].iat[pos] or 'blank'} to {a[f'{c}@file'].iat[pos]} "
+                "is ignored", f"{c} is calculated by Cin7 Core; undo the edit to silence this warning", (c,))
+    c = stats["column"]  # identifier.leading_zeros
+    raw, was = r.raw[c].iat[pos], a[f"{c}@zeros"].iat[pos]
+    return (c, c, raw, f"{c} {raw!r} lost its leading zeros (the export had '{was}')",
+            f"format the {c} column as Text and re-enter '{was}'", (c,))
 
 
-def active_has_setup(r: Rows) -> None:
-    """An Active product has every column the table requires when Active."""
-    needed = required_when_active()
-    if not r.new.any():
-        if not any(c in r.present for c in (cols.STATUS,) + needed):
-            return
-        if cols.STATUS not in r.present and r.current is None and not r.has_base:
-            return
-    # without a base or the store, a blank cell is judged as blank (nothing to merge it with)
-    active = (r.after(cols.STATUS) == cols.ACTIVE).to_numpy() & r.rows_ok
-    for c in needed:
-        miss = active & (r.after(c) == "").to_numpy() & r.not_bad(c)
-        at = c if c in r.present else cols.STATUS
-        for pos in np.flatnonzero(miss):
-            r.add(pos, c, None, "active.required", f"{c} is required for an Active product",
-                  f"fill in {c}, or leave the product's Status as it was until setup is complete", at=at,
-                  involves=(cols.STATUS, c))
-        if c in r.present:
-            r.bad[c][miss] = True
+def _required_words(r: Rows, c: str, pos: int) -> Words:
+    if c == cols.KEY:
+        return (cols.KEY, cols.KEY, None, "ProductCode is blank; every row needs its product's code",
+                "enter the product's code (SKU), or delete the row", (cols.KEY,))
+    new = bool(r.new[pos])
+    return (c, _where(r, c, cols.KEY), None,
+            f"{c} is required for a new product" if new else f"{c} cannot be blank: every product has one",
+            f"enter the product's {c}" if new or c not in r.present else f"fill in {c} again", (c,))
 
 
-def fixed_asset_type_needs_type(r: Rows) -> None:
-    if "FixedAssetType" not in r.present and "Type" not in r.present:
-        return
-    fat, typ = r.after("FixedAssetType"), r.after("Type")
-    wrong = r.rows_ok & (fat != "").to_numpy() & (typ != FIXED_ASSET).to_numpy() \
-        & r.not_bad("FixedAssetType") & r.not_bad("Type")
-    for pos in np.flatnonzero(wrong):
-        r.add(pos, "FixedAssetType", fat.iat[pos], "fixed_asset_type.type",
-              f"FixedAssetType '{fat.iat[pos]}' is only allowed when Type is Fixed Asset "
-              f"(Type is {typ.iat[pos] or 'blank'})", "clear FixedAssetType, or set Type to Fixed Asset",
-              at="FixedAssetType" if "FixedAssetType" in r.present else "Type")
+def _duplicate_words(r: Rows, a: pd.DataFrame, pos: int) -> Words:
+    first = int(a["@first"].iat[pos])
+    code, fcode = r.code.iat[pos], r.code.iat[first]
+    return (cols.KEY, cols.KEY, code,
+            f"ProductCode '{code}' is already used at {r.cell_ref(first, cols.KEY)}"
+            + (f" ('{fcode}')" if fcode != code else "") + " (codes differing only by case or spaces are the same "
+            "product)", "each product must appear once: delete or merge the duplicate rows", (cols.KEY,))
 
 
-def assembly_has_quantity(r: Rows) -> None:
-    if "AssemblyBOM" not in r.present and "QuantityToProduce" not in r.present:
-        return
-    bom, qty = r.after("AssemblyBOM"), r.after("QuantityToProduce")
-    positive = (qty != "") & (qty != "0") & ~qty.astype(str).str.startswith("-")
-    wrong = r.rows_ok & (bom == "Yes").to_numpy() & ~positive.to_numpy() \
-        & r.not_bad("QuantityToProduce") & r.not_bad("AssemblyBOM")
-    for pos in np.flatnonzero(wrong):
-        r.add(pos, "QuantityToProduce", qty.iat[pos], "assembly.quantity_to_produce",
-              f"QuantityToProduce must be more than 0 when AssemblyBOM is Yes (it is {qty.iat[pos] or 'blank'})",
-              "enter how many units one assembly produces (usually 1), or set AssemblyBOM to No",
-              at="QuantityToProduce" if "QuantityToProduce" in r.present else "AssemblyBOM",
-              involves=("AssemblyBOM", "QuantityToProduce"))
+#: Rules whose error refuses the cell for the rules after them (a missing value is not also
+#: "wrong"; a code that is another product's is not judged further).
+_REFUSES_CELL = frozenset({"active.required", "required.missing", "code.same_product", "identifier.leading_zeros"})
 
 
-def barcode_check_digit(r: Rows) -> None:
-    """EAN-8, UPC-A and EAN-13 barcodes end in a check digit: a wrong one is a typing error (warning)."""
-    if "Barcode" not in r.present:
-        return
-    bc = r.frame["Barcode"]
-    codes_, uniq = pd.factorize(bc)
-    badcd = ~gtin_ok(uniq)
-    if not badcd.any():
-        return
-    cells = (codes_ >= 0) & badcd[np.where(codes_ >= 0, codes_, 0)] & r.not_bad("Barcode")
-    bc_arr, raw_arr = bc.to_numpy(dtype=object), r.raw["Barcode"].to_numpy(dtype=object)
-    for pos in np.flatnonzero(cells).tolist():
-        v = bc_arr[pos]
-        kind = {8: "EAN-8", 12: "UPC-A", 13: "EAN-13"}[len(v)]
-        r.add(pos, "Barcode", raw_arr[pos], "barcode.check_digit",
-              f"Barcode {v} looks like an {kind} code but its check digit is wrong (expected {gtin_digit(v[:-1])})",
-              "check the barcode for a typing error", severity="warning")
+def row_problems(r: Rows, checks: Iterable) -> None:
+    """Judge every row rule (:func:`.schema.row_checks`) over the aligned frame, in order. A row is
+    not judged by a rule whose cells an earlier rule already refused."""
+    from .checks import RULE_OF, passes
+    from .rules import severity
 
-
-def read_only_edits(r: Rows) -> None:
-    """Read-only columns (computed by Cin7): an edit is reported and ignored (warning)."""
-    for c in (x.name for x in cols.columns() if x.read_only and x.name in r.present):
-        ref = pd.Series(None, index=r.frame.index, dtype=object)
-        if r.current is not None:
-            ref = ref.where(~r.in_store, r.current[c])
-        if r.has_base:
-            ref = ref.where(~r.in_base, r.base[c])
-        f = r.frame[c]
-        ch = (f != "").to_numpy() & ref.notna().to_numpy() & (f != ref).to_numpy() & r.not_bad(c)
-        fa, ra, rawa = f.to_numpy(dtype=object), ref.to_numpy(dtype=object), r.raw[c].to_numpy(dtype=object)
-        for pos in np.flatnonzero(ch).tolist():
-            r.add(pos, c, rawa[pos], "read_only.ignored",
-                  f"{c} is read-only; the change from {ra[pos] or 'blank'} to {fa[pos]} is ignored",
-                  f"{c} is calculated by Cin7 Core; undo the edit to silence this warning", severity="warning")
-
-
-def leading_zeros_lost(r: Rows) -> None:
-    """Identifiers that lost their leading zeros (``00123`` → ``123``), compared with the export."""
-    if not r.has_base:
-        return
-    base_codes = set(r.base_rows[cols.KEY])
-    stripped: dict[str, str] = {}
-    for bcode in base_codes:
-        if bcode.startswith("0") and bcode.lstrip("0"):
-            stripped.setdefault(bcode.lstrip("0"), bcode)
-    for pos in np.flatnonzero(r.rows_ok & ~r.in_base & r.not_bad(cols.KEY)):
-        c0 = r.code.iat[pos]
-        if c0 in stripped and c0 not in base_codes:
-            _zeros(r, pos, cols.KEY, stripped[c0])
-    for c in (x.name for x in cols.columns() if x.identifier and x.name != cols.KEY and x.name in r.present):
-        b = r.base[c].to_numpy(dtype=object)
-        fv = r.frame[c].to_numpy(dtype=object)
-        changed = np.flatnonzero(r.in_base & (fv != "") & (fv != b) & r.not_bad(c)).tolist()
-        for pos in changed:  # only the cells the file changed: usually few
-            bv = b[pos]
-            if bv.startswith("0") and bv.lstrip("0") == fv[pos]:
-                _zeros(r, pos, c, bv)
-
-
-def _zeros(r: Rows, pos: int, c: str, base_value: str) -> None:
-    raw = r.raw[c].iat[pos]
-    r.add(pos, c, raw, "identifier.leading_zeros", f"{c} {raw!r} lost its leading zeros (the export had '{base_value}')",
-          f"format the {c} column as Text and re-enter '{base_value}'")
-    r.bad[c][pos] = True
-
-
-#: The row rules, in the order they run.
-ROW_RULES: tuple[Callable[[Rows], None], ...] = (
-    blank_or_repeated_codes, same_product_as_existing, into_setup_required, active_has_setup, required_always,
-    fixed_asset_type_needs_type, assembly_has_quantity, barcode_check_digit, read_only_edits, leading_zeros_lost)
-
-
-# -- GTIN check digits ------------------------------------------------------------------------------
-def gtin_digit(body: str) -> int:
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        total += int(ch) * (3 if i % 2 == 0 else 1)
-    return (10 - total % 10) % 10
-
-
-def gtin_ok(values) -> np.ndarray:
-    """Per value: False for an 8/12/13-digit code whose check digit is wrong, else True."""
-    ok = np.ones(len(values), dtype=bool)
-    if not len(values):
-        return ok
-    lens = np.fromiter((len(v) if type(v) is str and v.isascii() and v.isdigit() else 0 for v in values),
-                       dtype=np.int64, count=len(values))
-    for n in (8, 12, 13):
-        idx = np.flatnonzero(lens == n)
-        if not len(idx):
+    a = r.aligned()
+    for check in checks:
+        rule = RULE_OF[check.name]
+        if rule == "active.required" and not r.judges_active():
             continue
-        digits = np.frombuffer("".join(values[i] for i in idx).encode("ascii"), dtype=np.uint8).reshape(-1, n) - 48
-        weights = np.where(np.arange(n - 1)[::-1] % 2 == 0, 3, 1)  # from the right: 3, 1, 3, ...
-        check = (10 - (digits[:, :-1] * weights).sum(axis=1) % 10) % 10
-        ok[idx] = check == digits[:, -1]
-    return ok
+        failing = np.flatnonzero(~passes(check, a))
+        error = severity(rule) == "error"
+        for pos in failing.tolist():
+            column, at, value, message, hint, involves = words(r, a, rule, check.statistics, pos)
+            if any(not r.not_bad(c)[pos] for c in involves):
+                continue
+            r.add(pos, column, value, rule, message, hint, "error" if error else "warning", at=at,
+                  involves=involves if len(involves) > 1 else ())
+            if rule in _REFUSES_CELL and column in r.bad:
+                r.bad[column][pos] = True

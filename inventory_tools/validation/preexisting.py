@@ -9,12 +9,13 @@ before; so do problems of the file itself (headers, error cells, merged cells, r
 """
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-
+from .._lazy import lazy_import
 from .. import columns as cols
+from .. import factorised
 from ..reading import Problem
 from .crossfield import Rows
+
+pd = lazy_import("pandas", globals())  # imported on first use: it loads while a sheet parses (issue 17)
 
 #: Problems of the file itself: never data already in the store.
 FILE_RULES = frozenset({"cell.error", "cell.formula_no_value", "cell.merged", "code.duplicate", "code.same_product",
@@ -73,4 +74,4 @@ def problem_columns(problems: list[Problem]) -> list[str]:
 
 def categorical(values: pd.Series) -> pd.Categorical:
     codes, uniques = pd.factorize(values.to_numpy(dtype=object))
-    return pd.Categorical.from_codes(codes, categories=pd.Index(np.asarray(uniques, dtype=object), dtype=object))
+    return factorised.categorical(codes, uniques)

@@ -14,8 +14,7 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-import pandas as pd
-
+from .._lazy import lazy_import
 from .. import columns as cols
 from ..cellref import col_index
 from ..reading import Problem, Table, overlap_with_parse, read_table_with
@@ -23,9 +22,11 @@ from ..stores.base import Store
 from ..codes import product_keys
 from . import preexisting
 from .cells import canonical_column
-from .crossfield import ROW_RULES, Rows, align, required_when_active, rule_columns
+from .crossfield import Rows, align, row_problems, rule_columns
 from .report import ValidationReport
-from .schema import schema_problems
+from .schema import row_checks, value_problems
+
+pd = lazy_import("pandas", globals())  # imported on first use: it loads while a sheet parses (issue 17)
 
 
 def validate(path_or_table, *, store=None, base: pd.DataFrame | None = None, strict: bool = False,
@@ -59,7 +60,7 @@ def prepare(path, *, store=None, base: pd.DataFrame | None = None, table: Table 
     def load_base(manifest):
         if overlap_with_parse(manifest):  # a big file's base waits until the parsed sheet is freed
             v.load_base(manifest)
-        import pandera.pandas  # noqa: F401  (half a second of imports, taken while the sheet parses)
+        from . import checks  # noqa: F401  (pandera: half a second of imports, taken while the sheet parses)
 
     table, _ = read_table_with(path, load_base)
     v.attach(table)
@@ -127,11 +128,14 @@ class Validator:
         t = self.table
         tick = progress or (lambda n: None)
         frame = pd.DataFrame(index=t.raw.index)
+        read = {}
         for name in t.raw.columns:
-            frame[name], self.categorical[name] = canonical_column(t, name, self.bad[name], self.add)
+            read[name] = canonical_column(t, name, self.bad[name], self.add)
+            frame[name] = read[name].values
             tick(1)
         self.frame = frame
-        schema_problems(frame, self.categorical, t.raw, self.bad, self.add)
+        value_problems(read, frame, t.raw, self.bad, self.add)
+        self.categorical.update({name: column.categorical for name, column in read.items()})
         tick(1)
         if not self._base_loaded:
             self.load_base(t.manifest)
@@ -141,8 +145,7 @@ class Validator:
         key = ""
         if cols.KEY in frame.columns and self.n:
             rows = self._rows()
-            for rule in ROW_RULES:
-                rule(rows)
+            row_problems(rows, row_checks(rows.present))
             self._mark_preexisting(rows)
             key = rows.key
         tick(1)
@@ -209,8 +212,9 @@ class Validator:
         cur_al, in_store = None, np.zeros(self.n, dtype=bool)
         store = self.store() if self._store_arg is not None else None
         if store is not None:
-            # rows the export did not hold may be new products: the store says (and what they were)
-            need = (self._needs_current(in_base) | ~in_base) & has_code
+            # rows the export did not hold (all of them, without a base): the store says whether each
+            # is new, and what an existing one holds (its blanks without a base mean "unchanged")
+            need = ~in_base & has_code
             if need.any():
                 cur_al = align(store.read_by_codes(list(dict.fromkeys(code[need]))), code)
                 self.read_current = True
@@ -242,8 +246,7 @@ class Validator:
         """Errors already in the store, in cells the file did not change (see :mod:`.preexisting`)."""
         if not rows.known.any():
             return
-        wanted = [c for c in preexisting.problem_columns(self.problems) if c in rows.present or c in cols.by_name()]
-        self._widen(rows, wanted)
+        self._widen(rows, preexisting.problem_columns(self.problems))
         blanked = preexisting.mark(rows, self.problems)
         for c in preexisting.restore(rows, blanked):
             self.categorical[c] = preexisting.categorical(self.frame[c])
@@ -263,26 +266,3 @@ class Validator:
                 at = rows.in_store & ~rows.in_base
                 current = self.store().read_by_codes(list(dict.fromkeys(code[at]))) if at.any() else None
                 rows.current = rows.current.join(align(current, code, [cols.KEY, *missing])[missing])
-
-    def _needs_current(self, in_base: np.ndarray) -> np.ndarray:
-        """Rows whose earlier state must come from the store: with an export base, only rows the
-        export did not hold (the base says what the file changed); without one, rows whose blank
-        cells mean "unchanged", and status changes."""
-        f, present, has_base = self.frame, set(self.frame.columns), self.base is not None
-        rule_cols = (cols.STATUS, *required_when_active(), "Type", "FixedAssetType", "AssemblyBOM",
-                     "QuantityToProduce")
-        relevant = any(c in present for c in rule_cols)
-        fresh = ~in_base
-        need = np.zeros(self.n, dtype=bool)
-        if cols.STATUS in present:
-            need |= (f[cols.STATUS] == cols.SETUP_REQUIRED).to_numpy() & fresh
-        if "Name" in present:
-            need |= (f["Name"] == "").to_numpy() & fresh
-        for c in set(rule_cols):
-            if c not in present:
-                need |= relevant & fresh
-            elif not has_base:
-                need |= (f[c] == "").to_numpy()
-        for c in (x.name for x in cols.columns() if x.read_only and x.name in present):
-            need |= (f[c] != "").to_numpy() & fresh  # read-only edits compare with the base, else the store
-        return need

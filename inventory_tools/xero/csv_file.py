@@ -1,4 +1,5 @@
-"""Xero's "Products and services" export (``InventoryItems-YYYYMMDD.csv``) → item dicts.
+"""Xero's "Products and services" export (``InventoryItems-YYYYMMDD.csv``, or the same re-saved
+as a workbook: .xlsx, .ods) → item dicts.
 
 The items come out in the API's shape (``Code``, ``Name``, ``Description``, ``SalesDetails``...)
 so that sync treats both sources alike (tracked and archived items are skipped by sync itself, for
@@ -46,6 +47,8 @@ def _decode(raw: bytes, path: str, warnings: list[str]) -> str:
 
 
 def read_items_csv(path: str | Path) -> CsvItems:
+    """The items of a Xero Items export: the CSV Xero writes, or that file re-saved as a workbook
+    (its first sheet). Anything else is refused by what it is."""
     path = str(path)
     try:
         raw = Path(path).read_bytes()
@@ -56,15 +59,53 @@ def read_items_csv(path: str | Path) -> CsvItems:
         raise FileReadError(f"cannot read the file: {exc.strerror or exc}", "check the path and permissions",
                             file=path) from None
     out = CsvItems(path)
-    text = _decode(raw, path, out.warnings)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = _workbook_rows(Path(path), raw) if raw[:2] == b"PK" or raw[:8] == _OLE else \
+        csv.reader(io.StringIO(_decode(raw, path, out.warnings), newline=""))
     try:
-        header = next(reader)
+        header = next(rows)
     except StopIteration:
         raise DataError("the file is empty", "export it again from Xero: Products and services → Export",
                         file=path) from None
     except csv.Error as exc:
         raise DataError(f"not a readable CSV file ({exc})", "export it again from Xero", file=path) from None
+    index = _columns(out, header)
+    try:
+        _read_items(out, rows, index)
+    except csv.Error as exc:
+        record = len(out.items) + len(out.blank_codes) + len(out.duplicates) + 1
+        raise DataError(f"the CSV breaks at record {record}: {exc}", "export it again from Xero",
+                        file=path, cell=f"record {record}") from None
+    _summarise(out)
+    return out
+
+
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _workbook_rows(path: Path, raw: bytes):
+    """The first sheet's rows as text, for an export re-saved as a workbook (numbers as typed:
+    ``1001`` not ``1001.0``, prices in plain notation)."""
+    from ..reading.sniff import ole_error, zip_kind
+    from ..reading.workbook import open_workbook
+    from ..values import decimal_text, _float_decimal
+
+    if raw[:8] == _OLE:
+        ole_error(path)
+    wb = open_workbook(path, zip_kind(path))
+    sheet = wb.get_sheet_by_name(wb.sheet_names[0])
+
+    def text(v) -> str:
+        if isinstance(v, float):
+            return str(int(v)) if v.is_integer() and abs(v) < 1e15 else decimal_text(_float_decimal(v))
+        if isinstance(v, bool):
+            return "TRUE" if v else "FALSE"
+        return "" if v is None else str(v)
+
+    for row in sheet.iter_rows():
+        yield [text(v) for v in row]
+
+
+def _columns(out: CsvItems, header: list[str]) -> dict[str, int]:
     index: dict[str, int] = {}
     for i, h in enumerate(header):
         name = _BY_KEY.get(_key(h))
@@ -75,47 +116,50 @@ def read_items_csv(path: str | Path) -> CsvItems:
     if "ItemCode" not in index:
         raise DataError("this is not a Xero Items export: no *ItemCode column in the header row",
                         "export from Xero (Business → Products and services → Export → CSV) and pass that file",
-                        file=path, cell="line 1")
+                        file=out.path, cell="line 1")
+    return index
 
+
+def _read_items(out: CsvItems, rows, index: dict[str, int]) -> None:
     def get(row: list[str], name: str) -> str:
         i = index.get(name)
         return row[i].strip() if i is not None and i < len(row) else ""
 
     seen: set[str] = set()
-    record = 0
-    try:
-        for row in reader:
-            record += 1
-            if not any(c.strip() for c in row):
-                continue
-            code = get(row, "ItemCode")
-            if not code:
-                out.blank_codes.append(record)
-                continue
-            if code in seen:
-                out.duplicates.append(code)
-                continue
-            seen.add(code)
-            inv_type = get(row, "InventoryType").casefold()
-            asset, cogs = get(row, "InventoryAssetAccount"), get(row, "CostOfGoodsSoldAccount")
-            tracked = inv_type == "tracked" or bool(asset) or bool(cogs)
-            sales = {k: v for k, v in (("UnitPrice", get(row, "SalesUnitPrice")), ("AccountCode", get(row, "SalesAccount")),
-                                       ("TaxName", get(row, "SalesTaxRate"))) if v}
-            purchase = {k: v for k, v in (("UnitPrice", get(row, "PurchasesUnitPrice")),
-                                          ("AccountCode", get(row, "PurchasesAccount")),
-                                          ("TaxName", get(row, "PurchasesTaxRate")),
-                                          ("COGSAccountCode", cogs)) if v}
-            item = {"Code": code, "Name": get(row, "ItemName"), "Description": get(row, "SalesDescription"),
-                    "PurchaseDescription": get(row, "PurchasesDescription"), "SalesDetails": sales,
-                    "PurchaseDetails": purchase, "IsTrackedAsInventory": tracked, "_record": record}
-            if get(row, "Status"):
-                item["Status"] = get(row, "Status")  # Active | Archived: sync skips archived items, from either source
-            if asset:
-                item["InventoryAssetAccountCode"] = asset
-            out.items.append(item)
-    except csv.Error as exc:
-        raise DataError(f"the CSV breaks at record {record + 1}: {exc}", "export it again from Xero",
-                        file=path, cell=f"record {record + 1}") from None
+    for record, row in enumerate(rows, start=1):
+        if not any(c.strip() for c in row):
+            continue
+        code = get(row, "ItemCode")
+        if not code:
+            out.blank_codes.append(record)
+            continue
+        if code in seen:
+            out.duplicates.append(code)
+            continue
+        seen.add(code)
+        out.items.append(_item(lambda name: get(row, name), code, record))
+
+
+def _item(get, code: str, record: int) -> dict:
+    """One row as the API's item shape (tax rates by name)."""
+    inv_type = get("InventoryType").casefold()
+    asset, cogs = get("InventoryAssetAccount"), get("CostOfGoodsSoldAccount")
+    tracked = inv_type == "tracked" or bool(asset) or bool(cogs)
+    sales = {k: v for k, v in (("UnitPrice", get("SalesUnitPrice")), ("AccountCode", get("SalesAccount")),
+                               ("TaxName", get("SalesTaxRate"))) if v}
+    purchase = {k: v for k, v in (("UnitPrice", get("PurchasesUnitPrice")), ("AccountCode", get("PurchasesAccount")),
+                                  ("TaxName", get("PurchasesTaxRate")), ("COGSAccountCode", cogs)) if v}
+    item = {"Code": code, "Name": get("ItemName"), "Description": get("SalesDescription"),
+            "PurchaseDescription": get("PurchasesDescription"), "SalesDetails": sales,
+            "PurchaseDetails": purchase, "IsTrackedAsInventory": tracked, "_record": record}
+    if get("Status"):
+        item["Status"] = get("Status")  # Active | Archived: sync skips archived items, from either source
+    if asset:
+        item["InventoryAssetAccountCode"] = asset
+    return item
+
+
+def _summarise(out: CsvItems) -> None:
     if out.unknown_columns:
         out.warnings.append("columns that are not in Xero's Items export were not read: "
                             + ", ".join(out.unknown_columns[:8]))
@@ -125,4 +169,3 @@ def read_items_csv(path: str | Path) -> CsvItems:
     if out.blank_codes:
         out.warnings.append(f"{len(out.blank_codes)} row(s) without an item code were skipped (records "
                             + ", ".join(map(str, out.blank_codes[:5])) + ")")
-    return out

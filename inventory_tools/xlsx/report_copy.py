@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import report as R
+from . import report_problems as R
 
 
 def write(report, out: Path) -> None:

@@ -18,7 +18,7 @@ import pandas as pd
 from ..cellref import col_index, col_letter
 from ..reading import Table, chunks
 from ..sheets import DATA_SHEET
-from . import report as R
+from . import report_problems as R
 from .xml import xml_text
 
 _LEVELS = (None, "warning", "error")

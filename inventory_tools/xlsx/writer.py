@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import math
 import zipfile
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 import numpy as np
 import pyarrow as pa

@@ -30,3 +30,9 @@ def point_env_at(monkeypatch, env: dict) -> None:
 def comparable_products(fake) -> dict:
     """A fake Cin7's products without the fields that differ between two equal runs."""
     return {p["SKU"]: {k: v for k, v in p.items() if k not in ("ID", "LastModifiedOn")} for p in fake.products.values()}
+
+
+def add_products(store, rows: list[dict]) -> None:
+    """Products written straight into ``store`` (an import of these rows, every other column blank)."""
+    frame = pd.DataFrame([{**{n: "" for n in cols.names()}, **r} for r in rows], columns=list(cols.names()))
+    store.apply(ChangeSet(creates=frame.astype(object)), kind="import", source="test", base_export_id=None, counts={})

@@ -170,14 +170,7 @@ class Cin7Store(Store):
     def last_ops(self, codes: Iterable[str]) -> dict[str, int | None]:
         """The last operation of ours that wrote each code (from the local journal; Cin7 keeps no such
         record, so edits made in Cin7 itself are not seen here)."""
-        codes = list(codes)
-        out: dict[str, int | None] = {c: None for c in codes}
-        for i in range(0, len(codes), 500):
-            part = codes[i:i + 500]
-            out.update(self.db.execute(
-                f"SELECT code, max(op_id) FROM journal WHERE done=1 AND code IN ({', '.join('?' * len(part))})"
-                " GROUP BY code", part).fetchall())
-        return out
+        return self.state.last_done_ops(codes)
 
     # -- references -----------------------------------------------------------------------------
     def reference_books(self) -> ReferenceBooks:
@@ -222,7 +215,4 @@ class Cin7Store(Store):
 
     def unfinished_operation(self, kind: str, source: str | None) -> dict | None:
         """The interrupted operation a re-run of (kind, source) would resume, if any."""
-        row = self.db.execute(
-            "SELECT op_id FROM operations WHERE kind=? AND coalesce(source,'')=coalesce(?, '')"
-            " AND state IN ('running', 'interrupted') ORDER BY op_id DESC LIMIT 1", (kind, source)).fetchone()
-        return self.state.operation(row[0]) if row else None
+        return self.state.unfinished_operation(kind, source)

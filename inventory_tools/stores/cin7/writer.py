@@ -20,7 +20,6 @@ change someone made in Cin7 during the run is kept). At most 2 calls per product
 """
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 
@@ -128,14 +127,14 @@ class Cin7Writer:
                 op_id = resume["op_id"]
                 # Entries never sent are dropped: the re-planned change set says what is still needed.
                 # Sent ones stay: the product's fresh read settles them.
-                db.execute("DELETE FROM journal WHERE op_id=? AND done=?", (op_id, PENDING))
+                self.state.drop_entries(db, op_id, PENDING)
                 have = {(c, a, col, new) for c, a, col, _old, new, d in self.state.journal(op_id) if d in (DONE, SENT)}
                 entries = [e for e in entries if (e[0], e[1], e[2], e[4]) not in have]
                 prior = resume["detail"].get("create_rows", {})
                 det = {**resume["detail"], "create_rows": {**prior, **create_rows},
                        "delete_expected": {**resume["detail"].get("delete_expected", {}), **changes.delete_expected},
                        "resumed": resume["detail"].get("resumed", 0) + 1}
-                db.execute("UPDATE operations SET state='running', detail=? WHERE op_id=?", (json.dumps(det), op_id))
+                self.state.reopen_operation(db, op_id, det)
             else:
                 det = {**(detail or {}), "store": self.store.identity(), "create_rows": create_rows,
                        "delete_expected": changes.delete_expected}
@@ -145,9 +144,7 @@ class Cin7Writer:
         return op_id
 
     def _pending(self, op_id: int) -> dict[str, list[Entry]]:
-        rows = self.db.execute(
-            "SELECT rowid, code, action, col, old, new, done FROM journal WHERE op_id=? AND done IN (?, ?)"
-            " ORDER BY rowid", (op_id, PENDING, SENT)).fetchall()
+        rows = self.state.journal_entries(op_id, (PENDING, SENT))
         out: dict[str, list[Entry]] = {}
         for r in rows:
             out.setdefault(r[1], []).append(Entry(r[0], r[1], r[2], r[3], r[4] or "", r[5] or "", r[6]))
@@ -157,7 +154,7 @@ class Cin7Writer:
         rowids = list(rowids)
         if rowids:
             with self.state.transaction() as db:
-                db.executemany("UPDATE journal SET done=? WHERE rowid=?", ((done, r) for r in rowids))
+                self.state.set_entries_state(db, rowids, done)
 
     def _fail(self, entries: list[Entry], reason: str) -> str:
         self._mark((e.rowid for e in entries), FAILED)
@@ -274,7 +271,7 @@ class Cin7Writer:
     def _record_old(self, e: Entry, old: str) -> None:
         e.old = old
         with self.state.transaction() as db:
-            db.execute("UPDATE journal SET old=? WHERE rowid=?", (old, e.rowid))
+            self.state.set_entry_old(db, e.rowid, old)
 
     def _create(self, run: _Run, code: str, entries: list[Entry]) -> str | None:
         row = self._create_row(run.op_id, code)
