@@ -12,6 +12,7 @@ import xlsxwriter
 
 from inventory_tools.errors import ExitCode, FileReadError
 from inventory_tools.reading import col_index, col_letter, read_table
+from tests.helpers.workbooks import ODS_ERROR, ods, ods_number, ods_text, write_wb
 
 SAMPLE = Path(__file__).parent / "data" / "samples" / "dear_inventorylist_export_live_2026-07-03.csv"
 HEAD = ["ProductCode", "Name", "Category", "Type", "CostingMethod", "DefaultUnitOfMeasure", "Status"]
@@ -19,27 +20,6 @@ HEAD = ["ProductCode", "Name", "Category", "Type", "CostingMethod", "DefaultUnit
 
 def good(code: str) -> list:
     return [code, f"Product {code}", "Pipes", "Stock", "FIFO", "Item", "Active"]
-
-
-def write_wb(path: Path, header: list, rows: list[list], *, sheet: str = "Inventory List",
-             manifest: dict | None = None, others: dict[str, list[list]] | None = None) -> Path:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = sheet
-    ws.append(header)
-    for r in rows:
-        ws.append(r)
-    for name, rws in (others or {}).items():
-        o = wb.create_sheet(name)
-        for r in rws:
-            o.append(r)
-    if manifest is not None:
-        m = wb.create_sheet("_manifest")
-        for k, v in manifest.items():
-            m.append([k, v])
-        m.sheet_state = "hidden"
-    wb.save(path)
-    return path
 
 
 def problems_of(table, rule):
@@ -221,48 +201,14 @@ def test_typed_error_text_is_text_in_a_workbook_and_warned_in_csv(tmp_path):
     assert t.raw["Category"].tolist() == ["#N/A"]
 
 
-def _ods(path: Path, rows_xml: str, sheet: str = "Inventory List") -> Path:
-    content = (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
-        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
-        'xmlns:calcext="urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0" office:version="1.2">'
-        f'<office:body><office:spreadsheet><table:table table:name="{sheet}">{rows_xml}'
-        "</table:table></office:spreadsheet></office:body></office:document-content>")
-    with zipfile.ZipFile(path, "w") as z:
-        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
-        z.writestr("content.xml", content)
-        z.writestr("META-INF/manifest.xml",
-                   '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
-                   'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
-                   '<manifest:file-entry manifest:full-path="/" '
-                   'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
-                   '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
-                   "</manifest:manifest>")
-    return path
-
-
-def _s(text):
-    return f'<table:table-cell office:value-type="string"><text:p>{text}</text:p></table:table-cell>'
-
-
-def _n(v):
-    return f'<table:table-cell office:value-type="float" office:value="{v}"><text:p>{v}</text:p></table:table-cell>'
-
-
-ERR = ('<table:table-cell table:formula="of:=NA()" office:value-type="string" office:string-value="" '
-       'calcext:value-type="error"><text:p>#N/A</text:p></table:table-cell>')
-
-
 def test_ods_with_repeated_rows_and_an_error_cell(tmp_path):
-    rows = (f"<table:table-row>{_s('ProductCode')}{_s('PriceTier1')}</table:table-row>"
-            f"<table:table-row>{_s('00123')}{_n(2.5)}</table:table-row>"
+    rows = (f"<table:table-row>{ods_text('ProductCode')}{ods_text('PriceTier1')}</table:table-row>"
+            f"<table:table-row>{ods_text('00123')}{ods_number(2.5)}</table:table-row>"
             '<table:table-row table:number-rows-repeated="2"><table:table-cell table:number-columns-repeated="2"/>'
             "</table:table-row>"
-            f"<table:table-row>{_n(42)}{ERR}</table:table-row>"
+            f"<table:table-row>{ods_number(42)}{ODS_ERROR}</table:table-row>"
             '<table:table-row table:number-rows-repeated="1048570"><table:table-cell/></table:table-row>')
-    t = read_table(_ods(tmp_path / "a.ods", rows))
+    t = read_table(ods(tmp_path / "a.ods", rows))
     assert t.kind == "ods" and t.row_numbers == [2, 5]
     assert t.raw["ProductCode"].tolist() == ["00123", 42.0]
     [e] = problems_of(t, "cell.error")
@@ -491,7 +437,7 @@ def test_formula_cells_are_warned_per_cell_in_xlsx_and_ods(tmp_path):
                                              "imported")]
     formula = ('<table:table-cell table:formula="of:=[.B2]*2" office:value-type="float" office:value="5">'
                "<text:p>5</text:p></table:table-cell>")
-    rows = (f"<table:table-row>{_s('ProductCode')}{_s('PriceTier1')}</table:table-row>"
-            f"<table:table-row>{_s('A')}{formula}</table:table-row>")
-    t = read_table(_ods(tmp_path / "f.ods", rows))
+    rows = (f"<table:table-row>{ods_text('ProductCode')}{ods_text('PriceTier1')}</table:table-row>"
+            f"<table:table-row>{ods_text('A')}{formula}</table:table-row>")
+    t = read_table(ods(tmp_path / "f.ods", rows))
     assert [(p.rule, p.cell, p.value) for p in t.problems] == [("cell.formula", "B2", 5.0)]

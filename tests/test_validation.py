@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 
 from inventory_tools import columns as cols
 from inventory_tools import validation
-from inventory_tools.xlsx import report as xlsx_report
-from inventory_tools.xlsx import report_problems
 from inventory_tools.changes import ChangeSet
 from inventory_tools.stores.sqlite import SqliteStore
 from inventory_tools.validation import validate, write_json, write_xlsx
+from inventory_tools.xlsx import report as xlsx_report
+from inventory_tools.xlsx import report_problems
 
 SAMPLE = Path(__file__).parent / "data" / "samples" / "dear_inventorylist_export_live_2026-07-03.csv"
 HEAD = ["ProductCode", "Name", "Category", "Type", "CostingMethod", "DefaultUnitOfMeasure", "Status"]
@@ -30,7 +30,7 @@ def good(code: str) -> list:
     return [code, f"Product {code}", "Pipes", "Stock", "FIFO", "Item", "Active"]
 
 
-from test_reading import write_wb  # noqa: E402  (one workbook builder for the tests)
+from tests.helpers.workbooks import write_wb  # noqa: E402
 
 
 def one(rep, rule):
@@ -583,14 +583,14 @@ def test_scientific_notation_only_as_a_spreadsheet_shows_it(tmp_path, code, flag
     assert rep.valid is not flagged
 
 
-from test_reading import ERR, _n, _ods, _s  # noqa: E402  (one ODS builder for the tests)
+from tests.helpers.workbooks import ODS_ERROR, ods, ods_number, ods_text  # noqa: E402
 
 
 def test_xlsx_report_for_ods_input(tmp_path):
-    rows = (f"<table:table-row>{_s('ProductCode')}{_s('PriceTier1')}{_s('Status')}</table:table-row>"
-            f"<table:table-row>{_s('A')}{ERR}{_s('Deprecated')}</table:table-row>"
-            f"<table:table-row>{_s('B')}{_n(1.5)}{_s('Gone')}</table:table-row>")
-    rep = validate(_ods(tmp_path / "a.ods", rows))
+    rows = (f"<table:table-row>{ods_text('ProductCode')}{ods_text('PriceTier1')}{ods_text('Status')}</table:table-row>"
+            f"<table:table-row>{ods_text('A')}{ODS_ERROR}{ods_text('Deprecated')}</table:table-row>"
+            f"<table:table-row>{ods_text('B')}{ods_number(1.5)}{ods_text('Gone')}</table:table-row>")
+    rep = validate(ods(tmp_path / "a.ods", rows))
     assert rules(rep) == [("cell.error", "B2"), ("enum.value", "C3")]
     wb = openpyxl.load_workbook(write_xlsx(rep, tmp_path / "r.xlsx"))
     assert [r[0].value for r in wb["Problems"].iter_rows(min_row=2)] == ["Inventory List!B2", "Inventory List!C3"]
