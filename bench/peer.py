@@ -35,6 +35,11 @@ FALSE_WORDS = ("no", "false", "n", "0", "0.0")
 SCIENTIFIC = r"^[+-]?\d(?:[.,]\d+)?[eE][+-]\d{1,3}$"  # how a spreadsheet shows a code 1.23457E+12
 PLAIN_DECIMAL = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)$"
 EXP_DECIMAL = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+$"
+# ours' number forms: a plain number as typed passes; spaces around it, a leading '+', digits grouped
+# in threes by spaces, an exponent are read with a warning (decimal.lenient); other spaces are errors
+SPACES = " \t\u00a0\u202f\u2009"
+TYPED_PLAIN = r"^-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$"
+GROUPED = r"^[+-]?[0-9]{1,3}(?:[ \u00a0\u202f\u2009][0-9]{3})+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]{1,18})?$"
 
 
 def column_table() -> list[dict]:
@@ -57,7 +62,7 @@ def _fold(text: str) -> str:
 
 
 def canonical_decimals(df: pl.DataFrame, names: list[str]) -> pl.DataFrame:
-    """``d:NAME``, the cell without spaces, and ``c:NAME``, its canonical form as a plain decimal (no
+    """``d:NAME``, the cell without spaces around it (and between digit groups of three), and ``c:NAME``, its canonical form as a plain decimal (no
     '+', no leading or trailing zeros, '-0' → '0'), for every decimal column at once. Literal string
     operations only, a step at a time: a regex extract, or one nested expression that evaluates its
     shared parts again at every level, costs 5-30x more."""
@@ -67,7 +72,10 @@ def canonical_decimals(df: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     def c(n):
         return pl.col(f"c:{n}")
 
-    x = df.select([pl.col(n).str.replace_all(r"[ \u00a0]", "").str.strip_chars().alias(f"d:{n}") for n in names])
+    x = df.select([pl.col(n).str.strip_chars(SPACES).alias(f"d:{n}") for n in names])
+    x = x.with_columns([pl.when(pl.col(f"d:{n}").str.contains(GROUPED))
+                        .then(pl.col(f"d:{n}").str.replace_all(f"[{SPACES}]", "")).otherwise(pl.col(f"d:{n}"))
+                        .alias(f"d:{n}") for n in names])
     x = x.with_columns([pl.col(f"d:{n}").str.strip_prefix("+").str.starts_with("-").alias(f"neg:{n}")
                         for n in names] + each(lambda n: pl.col(f"d:{n}").str.strip_prefix("+").str.strip_prefix("-")))
     x = x.with_columns(each(lambda n: pl.when(c(n).str.contains(".", literal=True))
@@ -129,6 +137,7 @@ def cell_stage(df: pl.DataFrame, table: list[dict]) -> tuple[pl.DataFrame, dict]
             is_exp = d.is_in(list(exp)) if exp else pl.lit(False)
             bad = filled & (d != "") & ~plain & ~is_exp
             problem("type.decimal", name, bad)
+            problem("decimal.lenient", name, filled & (plain | is_exp) & ~raw.str.contains(TYPED_PLAIN), "warning")
             value = pl.when(plain).then(pl.col(f"c:{name}")).when(is_exp).then(d.replace(exp)).otherwise(None)
         else:  # enum, bool: the column's own spelling, whatever the case and spaces (per distinct value)
             allowed = c["values"].split("|")

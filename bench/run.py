@@ -216,19 +216,19 @@ class Runner:
     def ours_and_peer(self, peer: bool, edited: Path, bad: Path | None) -> None:
         """Each of ours beside the peer's same step, back to back (the machine's speed drifts)."""
         w, store = self.work, self.work / "store.db"
-        self.step("validate", CLI + ["--store", str(store), "validate", str(edited), "--json"], ok=(0, 1),
+        self.step("validate", CLI + ["--store", str(store), "validate", str(edited), "--json"],
                   out=w / "validate.json")
         if peer:
             self.step("validate_peer", PEER + ["validate", str(edited)], ok=(0, 1), out=w / "validate_peer.json")
         self.step("plan", CLI + ["--store", str(self.copy_store("plan.db")), "import", str(edited), "--dry-run",
-                                 "--json"], ok=(0, 1), out=w / "plan.json")
+                                 "--json"], out=w / "plan.json")
         (w / "results.xlsx").unlink(missing_ok=True)  # results never replace a file the store did not write
         self.step("import", CLI + ["--store", str(self.copy_store("apply.db")), "import", str(edited), "--yes",
-                                   "--results", str(w / "results.xlsx")], ok=(0, 1))
+                                   "--results", str(w / "results.xlsx")])
         # the same import reading the file itself (no validate before it)
         (w / "results.xlsx").unlink(missing_ok=True)
         self.step("import_cold", CLI + ["--store", str(self.copy_store("apply_cold.db")), "import", str(edited),
-                                        "--yes", "--results", str(w / "results.xlsx")], ok=(0, 1), env=self.cold_env)
+                                        "--yes", "--results", str(w / "results.xlsx")], env=self.cold_env)
         if peer:
             self.step("import_peer", PEER + ["import", str(edited), str(self.copy_store("peer.db"))], ok=(0, 1),
                       out=w / "import_peer.json")

@@ -143,6 +143,17 @@ def test_negative_numbers_and_too_long_text(tmp_path):
     assert "51 characters" in rep.problems[1].message and "50" in rep.problems[1].message
 
 
+def test_a_cell_is_reported_under_every_value_rule_it_breaks_once_it_holds_a_number(tmp_path):
+    # one round of fixes clears the cell: the sign and the places both named; a cell that is not a
+    # number ('-abc', '12,5') is only that (its sign or length means nothing yet)
+    rep = validate(write_wb(tmp_path / "a.xlsx", HEAD + ["PriceTier1", "PriceTier2", "Weight"],
+                            [good("A") + ["-1.123456", -2.123456, "-abc"], good("B") + [-1, "12,5", "-1.5"]]))
+    assert rules(rep) == [("decimal.negative", "H2"), ("decimal.negative", "H3"), ("decimal.negative", "I2"),
+                          ("decimal.negative", "J3"), ("decimal.places", "H2"), ("decimal.places", "I2"),
+                          ("type.decimal", "I3"), ("type.decimal", "J2")]
+    assert rep.row_valid.tolist() == [False, False]
+
+
 def test_error_cell_and_formula_without_value_are_not_reported_twice(tmp_path):
     path = tmp_path / "a.xlsx"
     wb = xlsxwriter.Workbook(str(path))

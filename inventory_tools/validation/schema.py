@@ -105,9 +105,14 @@ def schema_yaml() -> str:
 
 
 # -- step 3 -----------------------------------------------------------------------------------------
+_NO_VALUE_RULES = {"type.decimal", "text.unsafe_char"}  # a cell failing these holds no value to judge further
+
+
 def value_problems(read: dict[str, ReadColumn], frame: pd.DataFrame, raw: pd.DataFrame,
                    bad: dict[str, np.ndarray], add: AddProblem) -> None:
-    """Judge every checked column's values; each refused cell is reported once and blanked."""
+    """Judge every checked column's values: a cell is reported under every rule its value breaks
+    (so one round of fixes clears it: '-1.123456' is both negative and too precise), unless reading
+    it already failed; refused cells are blanked for the row rules."""
     from .checks import RULE_OF, passes
     from .rules import severity
 
@@ -117,9 +122,10 @@ def value_problems(read: dict[str, ReadColumn], frame: pd.DataFrame, raw: pd.Dat
         raw_arr = raw[name].to_numpy(dtype=object) if name in raw.columns else texts
         col = cols.column(name)
         refused = np.zeros(len(frame), dtype=bool)
+        unread = bad[name].copy()  # refused when read (reported there): no value to judge
         for check in column_checks(name):
             rule = RULE_OF[check.name]
-            failing = np.flatnonzero(~passes(check, series) & ~bad[name])
+            failing = np.flatnonzero(~passes(check, series) & ~unread)
             error = severity(rule) == "error"
             for pos in failing.tolist():
                 add(pos, name, raw_arr[pos], rule, *_words(col, rule, texts[pos], column.issue(pos)),
@@ -127,6 +133,8 @@ def value_problems(read: dict[str, ReadColumn], frame: pd.DataFrame, raw: pd.Dat
             if error:
                 bad[name][failing] = True
                 refused[failing] = True
+            if rule in _NO_VALUE_RULES:
+                unread[failing] = True
         if refused.any():
             _blank(frame, read, name, refused)
 
