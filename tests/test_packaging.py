@@ -33,7 +33,8 @@ def test_installed_wheel_finds_its_data_files(tmp_path):
     run = subprocess.run([str(py), "-c", code], cwd=work, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     out = run.stdout.split("\n")
-    assert str(env_dir) in out[0] and str(ROOT) not in out[0]
+    found = Path(out[0]).resolve()  # (paths compared as paths: /tmp/ci is not inside /tmp/ci-tmp)
+    assert found.is_relative_to(env_dir.resolve()) and not found.is_relative_to(ROOT.resolve())
     assert out[1] == "96" and out[2].startswith("How to edit")
     load = subprocess.run([str(env_dir / "bin" / "inventory-tools"), "--store", "s.db", "import",
                            str(ROOT / "examples" / "inventory-list.csv"), "--yes", "--results", "r.xlsx"],
