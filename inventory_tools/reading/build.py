@@ -151,6 +151,19 @@ def build_table(path: Path, kind: str, sheet: str | None, rows: Iterable[list],
     return table
 
 
+def manifest_of(rows) -> dict:
+    """The manifest sheet's (key, value) rows as a dict of texts (a whole-number float as its
+    integer's text), as python-calamine or the sheet XML give them."""
+    manifest = {}
+    for r in rows:
+        if len(r) >= 1 and isinstance(r[0], str) and r[0].strip():
+            v = r[1] if len(r) > 1 else None
+            if isinstance(v, float) and v.is_integer():
+                v = int(v)
+            manifest[r[0].strip()] = "" if v is None else (v if isinstance(v, str) else str(v))
+    return manifest
+
+
 def cells_frame(factors: dict[str, tuple[np.ndarray, np.ndarray]], rows: int) -> pd.DataFrame:
     """The object frame of the cells (blank = None) from each column's codes and distinct values:
     one block filled column by column (each cell points at its column's one copy of the value: a

@@ -27,7 +27,7 @@ from .. import columns as cols
 from ..sheets import DATA_SHEET, MANIFEST_SHEET
 from ..values import fold
 from .arrowcols import Column, NotExact, number_column, resolve_numbers, resolve_texts, text_column
-from .build import assemble_table, mark_hidden, mark_merged
+from .build import assemble_table, manifest_of, mark_hidden, mark_merged
 from .head import Head, HeadUnreadable, read_head
 from .headers import Header, find_header_row
 from .package import READABLE_SHEET_TYPES, Package, calamine_changes
@@ -128,16 +128,9 @@ class _Prepared:
                                  nrows=MANIFEST_ROWS)
         except (HeadUnreadable, zipfile.BadZipFile, OSError, KeyError, EOFError) as exc:
             raise Fallback(f"the manifest cannot be read ({exc})") from None
+        # the sheet XML's rows start at column A; python-calamine's at the first used column
         first = min((ci for row in head.rows for ci, v in enumerate(row) if v != ""), default=0)
-        manifest = {}
-        for row in head.rows:
-            r = row[first:]
-            if len(r) >= 1 and isinstance(r[0], str) and r[0].strip():
-                v = r[1] if len(r) > 1 else None
-                if isinstance(v, float) and v.is_integer():
-                    v = int(v)
-                manifest[r[0].strip()] = "" if v is None else (v if isinstance(v, str) else str(v))
-        return manifest
+        return manifest_of(row[first:] for row in head.rows)
 
     def copy(self, **more) -> str:
         """A copy with the shared strings marked (streamed), plus ``more`` replaced members."""

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator
 from ..errors import FileReadError
 from ..sheets import DATA_SHEET, MANIFEST_SHEET
 from ..values import fold
-from .build import build_table, mark_hidden, mark_merged
+from .build import build_table, manifest_of, mark_hidden, mark_merged
 from .headers import HEADER_SCAN_ROWS, header_row_of
 from .package import calamine_ready_copy
 from .fast import NOT_RUN
@@ -173,15 +173,7 @@ def read_calamine(path: Path, kind: str, alongside: Callable[[dict | None], Any]
 
 def _manifest(path: Path, wb, name: str) -> dict:
     """The hidden manifest sheet (key, value rows) of a workbook we exported."""
-    rows = _calamine_call(path, lambda: wb.get_sheet_by_name(name).to_python(skip_empty_area=False))
-    manifest = {}
-    for r in rows:
-        if len(r) >= 1 and isinstance(r[0], str) and r[0].strip():
-            v = r[1] if len(r) > 1 else None
-            if isinstance(v, float) and v.is_integer():
-                v = int(v)
-            manifest[r[0].strip()] = "" if v is None else (v if isinstance(v, str) else str(v))
-    return manifest
+    return manifest_of(_calamine_call(path, lambda: wb.get_sheet_by_name(name).to_python(skip_empty_area=False)))
 
 
 def _data_sheet(path: Path, wb, names: list[str], manifest: dict | None, man_name: str | None) -> str:
