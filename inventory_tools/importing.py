@@ -178,7 +178,9 @@ def _checked(store, path: str, base_export_id: str | None, keep: bool, *, strict
     source = Path(path).name
 
     def base_for(manifest):  # the export snapshot is read from the store while the sheet is parsed
-        return resolve_base(store, manifest, base_export_id, source, load=overlap_with_parse(manifest))
+        found = resolve_base(store, manifest, base_export_id, source, load=overlap_with_parse(manifest))
+        from .validation import checks  # noqa: F401  (pandera's imports, taken while the sheet parses)
+        return found
 
     checked, side, fresh = open_checked(path, base_for)
     base_id, base = side if fresh else base_for(checked.table.manifest)
