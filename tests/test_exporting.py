@@ -117,6 +117,23 @@ def test_status_filter_and_bad_status(ex, tmp_path):
     assert "--status 'Pending' is not a status" in bad.stderr
 
 
+def test_an_export_of_no_products_is_a_workbook_that_imports_as_nothing(run, store_path, tmp_path):
+    # a store holding no products: the header, the manifest and the instructions all the same
+    # (read back by a second reader), and importing the workbook back changes nothing
+    open_store(store_path).close()
+    out = tmp_path / "none.xlsx"
+    run("export", out)
+    book = CalamineWorkbook.from_path(str(out))
+    assert book.sheet_names[:2] == ["Inventory List", "Instructions"]
+    rows = book.get_sheet_by_name("Inventory List").to_python()
+    assert len(rows) == 1 and rows[0] == list(cols.names())
+    manifest = {r[0]: r[1] for r in book.get_sheet_by_name("_manifest").to_python()}
+    assert manifest["row_count"] == "0"
+    run("validate", out)
+    run("import", out, "--yes", "--results", tmp_path / "r.xlsx")
+    assert run.json("list")["products"] == []
+
+
 def test_bad_target_names_and_folders(ex, tmp_path):
     r = ex("export", tmp_path / "inv.txt", expect=2)
     assert "must end in .xlsx or .csv" in r.stderr
