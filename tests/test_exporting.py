@@ -172,6 +172,54 @@ def _no_child_processes() -> bool:
     return False  # one still running, or one that ended and nobody waited for
 
 
+def test_a_reading_copy_that_wrote_every_batch_succeeds_when_the_pipe_closes_before_its_end(ex, store_path,
+                                                                                           tmp_path, monkeypatch):
+    """The export failed at random ("the store could not be read") on big rows: the parent, every
+    batch taken, closed the pipe while the copy was still writing the stream's end. Now the
+    parent drains the pipe first, and a copy that wrote every batch does not count a broken
+    pipe after that as a failure. Here the parent closes the pipe before the copy ends its stream."""
+    import os
+    import sqlite3
+    import time
+
+    from inventory_tools.stores import arrow_read
+    from inventory_tools.stores.state import qi
+
+    written, closed = tmp_path / "written", tmp_path / "closed"
+    read = arrow_read._read
+
+    def then_wait(*args):  # (in the forked copy) every batch written, the stream's end waits
+        yield from read(*args)
+        written.touch()
+        for _ in range(1000):
+            if closed.exists():
+                return
+            time.sleep(0.01)
+    monkeypatch.setattr(arrow_read, "_read", then_wait)
+    names = list(cols.names())
+    first = sqlite3.connect(store_path).execute("SELECT min(rowid) FROM products").fetchone()[0]
+    sql = arrow_read.products_sql(names, "", [], qi)
+    data_r, data_w = os.pipe()
+    err_r, err_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(data_r)
+        os.close(err_r)
+        arrow_read._child(store_path, names, sql, [(first, first + 2)], data_w, err_w)  # two rows: one pipe buffer
+    os.close(data_w)
+    os.close(err_w)
+    for _ in range(1000):
+        if written.exists():
+            break
+        time.sleep(0.01)
+    os.close(data_r)  # the batch is in the pipe; its end is not
+    closed.touch()
+    _, status = os.waitpid(pid, 0)
+    message = os.read(err_r, 4000)
+    os.close(err_r)
+    assert os.waitstatus_to_exitcode(status) == 0, message
+
+
 @pytest.mark.parametrize("where", ["reading", "writing"])
 def test_an_export_failing_stops_its_reading_processes_and_leaves_nothing(ex, tmp_path, store_path, monkeypatch,
                                                                           where):

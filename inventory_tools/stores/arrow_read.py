@@ -164,6 +164,11 @@ class _Child:
             return
         if kill:  # the caller stopped early (an error in writing): stop the copy too
             _kill(self.pid)
+        else:  # every batch taken: wait for the stream's end, which the copy writes as it leaves
+            try:  # (closing first would break the pipe under that last write: a failure for nothing)
+                self.source.read()
+            except OSError:
+                pass
         self.source.close()
         _, status = os.waitpid(self.pid, 0)
         self.status = os.waitstatus_to_exitcode(status)
@@ -172,7 +177,8 @@ class _Child:
 
     def check(self) -> None:
         if self.status:
-            raise StoreError(f"{_CHILD_FAILED}: {self.message or 'the reading process ended early'}",
+            how = f"killed by signal {-self.status}" if self.status < 0 else f"exit status {self.status}"
+            raise StoreError(f"{_CHILD_FAILED}: {self.message or f'the reading process ended early ({how})'}",
                              "check the store file and the disk; nothing was written")
 
 
@@ -187,13 +193,16 @@ def _child(path: str, names: Sequence[str], sql: str, ranges, data_w: int, err_w
     """In the forked copy: stream the chunks, say what failed, leave without any cleanup of the
     parent's objects (its SQLite connections are the parent's: never touched here)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (it kills us)
-    code = 0
+    code, written = 0, False
     try:
         with os.fdopen(data_w, "wb") as out, pa.ipc.new_stream(out, schema(names)) as writer:
             for batch in _read(path, names, sql, ranges):
                 writer.write_batch(batch)
+            written = True
     except BrokenPipeError:
-        code = 1  # the parent stopped reading: it knows why
+        # the parent stopped reading: before every batch was written it knows why (it stopped
+        # early); after, only the stream's end was lost, and the parent counts the batches itself
+        code = 0 if written else 1
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
         code = 1
         try:
