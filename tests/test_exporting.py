@@ -11,7 +11,6 @@ from inventory_tools.stores import open_store
 from tests.helpers import EXAMPLES, FORMULA_LIKE
 
 
-
 def _sheet_rows(path, sheet="Inventory List"):
     ws = openpyxl.load_workbook(path)[sheet]
     rows = list(ws.iter_rows())
