@@ -162,44 +162,30 @@ for owner, name, at in ((state_module.LocalState, "begin_operation", "transactio
         stop(_at)
         return out
     setattr(owner, name, hooked)
-original_insert = store_module.SqliteStore._insert
 
 
-def insert(self, db, *a, **k):  # held inside the INSERT statement itself, rows half written
-    calls = []
+def held_inside(name, at, after):  # held inside the method's SQL statement itself, after some steps
+    original = getattr(store_module.SqliteStore, name)
 
-    def progress():
-        calls.append(1)
-        if len(calls) == 50:
-            stop("inside_the_insert")
-        return 0
-    db.set_progress_handler(progress, 1000)
-    try:
-        return original_insert(self, db, *a, **k)
-    finally:
-        db.set_progress_handler(None, 0)
+    def method(self, db, *a, **k):
+        calls = []
 
-
-store_module.SqliteStore._insert = insert
-original_update = store_module.SqliteStore._update
-
-
-def update(self, db, *a, **k):  # held inside the set-based UPDATE, some rows rewritten
-    calls = []
-
-    def progress():
-        calls.append(1)
-        if len(calls) == 20:
-            stop("inside_the_update")
-        return 0
-    db.set_progress_handler(progress, 1000)
-    try:
-        return original_update(self, db, *a, **k)
-    finally:
-        db.set_progress_handler(None, 0)
+        def progress():
+            calls.append(1)
+            if len(calls) == after:
+                stop(at)
+            return 0
+        db.set_progress_handler(progress, 1000)
+        try:
+            return original(self, db, *a, **k)
+        finally:
+            db.set_progress_handler(None, 0)
+    setattr(store_module.SqliteStore, name, method)
 
 
-store_module.SqliteStore._update = update
+held_inside("_insert", "inside_the_insert", 50)  # rows half written
+held_inside("_update", "inside_the_update", 20)  # the set-based UPDATE, some rows rewritten
+
 store = open_store(path)
 if phase == "inside_the_update":  # an import of cell changes (the seeded products' Name and Brand)
     codes = [r[0] for r in store.db.execute('SELECT "ProductCode" FROM products WHERE "ProductCode" <> \'SEED\'')]
