@@ -13,9 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from inventory_tools import columns as cols
-from inventory_tools.cli import cli
 from inventory_tools.changes import ChangeSet
+from inventory_tools.cli import cli
 from inventory_tools.stores.sqlite import SqliteStore
+from tests.helpers.workbooks import write_wb as workbook
 
 SAMPLE = Path(__file__).parent / "data" / "samples" / "dear_inventorylist_export_live_2026-07-03.csv"
 HEAD = ["ProductCode", "Name", "Category", "Type", "CostingMethod", "DefaultUnitOfMeasure", "Status"]
@@ -26,14 +27,7 @@ def good(code: str) -> list:
 
 
 def write_wb(path: Path, rows: list[list], header=HEAD) -> Path:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Inventory List"
-    ws.append(header)
-    for r in rows:
-        ws.append(r)
-    wb.save(path)
-    return path
+    return workbook(path, header, rows)
 
 
 def run(*args, store: Path | None = None):
@@ -161,13 +155,7 @@ ROWS = [["ProductCode", "Name", "Category", "Status"], ["M-1", "Widget", "Pipes"
 
 
 def _plain(path: Path, rows=ROWS) -> Path:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Inventory List"
-    for r in rows:
-        ws.append(r)
-    wb.save(path)
-    return path
+    return workbook(path, rows[0], rows[1:])
 
 
 def _merged(path: Path) -> Path:

@@ -19,6 +19,7 @@ from inventory_tools.reading.sst import MARK, item_text, mark_strings, strings_a
 from inventory_tools.reading.styles import is_date_format
 from inventory_tools.reading.workbook import read_calamine
 from inventory_tools.reading.zipcopy import package_copy, remove
+from tests.helpers.workbooks import write_wb
 
 HEAD = ["ProductCode", "Name", "Category", "Barcode", "PriceTier1", "Sellable", "Status"]
 
@@ -63,13 +64,7 @@ def xw(path: Path, rows: list[list], *, options: dict | None = None, sheet: str 
 
 def ox(path: Path, rows: list[list]) -> Path:
     """Rows written by openpyxl (inline strings, ``t="n"`` numbers)."""
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Inventory List"
-    for row in rows:
-        ws.append(row)
-    wb.save(path)
-    return path
+    return write_wb(path, rows[0], rows[1:])
 
 
 TEXTS = ["00123", "B-2", "  padded  ", "nbsp\u00a0", "line\nbreak", "x_x000D_y", "é😀", "12.5", "true",

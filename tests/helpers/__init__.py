@@ -12,6 +12,8 @@ from click.testing import CliRunner
 from inventory_tools import columns as cols
 from inventory_tools.cli import cli
 
+from .workbooks import write_wb
+
 TESTS = Path(__file__).resolve().parent.parent
 DATA = TESTS / "data"
 SAMPLE_CSV = DATA / "samples" / "dear_inventorylist_export_live_2026-07-03.csv"
@@ -84,15 +86,4 @@ def snapshot(run):
 
 def sheet(path, header, rows, title="Inventory List"):
     """A hand-made workbook: one sheet, a header and rows (text typed as text)."""
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = title
-    ws.append(header)
-    for row in rows:
-        ws.append(row)
-    for r in ws.iter_rows(min_row=2):
-        for cell in r:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"
-    wb.save(path)
-    return path
+    return write_wb(path, header, rows, sheet=title, text_typed=True)

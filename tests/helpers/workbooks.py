@@ -9,13 +9,21 @@ import openpyxl
 
 
 def write_wb(path: Path, header: list, rows: list[list], *, sheet: str = "Inventory List",
-             manifest: dict | None = None, others: dict[str, list[list]] | None = None) -> Path:
+             manifest: dict | None = None, others: dict[str, list[list]] | None = None,
+             text_typed: bool = False) -> Path:
+    """One data sheet (a header and rows), optionally other sheets and a hidden manifest.
+    ``text_typed``: every text cell typed as text (openpyxl would read "=..." as a formula)."""
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = sheet
     ws.append(header)
     for r in rows:
         ws.append(r)
+    if text_typed:
+        for r in ws.iter_rows(min_row=2):
+            for cell in r:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"
     for name, rws in (others or {}).items():
         o = wb.create_sheet(name)
         for r in rws:
