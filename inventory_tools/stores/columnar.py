@@ -226,6 +226,4 @@ def read(db: sqlite3.Connection, export_id: str, names: list[str], rows: int | N
         for codes, uniques in parts.pop(name):
             np.take(uniques, codes, out=block[j, at:at + len(codes)])
             at += len(codes)
-    import pandas as pd
-
     return pd.DataFrame(block.T, columns=names, dtype=object, copy=False)

@@ -117,9 +117,7 @@ class SqliteStore(Store):
                 f"SELECT e.{key} FROM export_rows e LEFT JOIN products p ON p.{key} = e.{key}"
                 f" WHERE e.export_id = ? AND (p.{key} IS NULL OR {differs})", (export_id,))}
         in_snapshot = set(snapshot[cols.KEY])
-        import pandas as pd
-
-        wanted = pd.Index(codes)
+        wanted = pd.Index(codes, dtype=object)  # (pandas 3 would copy every code into Arrow strings)
         keep = snapshot[cols.KEY].isin(wanted) & ~snapshot[cols.KEY].isin(moved)
         kept = snapshot if keep.all() else snapshot[keep]  # usually every row: no copy of them all
         again = [c for c in codes if c in moved or c not in in_snapshot]
@@ -211,8 +209,6 @@ class SqliteStore(Store):
     def _same_products(db, codes: list[str]) -> list[tuple[str, str]]:
         """(new code, existing code) for each code the store already has, typed any way a person
         reads as the same (:func:`~inventory_tools.codes.product_key`): validation's own rule."""
-        import pandas as pd
-
         existing = pd.Series([r[0] for r in db.execute(f"SELECT {qi(cols.KEY)} FROM products")], dtype=object)
         if existing.empty:
             return []

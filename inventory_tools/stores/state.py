@@ -477,9 +477,6 @@ def frame_from_rows(rows: list) -> "pd.DataFrame":
     names = list(cols.names())
     if not rows:
         return empty_products()
-    import numpy as np
-    import pandas as pd
-
     grid = np.array(rows, dtype=object)
     if not isinstance(rows[0][0], str) or None in rows[0]:  # not selected with select_list()
         grid[pd.isna(grid)] = ""
@@ -497,9 +494,6 @@ def frame_from_cursor(cursor: sqlite3.Cursor, names: list[str] | None = None) ->
     catalogue's repeated values ("0", "Each", a category) cost one object each, which halves
     the memory of a large frame (a million products: GBs) for a little more time.
     """
-    import numpy as np
-    import pandas as pd
-
     from ..factorised import merge
 
     names = list(names or cols.names())
