@@ -140,9 +140,10 @@ class Rows:
         return self.current is None or not self.in_store[pos] or \
             not same_value(cols.column(c), text, self.current[c].iat[pos])
 
-    def before(self, c: str) -> pd.Series:
-        """Column ``c`` before the file: the export's value, else the store's ("" for new rows)."""
-        prior = pd.Series("", index=self.frame.index, dtype=object)
+    def before(self, c: str, new: str | None = "") -> pd.Series:
+        """Column ``c`` before the file: the export's value, else the store's, else ``new`` (a row
+        neither holds)."""
+        prior = pd.Series(new, index=self.frame.index, dtype=object)
         if self.current is not None:
             prior = prior.where(~self.in_store, self.current[c])
         if self.has_base:
@@ -184,19 +185,10 @@ class Rows:
             data[f"{c}@determined"] = pd.Series(self.determined(c), index=idx)
         for c in (x.name for x in cols.columns() if x.read_only and x.name in self.present):
             data[f"{c}@file"] = self.frame[c]
-            data[f"{c}@ref"] = self._reference(c)
+            data[f"{c}@ref"] = self.before(c, new=None)  # what a read-only cell held before
         for c in (x.name for x in cols.columns() if x.identifier and x.name in self.present):
             data[f"{c}@zeros"] = self._zeros_lost(c)
         return pd.DataFrame(data, index=idx)
-
-    def _reference(self, c: str) -> pd.Series:
-        """What a read-only cell held before the file (the export's value, else the store's)."""
-        ref = pd.Series(None, index=self.frame.index, dtype=object)
-        if self.current is not None:
-            ref = ref.where(~self.in_store, self.current[c])
-        if self.has_base:
-            ref = ref.where(~self.in_base, self.base[c])
-        return ref
 
     def _zeros_lost(self, c: str) -> pd.Series:
         """The export's value where the file holds it without its leading zeros ("" elsewhere)."""
