@@ -8,11 +8,11 @@ import zlib
 
 import pytest
 
+from inventory_tools.errors import FileReadError
 from inventory_tools.reading import inflate
 from inventory_tools.reading.inflate import MemberReader, member_chunks
 from inventory_tools.reading.scan import scan_xlsx
 from tests.helpers.workbooks import write_wb
-from inventory_tools.errors import FileReadError
 
 SAMPLE = b"<row r=\"1\"><c r=\"A1\" t=\"s\"><v>0</v></c></row>" * 20_000 + os.urandom(50_000)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import struct
 import zipfile
 import zlib
-from typing import Iterator
+from collections.abc import Iterator
 
 _LOCAL = struct.Struct("<4s2B4HL2L2H")  # zipfile.structFileHeader
 _READ = 1 << 20

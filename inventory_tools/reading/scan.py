@@ -16,8 +16,9 @@ from pathlib import Path
 from ..cellref import col_index
 from .inflate import MemberReader
 from .package import Package
-from .sniff import xml_problem, damaged
+from .sniff import damaged, xml_problem
 from .sst import MARK
+
 
 def _has_needle(zf: zipfile.ZipFile, part: str, needles: tuple[bytes, ...]) -> bool:
     tail = b""
