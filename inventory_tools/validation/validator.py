@@ -127,12 +127,13 @@ class Validator:
     def run(self, progress: Callable[[int], None] | None = None) -> ValidationReport:
         t = self.table
         tick = progress or (lambda n: None)
-        frame = pd.DataFrame(index=t.raw.index)
         read = {}
         for name in t.raw.columns:
             read[name] = canonical_column(t, name, self.bad[name], self.add)
-            frame[name] = read[name].values
             tick(1)
+        # one frame from all the columns (a column inserted at a time costs a block each)
+        frame = pd.DataFrame({name: column.values.to_numpy() for name, column in read.items()},
+                             index=t.raw.index, columns=list(t.raw.columns), dtype=object, copy=False)
         self.frame = frame
         value_problems(read, frame, t.raw, self.bad, self.add)
         self.categorical.update({name: column.categorical for name, column in read.items()})
