@@ -146,8 +146,7 @@ def load(digest: str, path) -> tuple[object, dict] | None:
         return None
     table = entry.table
     table.path = Path(path)
-    # the cell values are rebuilt only if the file is checked again (with_cells)
-    table.raw = pd.DataFrame(columns=list(table.factors))
+    # the cell values are rebuilt only if the file is checked again, and then only as needed
     for report in entry.verdicts.values():
         report.table = table
         if isinstance(report.frame, _FrameParts):
@@ -165,7 +164,7 @@ def save(digest: str, table, verdicts: dict | None = None) -> bool:
         return False  # cells not held column-wise: nothing cheap to keep
     # the cells are rebuilt from the factorised columns on load (half the size, twice as fast);
     # likewise the checked values, from their categories
-    kept = dataclasses.replace(table, raw=None)
+    kept = dataclasses.replace(table, _cells=None)
     stored = {key: dataclasses.replace(report, table=kept, frame=_frame_parts(report.frame, report.categorical))
               for key, report in (verdicts or {}).items()}
     tmp = None
@@ -200,13 +199,8 @@ def _prune(folder: Path) -> None:
 
 
 def with_cells(table):
-    """``table`` with its raw cell frame (rebuilt from the factorised columns, blank = None, as
-    the reader built it, when it was dropped)."""
-    if len(table.raw) == len(table.row_numbers) and len(table.raw.columns):
-        return table
-    from .reading.build import cells_frame
-
-    table.raw = cells_frame(table.factors, len(table.row_numbers))
+    """``table`` with its cells (:attr:`~.reading.Table.raw` is rebuilt from the factorised
+    columns when first used, as the reader built it)."""
     return table
 
 

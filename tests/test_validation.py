@@ -706,3 +706,32 @@ def test_rebuilt_report_across_chunks_keeps_every_value_and_mark(tmp_path, monke
     filled = {c.coordinate for row in data.iter_rows() for c in row if c.fill.fgColor.rgb.endswith("FFC7CE")}
     assert filled == {"G7", "G15", "G42", "A7", "A15", "A42"}  # the bad cells, and their rows' first cells
     assert all(c.font.b for c in data[1]) and not data["A2"].font.b
+
+
+@pytest.mark.parametrize("reader", ["fastexcel", "csv"])
+def test_checking_a_file_never_builds_its_cell_frame_and_names_the_values_read(tmp_path, reader):
+    """The checks read the factorised columns and single cells (Table.cell): the object frame of
+    every cell is built only when asked for, and then holds exactly the values the problems show."""
+    from inventory_tools.checked_file import validate_file
+
+    header = ["ProductCode", "Name", "Status", "PriceTier1", "Barcode"]
+    rows = [["A1", " padded ", "Actvie", "abc", "123"], ["A2", "ok", "Active", 1.5, None],
+            ["1.23457E+12", "x", "Active", -2.123456, "0714621929903"]]
+    if reader == "csv":
+        path = tmp_path / "list.csv"
+        path.write_text("\n".join(",".join("" if v is None else str(v) for v in r) for r in [header, *rows]) + "\n")
+    else:
+        path = write_wb(tmp_path / "list.xlsx", header, rows)
+    checked, report = validate_file(path, keep=False)
+    table = checked.table
+    assert table._cells is None  # not built by reading, nor by checking
+    assert {p.rule for p in report.problems} >= {"enum.value", "type.decimal", "text.spaces",
+                                                 "identifier.scientific", "decimal.places"}
+    for p in report.problems:
+        if p.index is not None and p.column in table.columns and p.at in (None, p.column):
+            assert p.value == table.cell(p.column, p.index)
+    frame = table.raw  # built now, from the same columns
+    for p in report.problems:
+        if p.index is not None and p.column in table.columns and p.at in (None, p.column):
+            assert frame[p.column].iat[p.index] == p.value
+    assert frame["Name"].tolist()[:2] == [" padded ", "ok"] and frame["Barcode"].iat[1] is None

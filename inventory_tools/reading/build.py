@@ -184,8 +184,7 @@ def assemble_table(path: Path, kind: str, sheet: str | None, header: Header,
     -1; distinct values): the raw cells built from them, flagged cells marked."""
     ordered = header.ordered
     factors = {name: factors_by_index[ci] for name, ci in ordered}
-    raw = cells_frame(factors, len(row_numbers))
-    table = Table(path=path, kind=kind, sheet=sheet, raw=raw, row_numbers=row_numbers,
+    table = Table(path=path, kind=kind, sheet=sheet, row_numbers=row_numbers,  # cells built on first use
                   column_letters={name: col_letter(ci) for name, ci in ordered}, problems=problems,
                   line_numbers=lines, header_row=header.row, extra_columns=header.extras, factors=factors)
     _mark_flagged_cells(table, flags, {ci: name for name, ci in ordered})
@@ -204,7 +203,7 @@ def _mark_flagged_cells(table: Table, flags: dict[tuple[int, int], tuple[str, st
         ref = f"{col_letter(ci)}{rn}"
         if flag == "formula":
             table.cell_flags[(pos, name)] = "formula"
-            value = table.raw.iat[pos, table.raw.columns.get_loc(name)]
+            value = table.cell(name, pos)
             formula = (cached or "").removeprefix("of:").lstrip("=")
             table.problems.append(Problem(
                 table.sheet, rn, name, ref, value, "cell.formula", "warning",
@@ -213,7 +212,7 @@ def _mark_flagged_cells(table: Table, flags: dict[tuple[int, int], tuple[str, st
                 "(copy the cell, then Paste Special → Values)", pos))
         elif flag == "formula_no_value":
             table.cell_flags[(pos, name)] = "formula_no_value"
-            _blank_cell(table, pos, name)
+            table.blank_cell(pos, name)
             table.problems.append(Problem(
                 table.sheet, rn, name, ref, f"={cached}" if cached else None, "cell.formula_no_value", "error",
                 f"{name} is a formula with no saved value",
@@ -226,25 +225,18 @@ def _mark_flagged_cells(table: Table, flags: dict[tuple[int, int], tuple[str, st
 def _warn_error_text(table: Table, err_cells: list[tuple[str, np.ndarray]]) -> None:
     """CSV has no error cells: a spreadsheet that saved one as CSV wrote its text (#N/A). Such text
     is kept (it may be real) but warned about. (Workbooks mark real error cells; see the scans.)"""
-    raw = table.raw
     for name, positions in err_cells:
         for pos in positions.tolist():
-            v = raw.iat[pos, raw.columns.get_loc(name)]
+            v = table.cell(name, pos)
             table.problems.append(Problem(
                 table.sheet, table.row_numbers[pos], name, table.cell_ref(pos, name), v, "cell.error_text", "warning",
                 f"{name} '{str(v).strip()}' looks like a spreadsheet error value; it is read as text",
                 "if a formula failed before the CSV was saved, fix it in the workbook and save the CSV again", pos))
 
 
-def _blank_cell(table: Table, pos: int, name: str) -> None:
-    table.raw.iat[pos, table.raw.columns.get_loc(name)] = None
-    if name in table.factors:
-        table.factors[name][0][pos] = -1
-
-
 def _error_cell(table: Table, pos: int, name: str, ref: str, text: str) -> None:
     table.cell_flags[(pos, name)] = "error"
-    _blank_cell(table, pos, name)
+    table.blank_cell(pos, name)
     table.problems.append(Problem(table.sheet, table.row_numbers[pos], name, ref, str(text).strip(), "cell.error",
                                   "error", f"{name} is an error cell ({str(text).strip()})",
                                   "fix the formula that produced the error (often a VLOOKUP that found nothing) "

@@ -59,7 +59,6 @@ class Table:
     path: Path
     kind: str  # "xlsx" | "ods" | "csv"
     sheet: str | None
-    raw: pd.DataFrame
     row_numbers: list[int]
     column_letters: dict[str, str]
     manifest: dict | None = None
@@ -74,11 +73,48 @@ class Table:
     # validation work once per distinct value. Kept in step with ``raw`` by this module.
     factors: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
     reader: str = ""  # what read the cells: "fastexcel", "python-calamine (why)", "csv"
+    _cells: pd.DataFrame | None = field(default=None, repr=False)  # ``raw``, once built or given
+
+    @property
+    def raw(self) -> pd.DataFrame:
+        """The cells as an object frame (blank = None), one column per recognised column, built
+        from ``factors`` on first use: validation reads the factorised columns and single cells
+        (:meth:`cell`), so a checked file never pays for this frame (96 columns × 100,000 rows
+        of object pointers, 0.2 s)."""
+        if self._cells is None:
+            from .build import cells_frame
+
+            self._cells = cells_frame(self.factors, len(self.row_numbers))
+        return self._cells
+
+    @raw.setter
+    def raw(self, frame: pd.DataFrame) -> None:
+        self._cells = frame
+
+    @property
+    def columns(self) -> list[str]:
+        """The recognised columns, in the file's order."""
+        return list(self.factors) if self._cells is None else list(self._cells.columns)
+
+    def cell(self, column: str, index: int):
+        """The value of one cell as read (None: blank), row ``index`` of column ``column``."""
+        held = self.factors.get(column)
+        if held is not None and self._cells is None:
+            code = held[0][index]
+            return held[1][code] if code >= 0 else None
+        return self.raw[column].iat[index]
+
+    def blank_cell(self, index: int, column: str) -> None:
+        """Read one cell as blank from here on (an error cell, a formula without a value)."""
+        if column in self.factors:
+            self.factors[column][0][index] = -1
+        if self._cells is not None or column not in self.factors:
+            self.raw.iat[index, self.raw.columns.get_loc(column)] = None
 
     def release_cells(self) -> None:
         """Drop the cell values (hundreds of MB for a big sheet) once they have been validated;
         the addresses (rows, letters) stay for reports."""
-        self.raw = self.raw.iloc[:0]
+        self._cells = pd.DataFrame(columns=self.columns)
         self.factors = {}
 
     def cell_ref(self, index: int, column: str) -> str:

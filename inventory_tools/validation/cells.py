@@ -110,11 +110,10 @@ def canonical_column(table: Table, name: str, bad: np.ndarray, add: AddProblem) 
     """Read column ``name`` (see the module's docstring); reports the damage found and updates
     ``bad`` (cells reported as errors), which are blanked."""
     col = cols.column(name)
-    raw = table.raw[name]
-    raw_arr = raw.to_numpy(dtype=object)
+    n = len(table.row_numbers)
     codes, uniq = table.factors.get(name, (None, None))
-    if codes is None or len(codes) != len(raw_arr):
-        codes, uniq = pd.factorize(raw_arr, use_na_sentinel=True)
+    if codes is None or len(codes) != n:  # (the readers always give them; a table built otherwise)
+        codes, uniq = pd.factorize(table.raw[name].to_numpy(dtype=object), use_na_sentinel=True)
     nu = len(uniq)
     u = _canonical_uniques(col, uniq)
     # 0 nothing to say or left to the rules, 1 a warning (the value is read), 2 an error (blanked)
@@ -125,18 +124,19 @@ def canonical_column(table: Table, name: str, bad: np.ndarray, add: AddProblem) 
     sci_cells = u.scientific[c] & ~bad
     issue_cells = level[c] > 0
     space_cells = u.spaced[c] & ~bad & ~issue_cells
+    raw = np.append(np.asarray(uniq, dtype=object), None)  # a cell as read: raw[codes[pos]] (blank -1: None)
     for pos in np.flatnonzero(sci_cells).tolist():
-        v = raw_arr[pos]
+        v = raw[codes[pos]]
         add(pos, name, v, "identifier.scientific",
             f"{name} '{v}' is in scientific notation: the digits of the code were lost",
             f"format the {name} column as Text and re-enter the full code")
     for pos in np.flatnonzero(space_cells).tolist():
-        v = raw_arr[pos]
+        v = raw[codes[pos]]
         add(pos, name, v, "text.spaces", f"{name} {v!r} has non-breaking or leading/trailing spaces; they were removed",
             "nothing to do (the value is read without them); retype it to silence this warning", "warning")
     for pos in np.flatnonzero(issue_cells & ~bad).tolist():
         issue: Issue = u.issues[c[pos]]
-        add(pos, name, raw_arr[pos], issue.rule, issue.message, issue.hint, issue.severity)
+        add(pos, name, raw[codes[pos]], issue.rule, issue.message, issue.hint, issue.severity)
     bad |= sci_cells | (level[c] == 2)
     vals = u.values[c]
     cat_of_u, categories = pd.factorize(u.values)
@@ -145,4 +145,4 @@ def canonical_column(table: Table, name: str, bad: np.ndarray, add: AddProblem) 
         vals[bad] = ""
         cells[bad] = cat_of_u[nu]  # u.values[nu] is ""
     categorical = factorised.categorical(cells, categories)
-    return ReadColumn(pd.Series(vals, index=raw.index, dtype=object), categorical, u.issues, c)
+    return ReadColumn(pd.Series(vals, index=pd.RangeIndex(n), dtype=object), categorical, u.issues, c)

@@ -9,7 +9,7 @@ and :func:`row_problems` runs them in order (a cell one rule reports is not judg
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 from .._lazy import lazy_import
@@ -60,7 +60,7 @@ class Rows:
     """
 
     frame: pd.DataFrame
-    raw: pd.DataFrame
+    cell: Callable[[str, int], Any]  # a cell's value as read: (column, row index) → value
     bad: dict[str, np.ndarray]
     add: AddProblem
     cell_ref: Callable[[int, str], str]
@@ -236,7 +236,7 @@ def words(r: Rows, a: pd.DataFrame, rule: str, stats: dict, pos: int) -> Words:
                 f"use the existing code exactly ('{existing}'), or choose a code that really differs", (cols.KEY,))
     if rule == "status.into_setup_required":
         prior = a["@prior_status"].iat[pos]
-        return (cols.STATUS, cols.STATUS, r.raw[cols.STATUS].iat[pos],
+        return (cols.STATUS, cols.STATUS, r.cell(cols.STATUS, pos),
                 f"Status cannot be changed into Setup Required (the product is {prior})",
                 f"keep it {prior} (or set Deprecated to retire it); only sync creates Setup Required products",
                 (cols.STATUS,))
@@ -257,11 +257,11 @@ def words(r: Rows, a: pd.DataFrame, rule: str, stats: dict, pos: int) -> Words:
                 ("AssemblyBOM", "QuantityToProduce"))
     if rule == "read_only.ignored":
         c = stats["column"]
-        return (c, c, r.raw[c].iat[pos],
+        return (c, c, r.cell(c, pos),
                 f"{c} is read-only; the change from {a[f'{c}@ref'].iat[pos] or 'blank'} to {a[f'{c}@file'].iat[pos]} "
                 "is ignored", f"{c} is calculated by Cin7 Core; undo the edit to silence this warning", (c,))
     c = stats["column"]  # identifier.leading_zeros
-    raw, was = r.raw[c].iat[pos], a[f"{c}@zeros"].iat[pos]
+    raw, was = r.cell(c, pos), a[f"{c}@zeros"].iat[pos]
     return (c, c, raw, f"{c} {raw!r} lost its leading zeros (the export had '{was}')",
             f"format the {c} column as Text and re-enter '{was}'", (c,))
 

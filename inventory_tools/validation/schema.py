@@ -14,6 +14,8 @@ slower for a large file, and could not skip a cell an earlier rule already refus
 from __future__ import annotations
 
 import functools
+from typing import Any, Callable
+
 import numpy as np
 from .._lazy import lazy_import
 from .. import columns as cols
@@ -108,7 +110,7 @@ def schema_yaml() -> str:
 _NO_VALUE_RULES = {"type.decimal", "text.unsafe_char"}  # a cell failing these holds no value to judge further
 
 
-def value_problems(read: dict[str, ReadColumn], frame: pd.DataFrame, raw: pd.DataFrame,
+def value_problems(read: dict[str, ReadColumn], frame: pd.DataFrame, cell: Callable[[str, int], Any],
                    bad: dict[str, np.ndarray], add: AddProblem) -> None:
     """Judge every checked column's values: a cell is reported under every rule its value breaks
     (so one round of fixes clears it: '-1.123456' is both negative and too precise), unless reading
@@ -119,7 +121,6 @@ def value_problems(read: dict[str, ReadColumn], frame: pd.DataFrame, raw: pd.Dat
     for name, column in read.items():
         series = pd.Series(column.categorical, index=frame.index)
         texts = column.values.to_numpy(dtype=object)
-        raw_arr = raw[name].to_numpy(dtype=object) if name in raw.columns else texts
         col = cols.column(name)
         refused = np.zeros(len(frame), dtype=bool)
         unread = bad[name].copy()  # refused when read (reported there): no value to judge
@@ -128,7 +129,7 @@ def value_problems(read: dict[str, ReadColumn], frame: pd.DataFrame, raw: pd.Dat
             failing = np.flatnonzero(~passes(check, series) & ~unread)
             error = severity(rule) == "error"
             for pos in failing.tolist():
-                add(pos, name, raw_arr[pos], rule, *_words(col, rule, texts[pos], column.issue(pos)),
+                add(pos, name, cell(name, pos), rule, *_words(col, rule, texts[pos], column.issue(pos)),
                     "error" if error else "warning")
             if error:
                 bad[name][failing] = True

@@ -69,7 +69,7 @@ def prepare(path, *, store=None, base: pd.DataFrame | None = None, table: Table 
 
 def progress_steps(table: Table) -> int:
     """How many ``progress(1)`` calls :func:`validate` makes for this table."""
-    return len(table.raw.columns) + 3
+    return len(table.columns) + 3
 
 
 class Validator:
@@ -89,9 +89,9 @@ class Validator:
     def attach(self, table: Table) -> None:
         self.table = table
         self.problems: list[Problem] = list(table.problems)
-        self.n = len(table.raw)
+        self.n = len(table.row_numbers)
         # cells already reported as errors (never re-reported by later rules)
-        self.bad: dict[str, np.ndarray] = {c: np.zeros(self.n, dtype=bool) for c in table.raw.columns}
+        self.bad: dict[str, np.ndarray] = {c: np.zeros(self.n, dtype=bool) for c in table.columns}
         for (pos, name), flag in table.cell_flags.items():
             if flag in ("error", "formula_no_value") and name in self.bad:
                 self.bad[name][pos] = True
@@ -128,14 +128,14 @@ class Validator:
         t = self.table
         tick = progress or (lambda n: None)
         read = {}
-        for name in t.raw.columns:
+        for name in t.columns:
             read[name] = canonical_column(t, name, self.bad[name], self.add)
             tick(1)
         # one frame from all the columns (a column inserted at a time costs a block each)
         frame = pd.DataFrame({name: column.values.to_numpy() for name, column in read.items()},
-                             index=t.raw.index, columns=list(t.raw.columns), dtype=object, copy=False)
+                             index=pd.RangeIndex(self.n), columns=list(read), dtype=object, copy=False)
         self.frame = frame
-        value_problems(read, frame, t.raw, self.bad, self.add)
+        value_problems(read, frame, t.cell, self.bad, self.add)
         self.categorical.update({name: column.categorical for name, column in read.items()})
         tick(1)
         if not self._base_loaded:
@@ -220,7 +220,7 @@ class Validator:
                 cur_al = align(store.read_by_codes(list(dict.fromkeys(code[need]))), code)
                 self.read_current = True
                 in_store = cur_al[cols.KEY].ne("").to_numpy()
-        rows = Rows(frame=f, raw=self.table.raw, bad=self.bad, add=self.add, cell_ref=self.table.cell_ref,
+        rows = Rows(frame=f, cell=self.table.cell, bad=self.bad, add=self.add, cell_ref=self.table.cell_ref,
                     base=base_al, base_rows=self.base, current=cur_al, in_base=in_base, in_store=in_store,
                     store_known=store is not None, blank_clears=self.blank_clears)
         if store is not None:
