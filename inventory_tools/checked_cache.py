@@ -45,6 +45,8 @@ FORMAT = 2
 KEEP_ENTRIES = 3
 MAX_ROWS = 250_000
 _SUFFIX = ".checked"
+_LOCK = ".lock"
+WAIT_SECONDS = 60.0  # the longest a command waits for an entry another one is still writing
 _OFF = {"off", "0", "no", "false", "none"}
 
 
@@ -124,6 +126,54 @@ def _entry_path(folder: Path, digest: str) -> Path:
     return folder / f"{digest}{_SUFFIX}"
 
 
+# -- the writer's lock: held from before the command exits until its entry is in place ------------
+def _lock_path(folder: Path, digest: str) -> Path:
+    return folder / f".{digest}{_LOCK}"
+
+
+def _writer_lock(folder: Path, digest: str) -> int | None:
+    """An exclusive lock on the entry's lock file (None where there are no such locks)."""
+    try:
+        import fcntl
+
+        fd = os.open(_lock_path(folder, digest), os.O_RDWR | os.O_CREAT, 0o600)
+    except (ImportError, OSError):
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # another writer of the same file: this one writes without the lock
+        os.close(fd)
+        return None
+    return fd
+
+
+def _release(lock: int | None) -> None:
+    if lock is not None:
+        os.close(lock)  # (the lock file stays: a reader may hold it open; pruned with the entries)
+
+
+def _wait_for_writer(folder: Path, digest: str, seconds: float | None = None) -> None:
+    """Until no process holds the entry's lock (at most ``seconds``, default :data:`WAIT_SECONDS`)."""
+    try:
+        import fcntl
+
+        fd = os.open(_lock_path(folder, digest), os.O_RDONLY)
+    except (ImportError, OSError):  # no lock file: nobody is writing it
+        return
+    try:
+        deadline = time.monotonic() + (WAIT_SECONDS if seconds is None else seconds)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                return
+            except OSError:
+                if time.monotonic() >= deadline:
+                    return
+                time.sleep(0.02)
+    finally:
+        os.close(fd)
+
+
 def load(digest: str, path) -> tuple[object, dict] | None:
     """(the table as read, its verdicts) for a file whose content hashes to ``digest`` (now at
     ``path``), or None."""
@@ -131,6 +181,8 @@ def load(digest: str, path) -> tuple[object, dict] | None:
     if folder is None or not _private(folder, create=False):
         return None
     entry_path = _entry_path(folder, digest)
+    if not entry_path.exists():
+        _wait_for_writer(folder, digest)  # the validate that just ended may still be writing it
     try:
         if hasattr(os, "getuid") and entry_path.stat().st_uid != os.getuid():
             return None
@@ -156,17 +208,36 @@ def load(digest: str, path) -> tuple[object, dict] | None:
 
 def save(digest: str, table, verdicts: dict | None = None) -> bool:
     """Keep what was read (and found) for the file hashing to ``digest``. Never fails the
-    command: a cache that cannot be written is skipped. Nothing passed in is modified."""
+    command: a cache that cannot be written is skipped. Nothing passed in is modified.
+
+    From the CLI the entry is written after the command has exited (:mod:`.afterwards`), under a
+    lock that :func:`load` waits on: the import that follows at once still finds it."""
     folder = cache_dir()
     if folder is None or len(table.row_numbers) > MAX_ROWS or not _private(folder, create=True):
         return False
-    if len(table.raw.columns) != len(table.factors) or len(table.raw.columns) and not table.factors:
+    if len(table.columns) != len(table.factors) or len(table.columns) and not table.factors:
         return False  # cells not held column-wise: nothing cheap to keep
     # the cells are rebuilt from the factorised columns on load (half the size, twice as fast);
-    # likewise the checked values, from their categories
-    kept = dataclasses.replace(table, _cells=None)
-    stored = {key: dataclasses.replace(report, table=kept, frame=_frame_parts(report.frame, report.categorical))
+    # likewise the checked values, from their categories. The lists are copied: the entry may be
+    # written only at exit, and the command goes on with its own (an import adds problems).
+    kept = dataclasses.replace(table, _cells=None, problems=list(table.problems), factors=dict(table.factors),
+                               cell_flags=dict(table.cell_flags))
+    stored = {key: dataclasses.replace(report, table=kept, frame=_frame_parts(report.frame, report.categorical),
+                                       problems=list(report.problems))
               for key, report in (verdicts or {}).items()}
+    lock = _writer_lock(folder, digest)
+
+    def write() -> bool:
+        try:
+            return _write(folder, digest, kept, stored)
+        finally:
+            _release(lock)
+    from . import afterwards
+
+    return afterwards.later(write) or write()
+
+
+def _write(folder: Path, digest: str, kept, stored: dict) -> bool:
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=".", suffix=".part", dir=folder)
@@ -188,10 +259,11 @@ def save(digest: str, table, verdicts: dict | None = None) -> bool:
 
 
 def _prune(folder: Path) -> None:
-    """Keep the newest entries; drop partial files a killed run left (older than an hour)."""
+    """Keep the newest entries; drop partial files and locks a killed run left (older than an hour)."""
     try:
         entries = sorted(folder.glob(f"*{_SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
-        stale = [p for p in folder.glob(".*.part") if time.time() - p.stat().st_mtime > 3600]
+        stale = [p for pattern in (".*.part", f".*{_LOCK}") for p in folder.glob(pattern)
+                 if time.time() - p.stat().st_mtime > 3600]
         for old in entries[KEEP_ENTRIES:] + stale:
             old.unlink()
     except OSError:

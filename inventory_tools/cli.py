@@ -293,7 +293,10 @@ def _skip_unused_imports() -> None:
 
 
 def main() -> None:
+    from . import afterwards
+
     _skip_unused_imports()
+    afterwards.enable()  # work only later commands need is done once this one has exited
     try:
         cli(prog_name="inventory-tools")  # standalone mode: always ends in SystemExit
     except SystemExit as done:
@@ -304,7 +307,7 @@ def _hard_exit(code) -> None:
     """Leave without tearing the interpreter down (as mypy's ``hard_exit`` does): freeing the
     objects of a big run, hundreds of MB of them, takes a quarter of a second nobody waits for.
     Everything of ours is closed or joined by now (the store by click's context); only the
-    standard streams still need flushing."""
+    standard streams still need flushing, and the work left for afterwards (:mod:`.afterwards`)."""
     import os
 
     if isinstance(code, str):
@@ -315,4 +318,7 @@ def _hard_exit(code) -> None:
             stream.flush()
         except (OSError, ValueError):  # a closed pipe (| head): nothing more to say anyway
             pass
+    from . import afterwards
+
+    afterwards.run_detached()  # (in a child of its own: this process leaves now)
     os._exit(code if isinstance(code, int) else 0)

@@ -234,3 +234,59 @@ def test_a_verdict_reached_without_the_store_is_not_trusted_by_an_import_into_it
     report = ex.json("import", tmp_path / "hand-made.xlsx", "--yes", expect=1)
     assert not report["applied"] and any(p["rule"] == "status.into_setup_required" for p in report["problems"])
     assert product(ex, "00123")["Status"] == "Active" and len(reads) == 1
+
+
+# -- from the CLI the entry is written after the command has exited -------------------------------
+def test_from_the_cli_the_entry_is_written_after_exit_and_the_next_command_uses_it(ex, reads):
+    """`validate` run as the command leaves the writing of its entry to a child (the caller gets the
+    output and the exit status at once, through a pipe here); the import that follows finds it."""
+    import subprocess
+    import sys
+
+    out, _ = export_xlsx(ex)
+    edit(out, {("00123", "PriceTier1"): 7.5})
+    done = subprocess.run([sys.executable, "-m", "inventory_tools", "--store", ex.store, "validate", str(out),
+                           "--json"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and json.loads(done.stdout)["valid"]
+    planned = ex.json("import", out, "--dry-run")  # in this process: `reads` counts its parses
+    assert reads == [] and planned["counts"]["update"] == 1
+    assert len(entries()) == 1 and not list(checked_cache.cache_dir().glob(".*.part"))
+
+
+def test_a_reader_waits_for_the_writer_that_holds_the_entry(ex, reads):
+    """The lock is taken before the command exits and let go once the entry is in place: a reader
+    that finds no entry while it is held waits, and then reads the entry."""
+    import threading
+
+    out, _ = export_xlsx(ex)
+    ex("validate", out)
+    digest = checked_cache.file_digest(out)
+    entry = checked_cache._entry_path(checked_cache.cache_dir(), digest)
+    held = entry.with_name("held")
+    entry.rename(held)  # as if still being written
+    lock = checked_cache._writer_lock(checked_cache.cache_dir(), digest)
+    assert lock is not None
+    found = []
+    reader = threading.Thread(target=lambda: found.append(checked_cache.load(digest, out)))
+    reader.start()
+    reader.join(0.5)
+    assert reader.is_alive() and not found  # waiting, not a miss
+    held.rename(entry)
+    checked_cache._release(lock)
+    reader.join(30)
+    assert found and found[0] is not None and len(found[0][0].row_numbers) == 12
+
+
+def test_a_writer_that_died_holding_nothing_is_not_waited_for(ex, reads):
+    """A lock file left by a writer that is gone (no process holds it) costs no wait: a miss."""
+    out, _ = export_xlsx(ex)
+    digest = checked_cache.file_digest(out)
+    checked_cache._release(checked_cache._writer_lock(checked_cache.cache_dir(), digest))
+    waited = []
+    real_sleep = checked_cache.time.sleep
+    checked_cache.time.sleep = lambda s: waited.append(s) or real_sleep(s)
+    try:
+        assert checked_cache.load(digest, out) is None
+    finally:
+        checked_cache.time.sleep = real_sleep
+    assert waited == []
