@@ -152,6 +152,16 @@ def _release(lock: int | None) -> None:
         os.close(lock)  # (the lock file stays: a reader may hold it open; pruned with the entries)
 
 
+def settle(folder: Path | None = None, seconds: float | None = None) -> None:
+    """Wait until no entry of the cache (``folder``: default this process's) is being written:
+    what a benchmark's next step waits for."""
+    folder = cache_dir() if folder is None else Path(folder)
+    if folder is None or not folder.is_dir():
+        return
+    for lock in folder.glob(f".*{_LOCK}"):
+        _wait_for_writer(folder, lock.name[1:-len(_LOCK)], seconds)
+
+
 def _wait_for_writer(folder: Path, digest: str, seconds: float | None = None) -> None:
     """Until no process holds the entry's lock (at most ``seconds``, default :data:`WAIT_SECONDS`)."""
     try:
