@@ -34,12 +34,17 @@ def test_a_member_reads_exactly_as_zipfile_reads_it(tmp_path, method, size):
     assert max(map(len, chunks)) <= max(size, 1 << 20)  # a chunk at a time, never the whole member
 
 
-def test_the_reader_gives_what_read_asks_for(tmp_path):
+@pytest.mark.parametrize("n", [7, 1 << 16, 8 << 20])
+def test_the_reader_gives_at_most_what_read_asks_for_and_every_byte_once(tmp_path, n):
     path = _zip(tmp_path / "a.zip", zipfile.ZIP_DEFLATED)
+    parts = []
     with zipfile.ZipFile(path) as zf, MemberReader(path, zf.getinfo("xl/worksheets/sheet1.xml")) as f:
-        parts = [f.read(7), f.read(1 << 16), f.read()]
-    assert len(parts[0]) == 7 and len(parts[1]) == 1 << 16 and b"".join(parts) == SAMPLE
-    assert f.read(5) == b""
+        while part := f.read(n):
+            parts.append(part)
+        assert f.read(n) == b"" and f.read() == b""
+    assert b"".join(parts) == SAMPLE and max(map(len, parts)) <= n
+    with zipfile.ZipFile(path) as zf, MemberReader(path, zf.getinfo("xl/worksheets/sheet1.xml")) as f:
+        assert f.read(3) + f.read() == SAMPLE
 
 
 def _corrupt(path, at: int) -> None:

@@ -13,6 +13,11 @@ _READ = 1 << 20
 _ENCRYPTED = 0x1
 
 
+def crc32(data: bytes, value: int = 0) -> int:
+    """CRC-32 as zlib computes it (ISA-L's where installed: 4x faster)."""
+    return _engine().crc32(data, value)
+
+
 def _engine():
     try:
         from isal import isal_zlib
@@ -84,22 +89,23 @@ def _inflated(path, info: zipfile.ZipInfo, engine, size: int) -> Iterator[bytes]
 
 
 class MemberReader:
-    """``read(n)`` over :func:`member_chunks` (what a streaming scan expects of ``zf.open()``)."""
+    """``read(n)`` over :func:`member_chunks`, for a streaming scan: at most ``n`` bytes, fewer
+    when an inflated chunk ends sooner (no chunk is copied to fill a read), ``b""`` at the end."""
 
     def __init__(self, path, info: zipfile.ZipInfo):
         self._chunks = member_chunks(path, info)
         self._buf = b""
 
     def read(self, n: int = -1) -> bytes:
-        while n < 0 or len(self._buf) < n:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                break
-            self._buf = self._buf + chunk if self._buf else chunk
-        if n < 0 or n >= len(self._buf):
-            out, self._buf = self._buf, b""
-        else:
-            out, self._buf = self._buf[:n], self._buf[n:]
+        if n < 0:
+            out, self._buf = self._buf + b"".join(self._chunks), b""
+            return out
+        if not self._buf:
+            chunk = next(self._chunks, b"")
+            if len(chunk) <= n:
+                return chunk
+            self._buf = chunk
+        out, self._buf = self._buf[:n], self._buf[n:]
         return out
 
     def __enter__(self):

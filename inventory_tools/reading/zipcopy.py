@@ -13,6 +13,8 @@ import tempfile
 import zipfile
 import zlib
 
+from .inflate import crc32
+
 _LOCAL = struct.Struct("<4s2B4HL2L2H")  # zipfile.structFileHeader
 _CENTRAL = struct.Struct("<4s4B4HL2L5H2L")  # zipfile.structCentralDir
 _END = struct.Struct("<4s4H2LH")  # zipfile.structEndArchive
@@ -89,7 +91,7 @@ def _streamed(out, info: zipfile.ZipInfo, name: str, produce) -> bytes:
     state = [0, 0]  # crc, size
 
     def write(data: bytes) -> None:
-        state[0] = zlib.crc32(data, state[0])
+        state[0] = crc32(data, state[0])
         state[1] += len(data)
         out.write(data)
     produce(write)
