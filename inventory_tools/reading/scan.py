@@ -148,9 +148,9 @@ class _Scanner:
     def _marked(self, work: bytes) -> bytes:
         if self.is_tag[:-1] + b" " in work:
             raise CannotMark("an inline string with attributes")
-        n = work.count(self.is_tag)
-        self.out.marked_inline += n
-        return work.replace(self.is_tag, self.is_marked) if n else work
+        marked = work.replace(self.is_tag, self.is_marked)
+        self.out.marked_inline += (len(marked) - len(work)) // (len(self.is_marked) - len(self.is_tag))  # (no count pass)
+        return marked
 
     def _rows(self, work: bytes, pos: int) -> None:
         if b'hidden="' in work:
