@@ -280,12 +280,6 @@ def _prune(folder: Path) -> None:
         pass
 
 
-def with_cells(table):
-    """``table`` with its cells (:attr:`~.reading.Table.raw` is rebuilt from the factorised
-    columns when first used, as the reader built it)."""
-    return table
-
-
 @dataclass
 class _FrameParts:
     """A checked frame as stored: categorical columns as codes + categories, the rest as is."""

@@ -65,14 +65,10 @@ class CheckedFile:
             return self.verdicts[key]
         if validator is None:
             validator = Validator(store, base, **dict(options))
-            validator.attach(self.cells())
+            validator.attach(self.table)  # (from the cache: its cells are the kept columns)
         report = validator.run(progress)
         self.verdicts = {key: report} if key.reusable else {}
         return report
-
-    def cells(self) -> Table:
-        """The table with its cell values (rebuilt from the kept columns if need be)."""
-        return checked_cache.with_cells(self.table)
 
     def keep(self) -> bool:
         """Leave the file as read, and its verdict, for the next command (never fails the command)."""

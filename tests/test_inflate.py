@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import struct
 import zipfile
 import zlib
 
@@ -60,9 +59,7 @@ def _data_offset(path, name: str = "xl/worksheets/sheet1.xml") -> tuple[int, zip
     with zipfile.ZipFile(path) as zf:
         info = zf.getinfo(name)
     with open(path, "rb") as f:
-        f.seek(info.header_offset)
-        fields = struct.unpack("<4s2B4HL2L2H", f.read(30))
-    return info.header_offset + 30 + fields[10] + fields[11], info
+        return inflate.data_offset(f, info), info
 
 
 @pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED])

@@ -48,15 +48,21 @@ def member_chunks(path, info: zipfile.ZipInfo, size: int = 4 << 20) -> Iterator[
         raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
 
 
+def data_offset(f, info: zipfile.ZipInfo) -> int:
+    """Where member ``info``'s stored bytes start in the open zip ``f`` (after its local header,
+    whose name and extra field may differ from the central directory's)."""
+    f.seek(info.header_offset)
+    head = f.read(_LOCAL.size)
+    if len(head) != _LOCAL.size or head[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"Bad magic number for file header of {info.filename}")
+    fields = _LOCAL.unpack(head)
+    return info.header_offset + _LOCAL.size + fields[10] + fields[11]
+
+
 def _raw_blocks(path, info: zipfile.ZipInfo, size: int) -> Iterator[bytes]:
     """The member's bytes as stored (after its local header)."""
     with open(path, "rb") as f:
-        f.seek(info.header_offset)
-        head = f.read(_LOCAL.size)
-        if len(head) != _LOCAL.size or head[:4] != b"PK\x03\x04":
-            raise zipfile.BadZipFile(f"Bad magic number for file header of {info.filename}")
-        fields = _LOCAL.unpack(head)
-        f.seek(info.header_offset + _LOCAL.size + fields[10] + fields[11])
+        f.seek(data_offset(f, info))
         left = info.compress_size
         while left:
             raw = f.read(min(left, size))

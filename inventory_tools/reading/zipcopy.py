@@ -13,7 +13,7 @@ import tempfile
 import zipfile
 import zlib
 
-from .inflate import crc32
+from .inflate import crc32, data_offset
 
 _LOCAL = struct.Struct("<4s2B4HL2L2H")  # zipfile.structFileHeader
 _CENTRAL = struct.Struct("<4s4B4HL2L5H2L")  # zipfile.structCentralDir
@@ -108,12 +108,10 @@ def _streamed(out, info: zipfile.ZipInfo, name: str, produce) -> bytes:
 
 def _copy_stored(src, out, info: zipfile.ZipInfo, size: int) -> None:
     """The member's bytes as stored in the zip (after its local header), copied unchanged."""
-    src.seek(info.header_offset)
-    head = src.read(_LOCAL.size)
-    if len(head) != _LOCAL.size or head[:4] != b"PK\x03\x04":
-        raise CannotCopy(f"no local header for {info.filename}")
-    fields = _LOCAL.unpack(head)
-    src.seek(info.header_offset + _LOCAL.size + fields[10] + fields[11])
+    try:
+        src.seek(data_offset(src, info))
+    except zipfile.BadZipFile:
+        raise CannotCopy(f"no local header for {info.filename}") from None
     left = size
     while left:
         block = src.read(min(left, 1 << 22))
