@@ -197,12 +197,15 @@ class Rows:
             return pd.Series(out, index=self.frame.index)
         fv = self.frame[c].to_numpy(dtype=object)
         if c == cols.KEY:  # a code the export did not hold, which is an exported code without its zeros
+            unknown = np.flatnonzero(self.rows_ok & ~self.in_base).tolist()
+            if not unknown:  # (the usual file: every code exported, nothing to look up)
+                return pd.Series(out, index=self.frame.index)
             base_codes = set(self.base_rows[cols.KEY])
             stripped: dict[str, str] = {}
             for bcode in base_codes:
                 if bcode.startswith("0") and bcode.lstrip("0"):
                     stripped.setdefault(bcode.lstrip("0"), bcode)
-            for pos in np.flatnonzero(self.rows_ok & ~self.in_base).tolist():
+            for pos in unknown:
                 if fv[pos] in stripped and fv[pos] not in base_codes:
                     out[pos] = stripped[fv[pos]]
         else:  # only the cells the file changed: usually few
