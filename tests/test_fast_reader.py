@@ -229,6 +229,10 @@ def test_marking_shared_strings_keeps_every_text_and_skips_empty_items():
     assert n == 3 and marked.count(MARK.encode()) == 3
     assert b"<x:si><x:t>" + MARK.encode() + b"</x:t>" in marked
     assert mark_strings(b"<sst><si><t><![CDATA[<si>]]></t></si></sst>") is None
+    plain = b"<sst><si><t>A</t></si><si/><si><t>id:si 7</t></si><si><t>C</t></si></sst>"  # ':si' in a text
+    marked, n = mark_strings(plain)
+    assert n == 3 and marked == plain.replace(b"<si>", b"<si><t>" + MARK.encode() + b"</t>")
+    assert mark_strings(plain.replace(b"id:si", b"id")) == (marked.replace(b"id:si", b"id"), 3)  # the bulk replace
     assert item_text(b'<r><t xml:space="preserve"> b </t></r><r><t> c </t></r><rPh><t>zz</t></rPh>') == " b c"
     assert item_text(b"<t>x&amp;_x000D_&#65;</t>") == "x&\rA"
 

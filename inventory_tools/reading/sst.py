@@ -19,8 +19,11 @@ import re
 import zipfile
 from xml.sax.saxutils import unescape
 
+from .inflate import MemberReader
+
 MARK = "\ue000"
 _MARK_XML = MARK.encode("utf-8")
+_SI_MARKED = b"<si><t>" + _MARK_XML + b"</t>"
 #: an item's start tag, any namespace prefix, not self-closing
 _SI_START = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?)si(?:\s[^>]*?)?(?<!/)>")
 
@@ -30,9 +33,11 @@ def mark_strings(data: bytes) -> tuple[bytes, int] | None:
     a part this cannot mark safely, with CDATA sections)."""
     if b"<![CDATA[" in data:
         return None
-    if not any(n in data for n in (b"<si ", b":si>", b":si ", b":si/")):
-        # the usual form (Excel, LibreOffice, openpyxl, xlsxwriter, ours): a plain bytes replace
-        return data.replace(b"<si>", b"<si><t>" + _MARK_XML + b"</t>"), data.count(b"<si>")
+    if b"<si " not in data and b":si" not in data:
+        # the usual form (Excel, LibreOffice, openpyxl, xlsxwriter, ours): a plain bytes replace,
+        # the items counted by how much it added (no pass of its own)
+        marked = data.replace(b"<si>", _SI_MARKED)
+        return marked, (len(marked) - len(data)) // (len(_SI_MARKED) - len(b"<si>"))
     count = 0
 
     def mark(m: re.Match) -> bytes:
@@ -48,7 +53,8 @@ def marked_stream(zf: zipfile.ZipFile, member: str, counter: list[int] | None = 
     item marked, never held whole. ``counter[0]`` ends as the number of items marked."""
     def produce(write) -> None:
         carry = b""
-        with zf.open(member) as f:
+        opened = MemberReader(zf.filename, zf.getinfo(member)) if zf.filename else zf.open(member)
+        with opened as f:  # (ISA-L's inflate, from a file)
             while True:
                 chunk = f.read(4 << 20)
                 buf = carry + chunk
