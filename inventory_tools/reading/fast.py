@@ -16,6 +16,7 @@ scan, before it is parsed.
 """
 from __future__ import annotations
 
+import threading
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -190,6 +191,7 @@ class _Reading:
         self.copy: str | None = None  # the copy parsed (read again when cells must be resolved)
         self.second_readings = 0
         self.rows = 0
+        self.copied = threading.Event()  # set once the worker's copy of the package is made (or failed)
 
     def _read_manifest(self) -> None:
         if self.manifest_from is not None:
@@ -200,7 +202,10 @@ class _Reading:
         """On the worker thread: the package copied with its strings marked (``more``: other parts
         replaced), opened, and the data rows parsed into Arrow arrays, (absolute column index,
         array) each; the reader (and the shared strings it holds) is let go once they are read."""
-        copies.append(prep.copy(**more))
+        try:
+            copies.append(prep.copy(**more))
+        finally:
+            self.copied.set()
         self.copy = copies[-1]
         reader = _open(fastexcel, self.copy)
         if list(reader.sheet_names) != self.names:
@@ -226,6 +231,9 @@ class _Reading:
                 scan = None
                 try:  # meanwhile, on this thread: the manifest, the byte scan and the caller's own work
                     self._read_manifest()
+                    # the copy is Python's work as much as the scan: one at a time, the copy first
+                    # (both at once take as long as one after the other, and the parse waits)
+                    self.copied.wait()
                     scan = scan_xlsx(self.path, self.sheet, data_from=self.data_from, count_values=self.dates)
                     side = None  # from here on, alongside has run (even if it raises)
                     side = alongside(self.manifest) if alongside is not None else None
