@@ -351,11 +351,12 @@ class _Reading:
         for (row, ci), t in scan.typed.items():
             if row >= first:
                 known.setdefault(ci, {})[row - first] = t
-        columns: dict[int, Column] = {}
-        for item in arrays:  # each column's Arrow memory goes once it is converted
-            ci = item[0]
-            k = known.get(ci, {})
-            columns[ci] = number_column(item, k) if ci in self.decimal else text_column(item, k)
+        def convert(item) -> tuple[int, Column]:  # each column's Arrow memory goes once it is converted
+            ci, k = item[0], known.get(item[0], {})
+            return ci, number_column(item, k) if ci in self.decimal else text_column(item, k)
+        # two at a time: Arrow's kernels (most of the work) let go of the GIL
+        with ThreadPoolExecutor(2, thread_name_prefix="columns") as pool:
+            columns: dict[int, Column] = dict(pool.map(convert, arrays))
         self._resolve(columns, scan.counts, inline)
         n = self.rows
         nonblank = np.zeros(n, dtype=bool)
