@@ -297,6 +297,40 @@ def test_corrupt_sheet_inside_zip(tmp_path):
         read_table(tmp_path / "c.xlsx")
 
 
+def _flip(path: Path, member: str, at: float) -> None:
+    """Damage ``member``'s stored bytes at fraction ``at`` of them (its zip entry left as it was)."""
+    from inventory_tools.reading.inflate import data_offset
+
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(member)
+    with open(path, "r+b") as f:
+        start = data_offset(f, info) + int(info.compress_size * at)
+        f.seek(start)
+        block = f.read(8)
+        f.seek(start)
+        f.write(bytes(b ^ 0x5A for b in block))
+
+
+@pytest.mark.parametrize("reader", ["fastexcel", "python-calamine"])
+@pytest.mark.parametrize("member, at", [("xl/worksheets/sheet1.xml", 0.0), ("xl/worksheets/sheet1.xml", 0.5),
+                                        ("xl/sharedStrings.xml", 0.0)])
+def test_a_member_damaged_anywhere_is_the_damaged_error_for_either_reader(tmp_path, monkeypatch, reader, member, at):
+    """Deflate streams broken at their start (read first, for the header and its strings) or in
+    the middle: the same clear error whichever reader the file's size picks, never a traceback."""
+    from inventory_tools.reading import workbook
+
+    monkeypatch.setattr(workbook, "SMALL_WORKBOOK_BYTES", 0 if reader == "fastexcel" else 1 << 40)
+    path = tmp_path / "d.xlsx"
+    wb = xlsxwriter.Workbook(str(path))  # shared strings, as Excel writes them
+    ws = wb.add_worksheet("Inventory List")
+    for r, row in enumerate([HEAD] + [good(f"D{i}") + [f"note {i} " * 5] for i in range(3000)]):
+        ws.write_row(r, 0, row)
+    wb.close()
+    _flip(path, member, at)
+    with pytest.raises(FileReadError, match="damaged or incomplete"):
+        read_table(path)
+
+
 def test_old_xls_says_how_to_resave(tmp_path):
     (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 1024)
     with pytest.raises(FileReadError, match="97-2003") as ei:

@@ -29,7 +29,7 @@ from ..sheets import DATA_SHEET, MANIFEST_SHEET
 from ..values import fold
 from .arrowcols import Column, NotExact, number_column, resolve_numbers, resolve_texts, text_column
 from .build import assemble_table, manifest_of, mark_hidden, mark_merged
-from .head import Head, HeadUnreadable, read_head
+from .head import Head, read_head
 from .headers import Header, find_header_row
 from .package import READABLE_SHEET_TYPES, Package, calamine_changes
 from .scan import CannotMark, SheetScan, scan_xlsx
@@ -127,8 +127,8 @@ class _Prepared:
             with zipfile.ZipFile(self.path) as zf:
                 head = read_head(zf, part, lambda wanted: strings_at(zf, self.changes.strings, wanted),
                                  nrows=MANIFEST_ROWS)
-        except (HeadUnreadable, zipfile.BadZipFile, OSError, KeyError, EOFError) as exc:
-            raise Fallback(f"the manifest cannot be read ({exc})") from None
+        except Exception as exc:  # noqa: BLE001 - damaged or unusual: python-calamine's path says why
+            raise Fallback(f"the manifest cannot be read ({type(exc).__name__})") from None
         # the sheet XML's rows start at column A; python-calamine's at the first used column
         first = min((ci for row in head.rows for ci, v in enumerate(row) if v != ""), default=0)
         return manifest_of(row[first:] for row in head.rows)
@@ -152,8 +152,10 @@ class _Prepared:
                 if part is None:
                     raise Fallback("the sheet's part is not found")
                 head = read_head(zf, part, lambda wanted: strings_at(zf, self.changes.strings, wanted))
-        except (HeadUnreadable, zipfile.BadZipFile, OSError, KeyError, EOFError) as exc:
-            raise Fallback(f"the first rows cannot be read ({exc})") from None
+        except Fallback:
+            raise
+        except Exception as exc:  # noqa: BLE001 - damaged or unusual: python-calamine's path says why
+            raise Fallback(f"the first rows cannot be read ({type(exc).__name__})") from None
         hdr_i = find_header_row(head.rows)
         header = Header(list(head.rows[hdr_i]) if head.rows else [], hdr_i + 1, sheet, False).match()
         return head, header, hdr_i

@@ -15,6 +15,7 @@ from typing import Callable
 
 from ..cellref import col_index
 from .headers import HEADER_SCAN_ROWS
+from .inflate import open_member
 from .sst import item_text, xml_text
 
 _READ = 1 << 16
@@ -46,7 +47,7 @@ def read_head(zf: zipfile.ZipFile, part: str, strings: Callable[[set[int]], dict
     strings those rows use."""
     buf = b""
     size = _READ
-    with zf.open(part) as f:
+    with open_member(zf, part) as f:  # (a damaged stream: zipfile.BadZipFile)
         while True:
             chunk = f.read(size)
             buf += chunk

@@ -94,6 +94,12 @@ def _inflated(path, info: zipfile.ZipInfo, engine, size: int) -> Iterator[bytes]
         raise zipfile.BadZipFile(f"{info.filename}: its deflate stream is cut short")
 
 
+def open_member(zf: zipfile.ZipFile, name: str):
+    """Member ``name`` of ``zf`` for streaming reads: a :class:`MemberReader` (ISA-L's inflate, a
+    damaged stream as :class:`zipfile.BadZipFile`) when the zip is a file, else ``zf.open``."""
+    return MemberReader(zf.filename, zf.getinfo(name)) if zf.filename else zf.open(name)
+
+
 class MemberReader:
     """``read(n)`` over :func:`member_chunks`, for a streaming scan: at most ``n`` bytes, fewer
     when an inflated chunk ends sooner (no chunk is copied to fill a read), ``b""`` at the end."""

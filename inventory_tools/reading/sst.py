@@ -19,7 +19,7 @@ import re
 import zipfile
 from xml.sax.saxutils import unescape
 
-from .inflate import MemberReader
+from .inflate import open_member
 
 MARK = "\ue000"
 _MARK_XML = MARK.encode("utf-8")
@@ -48,13 +48,12 @@ def mark_strings(data: bytes) -> tuple[bytes, int] | None:
     return _SI_START.sub(mark, data), count
 
 
-def marked_stream(zf: zipfile.ZipFile, member: str, counter: list[int] | None = None):
+def marked_stream(zf: zipfile.ZipFile, member: str):
     """A producer for :func:`~.zipcopy.package_copy`: the shared-strings part streamed with every
-    item marked, never held whole. ``counter[0]`` ends as the number of items marked."""
+    item marked, never held whole."""
     def produce(write) -> None:
         carry = b""
-        opened = MemberReader(zf.filename, zf.getinfo(member)) if zf.filename else zf.open(member)
-        with opened as f:  # (ISA-L's inflate, from a file)
+        with open_member(zf, member) as f:
             while True:
                 chunk = f.read(4 << 20)
                 buf = carry + chunk
@@ -63,8 +62,6 @@ def marked_stream(zf: zipfile.ZipFile, member: str, counter: list[int] | None = 
                 if done is None:
                     raise CannotMarkStrings("shared strings with CDATA sections")
                 write(done[0])
-                if counter is not None:
-                    counter[0] += done[1]
                 carry = buf[cut:]
                 if not chunk:
                     break
@@ -84,7 +81,7 @@ def strings_at(zf: zipfile.ZipFile, member: str | None, indexes: set[int]) -> di
     wanted = sorted(indexes)
     n = 0
     carry = b""
-    with zf.open(member) as f:
+    with open_member(zf, member) as f:
         while wanted:
             chunk = f.read(4 << 20)
             buf = carry + chunk
