@@ -331,6 +331,30 @@ def test_a_member_damaged_anywhere_is_the_damaged_error_for_either_reader(tmp_pa
         read_table(path)
 
 
+@pytest.mark.parametrize("reader", ["fastexcel", "python-calamine"])
+def test_a_workbook_that_needs_a_copy_and_is_damaged_in_it_is_the_damaged_error(tmp_path, monkeypatch, reader):
+    """A sheet state python-calamine refuses makes us copy the package for it; a part of that
+    copy with a broken local header is the damaged error (it escaped as CannotCopy)."""
+    from inventory_tools.reading import workbook
+
+    monkeypatch.setattr(workbook, "SMALL_WORKBOOK_BYTES", 0 if reader == "fastexcel" else 1 << 40)
+    src = write_wb(tmp_path / "g.xlsx", HEAD, [good(f"C{i}") for i in range(20)])
+    path = tmp_path / "odd.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "xl/workbook.xml":
+                data = data.replace(b'state="visible"', b'state="hide"')  # a state python-calamine refuses
+            zout.writestr(item.filename, data)
+    with zipfile.ZipFile(path) as zf:
+        offset = zf.getinfo("docProps/core.xml").header_offset  # a part only the copy reads
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        f.write(b"XX")  # its local header's signature
+    with pytest.raises(FileReadError, match="damaged or incomplete"):
+        read_table(path)
+
+
 def test_old_xls_says_how_to_resave(tmp_path):
     (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 1024)
     with pytest.raises(FileReadError, match="97-2003") as ei:

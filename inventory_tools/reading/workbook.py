@@ -18,6 +18,7 @@ from .package import calamine_ready_copy
 from .fast import NOT_RUN
 from .scan import SheetScan, scan_ods, scan_xlsx
 from .sniff import damaged
+from .zipcopy import CannotCopy
 from .table import Table
 
 
@@ -54,6 +55,10 @@ def _calamine_errors(path: Path):
         raise damaged(path, words or "its content is not what a spreadsheet holds") from None
     except (zipfile.BadZipFile, EOFError, ValueError, OSError):
         raise damaged(path, "the zip container is broken; the file may be truncated") from None
+    except CannotCopy:  # a part laid out oddly and beyond 4 GB: the copy python-calamine needs cannot be made
+        raise FileReadError("the workbook's parts are laid out in a way this tool cannot read at this size "
+                            "(over 4 GB)", "open it in Excel or LibreOffice and save it again as .xlsx",
+                            file=str(path)) from None
 
 
 def open_workbook(path: Path, kind: str = "xlsx"):

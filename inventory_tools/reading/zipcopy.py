@@ -24,7 +24,8 @@ _DESCRIPTOR = 0x08
 
 
 class CannotCopy(Exception):
-    """The package cannot be copied this way (ZIP64 sizes, a member stored oddly)."""
+    """The package cannot be copied this way (ZIP64 sizes). A damaged package raises
+    :class:`zipfile.BadZipFile`, as reading it would."""
 
 
 def package_copy(path, *, replace: dict | None = None, rename: dict[str, str] | None = None,
@@ -108,15 +109,12 @@ def _streamed(out, info: zipfile.ZipInfo, name: str, produce) -> bytes:
 
 def _copy_stored(src, out, info: zipfile.ZipInfo, size: int) -> None:
     """The member's bytes as stored in the zip (after its local header), copied unchanged."""
-    try:
-        src.seek(data_offset(src, info))
-    except zipfile.BadZipFile:
-        raise CannotCopy(f"no local header for {info.filename}") from None
+    src.seek(data_offset(src, info))  # damage raises zipfile.BadZipFile, as for any reader
     left = size
     while left:
         block = src.read(min(left, 1 << 22))
         if not block:
-            raise CannotCopy(f"{info.filename} is cut short")
+            raise zipfile.BadZipFile(f"{info.filename} is cut short")
         out.write(block)
         left -= len(block)
 
