@@ -10,7 +10,6 @@ values become Python objects; the work per cell is Arrow's and numpy's.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,7 +23,6 @@ pd = lazy_import("pandas", globals())  # imported on first use: it loads while a
 #: places), a boolean, a date and time; text of this form in a cell may also be a typed value
 AMBIGUOUS = (r"^(?:-?[0-9]+(?:\.[0-9]+)?|-?inf|NaN|true|false"
              r"|[+-]?[0-9]{4,}-[0-9]{2}-[0-9]{2}(?: [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?)?)$")
-_AMBIGUOUS = re.compile(AMBIGUOUS)
 
 
 class NotExact(Exception):
@@ -208,8 +206,3 @@ def number_column(holder: list, known: dict[int, str]) -> Column:
     col = Column(codes.astype(np.int32, copy=False), uniques.astype(object))
     col.numbers = len(arr) - arr.null_count
     return col
-
-
-def unmarked_ok(text: str) -> bool:
-    """Whether an unmarked value could only be text (never a typed number, boolean or date)."""
-    return _AMBIGUOUS.match(text) is None

@@ -42,7 +42,6 @@ class SheetScan:
     merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)  # 0-based ranges
     typed: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, col) → t of formula/b/d/e/str cells
     counts: Counter = field(default_factory=Counter)  # cells by type in the data rows (see _Scanner.count)
-    marked_inline: int = 0  # inline strings given the shared-string mark (when asked to)
 
 
 def scan_xlsx(path: Path, sheet: str, *, data_from: int = 0, sink=None, mark_inline: bool = False,
@@ -148,9 +147,7 @@ class _Scanner:
     def _marked(self, work: bytes) -> bytes:
         if self.is_tag[:-1] + b" " in work:
             raise CannotMark("an inline string with attributes")
-        marked = work.replace(self.is_tag, self.is_marked)
-        self.out.marked_inline += (len(marked) - len(work)) // (len(self.is_marked) - len(self.is_tag))  # (no count pass)
-        return marked
+        return work.replace(self.is_tag, self.is_marked)
 
     def _rows(self, work: bytes, pos: int) -> None:
         if b'hidden="' in work:
