@@ -311,11 +311,13 @@ def _hard_exit(code) -> None:
     import os
 
     if isinstance(code, str):
-        sys.stderr.write(code + "\n")
+        if sys.stderr is not None:
+            sys.stderr.write(code + "\n")
         code = 1
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.flush()
+            if stream is not None:  # (None: started with the stream closed, `2>&-`)
+                stream.flush()
         except (OSError, ValueError):  # a closed pipe (| head): nothing more to say anyway
             pass
     from . import afterwards

@@ -118,12 +118,13 @@ def sync_command(obj: Context, xero_file: str | None, since: str | None, pull_on
       inventory-tools sync --since 2024-01-01 --pull-only
       inventory-tools sync --xero-file InventoryItems-20260714.csv
     """
+    from .progress import stderr_is_terminal
     from .syncing import sync
 
     store = obj.store(create="now")  # sync creates the store on first use
     try:
         with contextlib.ExitStack() as stack:
-            progress = _Progress(stack) if sys.stderr.isatty() and not as_json else None
+            progress = _Progress(stack) if stderr_is_terminal() and not as_json else None
             report = sync(store, xero_file=xero_file, since=since, pull_only=pull_only, push_only=push_only,
                           dry_run=dry_run, progress=progress)
     except ToolError as exc:

@@ -12,11 +12,16 @@ import click
 MIN_SECONDS = 2.0
 
 
+def stderr_is_terminal() -> bool:
+    """Whether stderr is a terminal (not when redirected, piped, or closed: ``2>&-``)."""
+    return sys.stderr is not None and sys.stderr.isatty()
+
+
 @contextlib.contextmanager
 def progress_bar(total: int, label: str, *, enabled: bool | None = None) -> Iterator[Callable[[int], None] | None]:
     """Yield ``advance(n)`` or None. The bar appears only after MIN_SECONDS, with count and ETA."""
     if enabled is None:
-        enabled = sys.stderr.isatty()
+        enabled = stderr_is_terminal()
     if not enabled or total <= 0:
         yield None
         return

@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from inventory_tools.cli import cli
+from tests.helpers import edit, export_xlsx
 
 COMMANDS = sorted(cli.commands)
 
@@ -37,3 +38,24 @@ def test_every_command_is_a_library_function():
 
     for name in inventory_tools.__all__:
         assert callable(getattr(inventory_tools, name)), name
+
+
+@pytest.mark.parametrize("closed", [">&-", "2>&-", ">&- 2>&-"])
+def test_commands_run_with_their_output_streams_closed(ex, closed):
+    """Started with stdout and/or stderr closed (a service, `cmd >&-`): each command does its work
+    and says so by its exit status, never a traceback (Python has no stream object then)."""
+    import shlex
+
+    from inventory_tools import checked_cache
+
+    out, _ = export_xlsx(ex)
+    edit(out, {("00123", "Status"): "Actvie"})  # an error: validate and import exit 1
+    base = [sys.executable, "-m", "inventory_tools", "--store", ex.store]
+    for args, code in ((["--help"], 0), (["list"], 0), (["validate", str(out)], 1), (["validate", str(out), "--json"], 1),
+                       (["import", str(out), "--yes"], 1)):
+        line = " ".join(map(shlex.quote, base + args)) + f" {closed}"  # what is left open is captured
+        done = subprocess.run(["sh", "-c", line], capture_output=True, text=True, timeout=120, cwd=ex.cwd)
+        assert done.returncode == code, (args, closed, done.returncode, done.stdout, done.stderr)
+        assert "Traceback" not in done.stdout + done.stderr
+    checked_cache.settle()
+    assert len(list(checked_cache.cache_dir().glob("*.checked"))) == 1  # validate still kept the file it read
