@@ -24,6 +24,7 @@ than :data:`MAX_ROWS` rows are not cached (an entry would take gigabytes of disk
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -141,9 +142,12 @@ def _writer_lock(folder: Path, digest: str) -> int | None:
         return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:  # another writer of the same file: this one writes without the lock
+    except OSError as exc:  # held by another writer of the same file, or no locks on this folder
         os.close(fd)
-        return None
+        if not isinstance(exc, BlockingIOError):  # (no locks at all: leave no lock file to wait on)
+            with contextlib.suppress(OSError):
+                os.unlink(_lock_path(folder, digest))
+        return None  # this one writes without the lock
     return fd
 
 
@@ -176,10 +180,12 @@ def _wait_for_writer(folder: Path, digest: str, seconds: float | None = None) ->
             try:
                 fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
                 return
-            except OSError:
+            except BlockingIOError:  # held: the writer is still at it
                 if time.monotonic() >= deadline:
                     return
                 time.sleep(0.02)
+            except OSError:  # no locks on this folder (ENOLCK...): nothing to wait for
+                return
     finally:
         os.close(fd)
 

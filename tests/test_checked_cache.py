@@ -290,3 +290,22 @@ def test_a_writer_that_died_holding_nothing_is_not_waited_for(ex, reads):
     finally:
         checked_cache.time.sleep = real_sleep
     assert waited == []
+
+
+def test_a_folder_without_locks_costs_no_wait(ex, reads, monkeypatch):
+    """Where the file system has no locks (flock fails with ENOLCK, some network homes), nothing
+    waits for a writer: the entry is written without the lock and read at once."""
+    import errno
+    import fcntl
+
+    def no_locks(fd, op):
+        raise OSError(errno.ENOLCK, "No locks available")
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    waited = []
+    monkeypatch.setattr(checked_cache.time, "sleep", lambda s: waited.append(s))
+    out, _ = export_xlsx(ex)
+    digest = checked_cache.file_digest(out)
+    assert checked_cache.load(digest, out) is None  # a miss, at once
+    ex("validate", out)
+    assert checked_cache.load(digest, out) is not None and waited == []
+    assert not list(checked_cache.cache_dir().glob(".*.lock"))

@@ -25,8 +25,11 @@ DRIVER = r"""
 import atexit, json, os, runpy, sys
 
 out = sys.argv.pop(1)
+command = os.getpid()  # (a child it forks for work after exit inherits this hook: it must not write)
 
 def dump():
+    if os.getpid() != command:
+        return
     with open(out, "w") as f:
         json.dump(sorted(m for m, v in sys.modules.items() if v is not None), f)
 
