@@ -177,12 +177,16 @@ def _checked(store, path: str, base_export_id: str | None, keep: bool, *, strict
 
     source = Path(path).name
 
-    def base_for(manifest):  # the export snapshot is read from the store while the sheet is parsed
-        found = resolve_base(store, manifest, base_export_id, source, load=overlap_with_parse(manifest))
+    def base_for(manifest):
+        return resolve_base(store, manifest, base_export_id, source, load=overlap_with_parse(manifest))
+
+    def while_parsing(manifest):  # the export snapshot is read from the store while the sheet is parsed
+        found = base_for(manifest)
         from .validation import checks  # noqa: F401  (pandera's imports, taken while the sheet parses)
         return found
 
-    checked, side, fresh = open_checked(path, base_for)
+    # (a file taken from the cache with its verdict is not checked again: pandera is not needed)
+    checked, side, fresh = open_checked(path, while_parsing)
     base_id, base = side if fresh else base_for(checked.table.manifest)
     if base_id is not None and base is None:
         base = store.state.export_snapshot(base_id)

@@ -89,6 +89,18 @@ def test_validate_of_a_small_workbook_imports_only_what_it_uses(ex, tmp_path):
     assert offenders(modules, NOT_FOR_VALIDATE) == []
 
 
+def test_an_import_of_a_file_validated_before_does_not_load_the_checks(ex, tmp_path):
+    """The verdict comes from the cache of checked files: pandera (half a second) is not imported."""
+    from inventory_tools import checked_cache
+
+    path, _ = export_xlsx(ex)
+    imported_by(tmp_path, ex.store, "validate", str(path))
+    checked_cache.settle()
+    modules = imported_by(tmp_path, ex.store, "import", str(path), "--dry-run")
+    assert "inventory_tools.importing" in modules and "inventory_tools.plan" in modules  # it really planned
+    assert offenders(modules, ("pandera", "inventory_tools.validation.checks")) == []
+
+
 def test_a_lazy_module_becomes_the_module_on_first_use():
     from inventory_tools._lazy import lazy_import
 

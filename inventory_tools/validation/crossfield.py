@@ -150,10 +150,6 @@ class Rows:
             prior = prior.where(~self.in_base, self.base[c])
         return prior
 
-    def not_bad(self, c: str) -> np.ndarray:
-        return ~self.bad[c] if c in self.bad else np.ones(self.n, dtype=bool)
-
-
     def judges_active(self) -> bool:
         """Whether the file says enough to judge the Active rule: it creates products, or holds
         Status or a setup column and there is something to merge its blanks with. (Without a base
@@ -308,7 +304,7 @@ def row_problems(r: Rows, checks: Iterable) -> None:
         error = severity(rule) == "error"
         for pos in failing.tolist():
             column, at, value, message, hint, involves = words(r, a, rule, check.statistics, pos)
-            if any(not r.not_bad(c)[pos] for c in involves):
+            if any(r.bad[c][pos] for c in involves if c in r.bad):  # a cell refused before
                 continue
             r.add(pos, column, value, rule, message, hint, "error" if error else "warning", at=at,
                   involves=involves if len(involves) > 1 else ())

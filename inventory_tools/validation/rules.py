@@ -35,7 +35,8 @@ def rules() -> dict[str, str]:
 
 
 def title(rule: str) -> str:
-    return rules().get(rule, rule)
+    found = table().get(rule)  # (once per problem in a report: no dict built per call)
+    return found.title if found else rule
 
 
 def severity(rule: str) -> str:
