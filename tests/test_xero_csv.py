@@ -90,6 +90,19 @@ def test_not_an_items_export_or_missing(tmp_path):
         read_items_csv(write(tmp_path, "", name="empty.csv"))
 
 
+def test_a_broken_record_is_named_by_its_number_counting_blank_ones(tmp_path):
+    """The record that breaks the CSV (a field over the csv module's limit) is named as a person
+    counts records: blank lines and rows without a code count too."""
+    import csv
+
+    path = tmp_path / "items.csv"
+    big = "x" * (csv.field_size_limit() + 1)
+    path.write_text(f"*ItemCode,ItemName\nA,a\n\n,,\nB,b\nC,{big}\n", encoding="utf-8")
+    with pytest.raises(DataError, match="breaks at record 5") as err:
+        read_items_csv(path)
+    assert err.value.cell == "record 5"
+
+
 def test_cli_xero_file(tmp_path):
     db = str(tmp_path / "f.db")
     p = write(tmp_path, NEW_HEADER + "\n"

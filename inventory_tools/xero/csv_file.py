@@ -68,13 +68,7 @@ def read_items_csv(path: str | Path) -> CsvItems:
                         file=path) from None
     except csv.Error as exc:
         raise DataError(f"not a readable CSV file ({exc})", "export it again from Xero", file=path) from None
-    index = _columns(out, header)
-    try:
-        _read_items(out, rows, index)
-    except csv.Error as exc:
-        record = len(out.items) + len(out.blank_codes) + len(out.duplicates) + 1
-        raise DataError(f"the CSV breaks at record {record}: {exc}", "export it again from Xero",
-                        file=path, cell=f"record {record}") from None
+    _read_items(out, rows, _columns(out, header))
     _summarise(out)
     return out
 
@@ -126,18 +120,23 @@ def _read_items(out: CsvItems, rows, index: dict[str, int]) -> None:
         return row[i].strip() if i is not None and i < len(row) else ""
 
     seen: set[str] = set()
-    for record, row in enumerate(rows, start=1):
-        if not any(c.strip() for c in row):
-            continue
-        code = get(row, "ItemCode")
-        if not code:
-            out.blank_codes.append(record)
-            continue
-        if code in seen:
-            out.duplicates.append(code)
-            continue
-        seen.add(code)
-        out.items.append(_item(lambda name: get(row, name), code, record))
+    record = 0  # (counted here, blank records too: the one that breaks is the next)
+    try:
+        for record, row in enumerate(rows, start=1):
+            if not any(c.strip() for c in row):
+                continue
+            code = get(row, "ItemCode")
+            if not code:
+                out.blank_codes.append(record)
+                continue
+            if code in seen:
+                out.duplicates.append(code)
+                continue
+            seen.add(code)
+            out.items.append(_item(lambda name: get(row, name), code, record))
+    except csv.Error as exc:
+        raise DataError(f"the CSV breaks at record {record + 1}: {exc}", "export it again from Xero",
+                        file=out.path, cell=f"record {record + 1}") from None
 
 
 def _item(get, code: str, record: int) -> dict:
