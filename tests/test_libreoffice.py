@@ -1,6 +1,5 @@
 """A real spreadsheet application (LibreOffice, headless) opens, renders, edits and re-saves our
 workbooks; import then sees exactly the edits a person made, and nothing else."""
-import os
 import re
 import shutil
 import subprocess
@@ -10,27 +9,11 @@ import pytest
 
 from tests.helpers import EXAMPLES
 from tests.helpers import FORMULA_LIKE
+from tests.helpers.libreoffice import SOFFICE, convert, require
 
-SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
-if not SOFFICE:
-    if os.environ.get("CI"):
-        raise RuntimeError("LibreOffice is required in CI (.ci/run installs libreoffice-calc-nogui)")
-    pytest.skip("LibreOffice (soffice) is not installed: apt-get install libreoffice-calc-nogui",
-                allow_module_level=True)
+require()
 
 pytestmark = pytest.mark.libreoffice
-
-
-def convert(src: Path, fmt: str, outdir: Path) -> Path:
-    """soffice --headless --convert-to FMT, with a private profile so runs never collide."""
-    outdir.mkdir(exist_ok=True)
-    profile = outdir / ".lo-profile"
-    target = {"xlsx": 'xlsx:Calc MS Excel 2007 XML'}.get(fmt, fmt)
-    subprocess.run([SOFFICE, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", target,
-                    "--outdir", str(outdir), str(src)], check=True, capture_output=True, timeout=180)
-    out = outdir / f"{src.stem}.{fmt}"
-    assert out.exists(), f"LibreOffice did not write {out}"
-    return out
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "ods"])
