@@ -7,7 +7,7 @@ import sys
 import click
 
 from . import __version__
-from .cli_common import Context, ask, emit_json, handle_errors, say  # noqa: F401  (the commands use them)
+from .cli_common import Context, ask, emit_json, handle_errors, say
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -127,9 +127,7 @@ def list_command(obj: Context, statuses: tuple[str, ...], as_json: bool) -> None
 
 
 def render_table(rows, headers, max_width: int = 40) -> str:
-    """``rows`` (tuples, or a DataFrame) as aligned text columns under ``headers``."""
-    if hasattr(rows, "itertuples"):  # a DataFrame
-        rows = rows.itertuples(index=False, name=None)
+    """``rows`` (tuples) as aligned text columns under ``headers``."""
     rows = [[str(v) for v in r] for r in rows]
     rows = [[(v.replace("\n", " ")[: max_width - 1] + "…") if len(v) > max_width else v.replace("\n", " ")
              for v in r] for r in rows]

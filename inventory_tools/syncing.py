@@ -16,7 +16,7 @@ import datetime as dt
 from typing import Callable
 
 from .errors import ToolError, UsageError
-from .sync_run import SyncReport, SyncRun, begin_op, finish_op, frame  # noqa: F401  (SyncReport: part of the API)
+from .sync_run import SyncReport, SyncRun, begin_op, finish_op, frame
 
 
 def parse_since(since) -> dt.datetime | None:
