@@ -34,7 +34,6 @@ pd = lazy_import("pandas", globals())  # imported on first use: it loads while a
 #: check name → rule id
 RULE_OF: dict[str, str] = {}
 
-_PLAIN = re.compile(r"-?0*([0-9]*?)(?:\.([0-9]+))?\Z")  # groups: significant whole digits, decimals
 #: characters that cannot round-trip through a workbook's XML or a CSV file: C0 controls but tab,
 #: LF and CR (NUL arrives as Excel's escape ``_x0000_``), U+FFFE/U+FFFF, lone surrogates
 UNSAFE_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")

@@ -25,8 +25,6 @@ from .cells import AddProblem, ReadColumn
 
 pd = lazy_import("pandas", globals())  # imported on first use: it loads while a sheet parses (issue 17)
 
-SCHEMA_FILE = ("schemas", "validation.yaml")
-
 
 def _check(name: str, **statistics):
     """``pandera.Check.<name>(**statistics)``, its error text the rule's plain-language title."""
