@@ -174,7 +174,7 @@ class Rows:
         data["@ok"] = pd.Series(self.rows_ok, index=idx)
         data["@new"] = pd.Series(self.new, index=idx)
         data["@key"] = self.key
-        data["@first"] = pd.Series(np.arange(self.n), index=idx).groupby(self.key.to_numpy()).transform("first")
+        data["@first"] = self._first_rows(idx)
         data["@same_as"] = pd.Series(self.same_as if self.same_as is not None else "", index=idx, dtype=object)
         data["@prior_status"] = self.before(cols.STATUS)
         for c in cols.required_always():
@@ -185,6 +185,14 @@ class Rows:
         for c in (x.name for x in cols.columns() if x.identifier and x.name in self.present):
             data[f"{c}@zeros"] = self._zeros_lost(c)
         return pd.DataFrame(data, index=idx)
+
+    def _first_rows(self, idx) -> pd.Series:
+        """Each row's first row with the same product key (itself, unless the code repeats): a
+        group-by only when some code does (0.8 s at a million rows)."""
+        rows = pd.Series(np.arange(self.n), index=idx)
+        if not self.key.duplicated().any():
+            return rows
+        return rows.groupby(self.key.to_numpy()).transform("first")
 
     def _zeros_lost(self, c: str) -> pd.Series:
         """The export's value where the file holds it without its leading zeros ("" elsewhere)."""
