@@ -1,4 +1,4 @@
-"""Two readings of one workbook compared (``INVENTORY_TOOLS_READER=check``): the fastexcel reader
+"""Two readings of one workbook compared (``IT_READER_CHECK=1``, see :mod:`.workbook`): the fastexcel reader
 must give what the python-calamine reader gives, value for value and type for type."""
 from __future__ import annotations
 

@@ -272,14 +272,7 @@ class _Reading:
                     side = alongside(self.manifest) if alongside is not None else None
                 except BaseException as exc:  # noqa: BLE001 - re-raised once the parse is joined
                     side_error = exc
-            try:
-                arrays = parsing.result()
-            except CannotMark as exc:
-                raise Fallback(str(exc), side, side_error) from None
-            except Fallback as fb:
-                raise Fallback(fb.reason, side, side_error) from None
-            except Exception as exc:  # noqa: BLE001 - unreadable: python-calamine's path says why
-                raise Fallback(f"fastexcel cannot read the sheet ({type(exc).__name__})", side, side_error) from None
+            arrays = self._joined(parsing, side, side_error)
         if side_error is not None:
             raise side_error
         try:
@@ -289,8 +282,11 @@ class _Reading:
 
     @staticmethod
     def _joined(parsing, side, side_error):
+        """The parse's arrays; any failure is a Fallback carrying ``alongside``'s outcome."""
         try:
             return parsing.result()
+        except CannotMark as exc:  # (inline strings in a form the mark cannot be given to)
+            raise Fallback(str(exc), side, side_error) from None
         except Fallback as fb:
             raise Fallback(fb.reason, side, side_error) from None
         except Exception as exc:  # noqa: BLE001 - fastexcel refused the sheet: python-calamine's path
