@@ -294,12 +294,13 @@ class _FrameParts:
     rest: pd.DataFrame
 
     def rebuild(self) -> pd.DataFrame:
-        if len(self.rest.columns) == 0 and self.order:  # the usual case: one object block
-            block = np.empty((len(self.order), len(self.rest.index)), dtype=object)
-            for j, name in enumerate(self.order):
-                cat = self.categorical[name]
-                block[j] = np.asarray(cat.categories, dtype=object)[np.asarray(cat.codes)]
-            return pd.DataFrame(block.T, index=self.rest.index, columns=self.order, dtype=object, copy=False)
+        if len(self.rest.columns) == 0 and self.order:  # the usual case: one object block, as a reader builds it
+            from .reading.build import cells_frame
+
+            frame = cells_frame({name: (np.asarray(self.categorical[name].codes), self.categorical[name].categories)
+                                 for name in self.order}, len(self.rest.index))  # (no blank code: see _frame_parts)
+            frame.index = self.rest.index
+            return frame
         data = {}
         for name in self.order:
             if name in self.categorical:
