@@ -15,7 +15,7 @@ import xlsxwriter
 
 from inventory_tools.reading import read_table, workbook
 from inventory_tools.reading.compare import same_tables
-from inventory_tools.reading.sst import MARK, item_text, mark_strings, strings_at
+from inventory_tools.reading.sst import MARK, entities, item_text, mark_strings, strings_at
 from inventory_tools.reading.styles import is_date_format
 from inventory_tools.reading.workbook import read_calamine
 from inventory_tools.reading.zipcopy import package_copy, remove
@@ -235,6 +235,16 @@ def test_marking_shared_strings_keeps_every_text_and_skips_empty_items():
     assert mark_strings(plain.replace(b"id:si", b"id")) == (marked.replace(b"id:si", b"id"), 3)  # the bulk replace
     assert item_text(b'<r><t xml:space="preserve"> b </t></r><r><t> c </t></r><rPh><t>zz</t></rPh>') == " b c"
     assert item_text(b"<t>x&amp;_x000D_&#65;</t>") == "x&\rA"
+
+
+@pytest.mark.parametrize("xml, text", [
+    ("a &lt;b&gt; &amp; &quot;c&quot; &apos;d&apos;", "a <b> & \"c\" 'd'"),
+    ("&#65;&#x42;&#X43;", "AB&#X43;"),  # (XML's hex reference is a lowercase x)
+    ("&amp;lt; &#38;lt; &amp;#65;", "&lt; &lt; &#65;"),  # one pass, as an XML parser reads it
+    ("&#0; &#x110000; &nbsp; & alone", "&#0; &#x110000; &nbsp; & alone"),  # no character: as written
+])
+def test_references_in_sheet_xml_are_decoded_once(xml, text):
+    assert entities(xml) == text
 
 
 def test_shared_strings_are_read_by_index_as_far_as_needed(tmp_path):

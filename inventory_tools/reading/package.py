@@ -253,12 +253,12 @@ _TARGET_ATTR = re.compile(r"""(\sTarget=["'])([^"']*)(["'])""")
 
 def _sheets_cleaned(workbook_xml: str, drop: set[str]) -> str:
     """The workbook XML without the ``drop`` sheets, and with standard sheet states."""
-    from xml.sax.saxutils import unescape
+    from .sst import entities
 
     def fix(m: re.Match) -> str:
         tag = m.group(0)
         name = _NAME_ATTR.search(tag)
-        if name and unescape(name.group(2), {"&quot;": '"', "&apos;": "'"}) in drop:
+        if name and entities(name.group(2)) in drop:
             return ""
         state = _STATE_ATTR.search(tag)
         if state and state.group(2) not in SHEET_STATES:

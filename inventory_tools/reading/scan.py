@@ -17,7 +17,7 @@ from ..cellref import col_index
 from .inflate import MemberReader
 from .package import Package
 from .sniff import damaged, xml_problem
-from .sst import MARK
+from .sst import MARK, entities
 
 
 def _has_needle(zf: zipfile.ZipFile, part: str, needles: tuple[bytes, ...]) -> bool:
@@ -76,9 +76,7 @@ def scan_xlsx(path: Path, sheet: str, *, data_from: int = 0, sink=None, mark_inl
 def _xml_text(raw: bytes | None) -> str | None:
     if raw is None:
         return None
-    from xml.sax.saxutils import unescape
-
-    return unescape(raw.decode("utf-8", "replace"), {"&quot;": '"', "&apos;": "'"})
+    return entities(raw.decode("utf-8", "replace"))
 
 
 class CannotMark(Exception):

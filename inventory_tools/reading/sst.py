@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import re
 import zipfile
-from xml.sax.saxutils import unescape
-
 from .inflate import open_member
 
 MARK = "\ue000"
@@ -126,7 +124,9 @@ _RPH = re.compile(rb"<(?:\w+:)?rPh[\s>].*?</(?:\w+:)?rPh>", re.S)
 _T = re.compile(rb"<(?:\w+:)?t(\s[^>]*)?(?:/>|>(.*?)</(?:\w+:)?t>)", re.S)
 _X_ESCAPE = re.compile(r"_x00([0-9A-Fa-f]{2})_")
 _CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.S)
-_CHARREF = re.compile(r"&#(x[0-9A-Fa-f]+|[0-9]+);")
+#: the five predefined entities and character references (XML knows no others)
+_REFERENCE = re.compile(r"&(lt|gt|amp|quot|apos|#x[0-9A-Fa-f]+|#[0-9]+);")
+_NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
 
 
 def item_text(body: bytes) -> str:
@@ -149,15 +149,24 @@ def xml_text(raw: bytes) -> str:
     parts = []
     last = 0
     for m in _CDATA.finditer(text):
-        parts.append(_entities(text[last:m.start()]))
+        parts.append(entities(text[last:m.start()]))
         parts.append(m.group(1))
         last = m.end()
-    parts.append(_entities(text[last:]))
+    parts.append(entities(text[last:]))
     return "".join(parts)
 
 
-def _entities(text: str) -> str:
+def entities(text: str) -> str:
+    """``text`` with its entity and character references decoded, in one pass as an XML parser
+    does (``&amp;lt;`` is ``&lt;``); a reference to no character is left as written."""
     if "&" not in text:
         return text
-    text = _CHARREF.sub(lambda m: chr(int(m.group(1)[1:], 16) if m.group(1)[0] == "x" else int(m.group(1))), text)
-    return unescape(text, {"&quot;": '"', "&apos;": "'"})
+    return _REFERENCE.sub(_reference, text)
+
+
+def _reference(m: re.Match) -> str:
+    ref = m.group(1)
+    if ref[0] != "#":
+        return _NAMED[ref]
+    code = int(ref[2:], 16) if ref[1] == "x" else int(ref[1:])
+    return chr(code) if 0 < code <= 0x10FFFF else m.group(0)

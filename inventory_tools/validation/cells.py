@@ -116,14 +116,32 @@ def canonical_column(table: Table, name: str, bad: np.ndarray, add: AddProblem) 
         codes, uniq = pd.factorize(table.raw[name].to_numpy(dtype=object), use_na_sentinel=True)
     nu = len(uniq)
     u = _canonical_uniques(col, uniq)
+    c = np.where(codes < 0, nu, codes)  # blank (-1) → the last slot
+    if u.issues or u.spaced.any() or u.scientific.any():  # (most columns: nothing to report)
+        _report_damage(name, codes, uniq, u, c, bad, add)
+    vals = u.values.take(c)
+    cat_of_u, categories = pd.factorize(u.values)
+    cells = cat_of_u.take(c)
+    if bad.any():
+        vals[bad] = ""
+        cells[bad] = cat_of_u[nu]  # u.values[nu] is ""
+    categorical = factorised.categorical(cells, categories)
+    return ReadColumn(pd.Series(vals, index=pd.RangeIndex(n), dtype=object), categorical, u.issues, c)
+
+
+def _report_damage(name: str, codes: np.ndarray, uniq, u: _Uniques, c: np.ndarray, bad: np.ndarray,
+                   add: AddProblem) -> None:
+    """Report the cells whose distinct value reading found damaged (``u``); the errors among
+    them join ``bad``."""
+    nu = len(uniq)
     # 0 nothing to say or left to the rules, 1 a warning (the value is read), 2 an error (blanked)
     level = np.zeros(nu + 1, dtype=np.int8)
     for i, x in u.issues.items():
         level[i] = 0 if _judged_by_rules(x) else 1 if x.severity == "warning" else 2
-    c = np.where(codes < 0, nu, codes)
-    sci_cells = u.scientific[c] & ~bad
-    issue_cells = level[c] > 0
-    space_cells = u.spaced[c] & ~bad & ~issue_cells
+    cell_level = level.take(c)
+    sci_cells = u.scientific.take(c) & ~bad
+    issue_cells = cell_level > 0
+    space_cells = u.spaced.take(c) & ~bad & ~issue_cells
     raw = np.append(np.asarray(uniq, dtype=object), None)  # a cell as read: raw[codes[pos]] (blank -1: None)
     for pos in np.flatnonzero(sci_cells).tolist():
         v = raw[codes[pos]]
@@ -137,12 +155,4 @@ def canonical_column(table: Table, name: str, bad: np.ndarray, add: AddProblem) 
     for pos in np.flatnonzero(issue_cells & ~bad).tolist():
         issue: Issue = u.issues[c[pos]]
         add(pos, name, raw[codes[pos]], issue.rule, issue.message, issue.hint, issue.severity)
-    bad |= sci_cells | (level[c] == 2)
-    vals = u.values[c]
-    cat_of_u, categories = pd.factorize(u.values)
-    cells = cat_of_u[c]
-    if bad.any():
-        vals[bad] = ""
-        cells[bad] = cat_of_u[nu]  # u.values[nu] is ""
-    categorical = factorised.categorical(cells, categories)
-    return ReadColumn(pd.Series(vals, index=pd.RangeIndex(n), dtype=object), categorical, u.issues, c)
+    bad |= sci_cells | (cell_level == 2)
