@@ -257,6 +257,26 @@ def test_shared_strings_are_read_by_index_as_far_as_needed(tmp_path):
     assert got == {0: "s0", 7: "s7", 49_999: "s49999"}
 
 
+@pytest.mark.parametrize("form", ["plain", "prefixed"])
+def test_shared_strings_at_any_indexes_across_blocks_and_chunks(tmp_path, form):
+    """Items found by counting start tags (64 KB blocks, 4 MB chunks) are the items the pattern finds."""
+    rng = np.random.default_rng(7)
+    texts = [f"t{i}-" + "x" * int(rng.integers(0, 80)) for i in range(150_000)]  # about 7 MB: two chunks
+    si, end = ("<si>", "</si>") if form == "plain" else ("<x:si>", "</x:si>")
+    parts = []
+    for i, t in enumerate(texts):
+        parts.append(f"{si}<t>{t}</t>{end}" if form == "plain" else f"{si}<x:t>{t}</x:t>{end}")
+        if i % 9_999 == 0:
+            parts.append("<si/>")  # skipped: not an item
+    path = tmp_path / "s.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("sst.xml", "<sst>" + "".join(parts) + "</sst>")
+    wanted = {0, 1, 2, 149_999, *rng.integers(0, 150_000, 300).tolist()}
+    wanted |= {i + d for i in range(1_000, 150_000, 37_123) for d in (0, 1)}  # neighbours
+    with zipfile.ZipFile(path) as z:
+        assert strings_at(z, "sst.xml", wanted) == {i: texts[i] for i in wanted}
+
+
 def test_package_copy_copies_members_as_stored_and_replaces_others(tmp_path):
     src = tmp_path / "a.zip"
     with zipfile.ZipFile(src, "w", zipfile.ZIP_DEFLATED) as z:

@@ -86,9 +86,18 @@ def strings_at(zf: zipfile.ZipFile, member: str | None, indexes: set[int]) -> di
             cut = max(buf.rfind(b"<si"), 0) if chunk else len(buf)  # items before it are whole
             whole = buf[:cut]
             items = _count_items(whole)
-            if items is not None and n + items <= wanted[0] and chunk:
-                n += items  # no wanted item here
+            if items is not None:  # the usual form: items found by counting their start tags
+                at, first = 0, n  # no item starts between offset `at` and item number `first`
+                while wanted and wanted[0] < n + items:
+                    at = _nth_item(whole, at, wanted[0] - first)
+                    end = buf.find(b"</si>", at)
+                    out[wanted[0]] = item_text(buf[at + 4:end if end >= 0 else len(buf)])
+                    first = wanted.pop(0) + 1
+                    at += 4
+                n += items
                 carry = buf[cut:]
+                if not chunk:
+                    break
                 continue
             pos = 0
             for m in _SI_START.finditer(buf):
@@ -111,6 +120,21 @@ def strings_at(zf: zipfile.ZipFile, member: str | None, indexes: set[int]) -> di
             if not chunk:
                 break
     return out
+
+
+def _nth_item(data: bytes, pos: int, k: int) -> int:
+    """Where the ``k``-th (from 0) ``<si>`` at or after ``pos`` starts (there is one): counted
+    64 KB at a time, then found."""
+    while True:
+        block = pos + (1 << 16)
+        starting = data.count(b"<si>", pos, block + 3)  # the tags that start before `block`
+        if starting > k:
+            break
+        k -= starting
+        pos = block
+    for _ in range(k):
+        pos = data.index(b"<si>", pos) + 4
+    return data.index(b"<si>", pos)
 
 
 def _count_items(data: bytes) -> int | None:
