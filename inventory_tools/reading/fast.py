@@ -232,10 +232,10 @@ class _Reading:
                 parsing = pool.submit(self._load, fastexcel, prep, copies)
                 scan = None
                 try:  # meanwhile, on this thread: the manifest, the byte scan and the caller's own work
-                    self._read_manifest()
-                    # the copy is Python's work as much as the scan: one at a time, the copy first
+                    # the copy is Python's work as much as these: one at a time, the copy first
                     # (both at once take as long as one after the other, and the parse waits)
                     self.copied.wait()
+                    self._read_manifest()
                     scan = scan_xlsx(self.path, self.sheet, data_from=self.data_from, count_values=self.dates)
                     side = None  # from here on, alongside has run (even if it raises)
                     side = alongside(self.manifest) if alongside is not None else None
