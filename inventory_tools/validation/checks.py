@@ -240,9 +240,9 @@ def identifier_leading_zeros(frame, *, column):
 
 # -- GTIN check digits ------------------------------------------------------------------------------
 def gtin_digit(body: str) -> int:
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        total += int(ch) * (3 if i % 2 == 0 else 1)
+    """The check digit of a GTIN's ``body`` (its digits but the last): weights 3, 1, 3... from the right."""
+    reverse = body[::-1]
+    total = 3 * sum(map(int, reverse[0::2])) + sum(map(int, reverse[1::2]))
     return (10 - total % 10) % 10
 
 

@@ -117,14 +117,21 @@ def value_problems(read: dict[str, ReadColumn], frame: pd.DataFrame, cell: Calla
     from .rules import severity
 
     for name, column in read.items():
-        series = pd.Series(column.categorical, index=frame.index)
+        # every check is a function of the value alone: judged once per distinct value (the
+        # column's categories), then looked up per cell only where some value fails
+        cat = column.categorical
+        cells = np.asarray(cat.codes)
+        distinct = pd.Series(pd.Categorical.from_codes(np.arange(len(cat.categories)), dtype=cat.dtype))
         texts = column.values.to_numpy(dtype=object)
         col = cols.column(name)
         refused = np.zeros(len(frame), dtype=bool)
         unread = bad[name].copy()  # refused when read (reported there): no value to judge
         for check in column_checks(name):
             rule = RULE_OF[check.name]
-            failing = np.flatnonzero(~passes(check, series) & ~unread)
+            value_ok = passes(check, distinct)
+            if value_ok.all():
+                continue
+            failing = np.flatnonzero(~np.append(value_ok, True).take(cells) & ~unread)  # (code -1: blank)
             error = severity(rule) == "error"
             for pos in failing.tolist():
                 add(pos, name, cell(name, pos), rule, *_words(col, rule, texts[pos], column.issue(pos)),
