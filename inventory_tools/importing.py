@@ -10,9 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-import pandas as pd
-
 from . import background
 from . import columns as cols
 from .changes import ApplyOutcome, CellChange, WriteEstimate
@@ -21,6 +18,10 @@ from .outputs import Target, finish, remove_quietly, temp_beside, write_error
 from .plan import ACTIONS, POLICIES, ImportPlan, make_plan
 from .results import WHAT as RESULTS, results_target, write_results
 from .undoing import UndoPlan, UndoResult, history, plan_undo, undo  # noqa: F401 - the library's names
+from ._lazy import lazy_import
+
+pd = lazy_import("pandas", globals())  # imported on first use: while a sheet parses, not before (issue 17)
+np = lazy_import("numpy", globals())
 
 __all__ = ["ImportResult", "import_file", "plan_import", "resolve_base", "with_changes", "save_planned_rows",
            "planned_rows", "history", "undo", "plan_undo", "UndoPlan", "UndoResult"]

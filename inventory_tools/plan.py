@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-import numpy as np
 from ._lazy import lazy_import
 from . import columns as cols
 from .changes import CellChange, ChangeSet
 from .values import account_code
 
 pd = lazy_import("pandas", globals())  # imported on first use: it loads while a sheet parses (issue 17)
+np = lazy_import("numpy", globals())  # imported on first use: while a sheet parses, not before (issue 17)
 
 ACTIONS = ("create", "update", "unchanged", "conflict", "invalid", "skipped", "failed")
 POLICIES = ("abort", "skip", "overwrite")

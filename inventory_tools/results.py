@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from . import columns as cols
 from .outputs import OutputExists, Target, check_target
 from .plan import ImportPlan
+from ._lazy import lazy_import
+
+np = lazy_import("numpy", globals())  # imported on first use (issue 17)
+pd = lazy_import("pandas", globals())  # imported on first use (issue 17)
 
 OUTCOME_WORDS = {"create": "created", "update": "updated", "unchanged": "unchanged", "conflict": "conflict",
                  "invalid": "invalid", "skipped": "skipped", "failed": "failed"}

@@ -12,12 +12,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Callable
 
-import pandas as pd
-
 from . import columns as cols
 from .changes import CellChange, ChangeSet, empty_products
 from .errors import ExitCode, UsageError
 from .plan import same_value, POLICIES, Conflict
+from ._lazy import lazy_import
+
+pd = lazy_import("pandas", globals())  # imported on first use (issue 17)
 
 UNDOABLE = ("import", "sync", "undo")
 

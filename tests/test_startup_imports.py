@@ -109,3 +109,15 @@ def test_a_lazy_module_becomes_the_module_on_first_use():
     assert "lazy module" in repr(namespace["j"])
     assert namespace["j"].dumps([1]) == "[1]"
     assert namespace["j"] is json  # replaced: later uses cost nothing
+
+
+def test_validate_starts_parsing_before_numpy_and_pandas_are_imported():
+    """What runs before a sheet's parse starts (the CLI, the cache, the reader, the validator's
+    modules) imports neither numpy nor pandas: those load while the sheet parses."""
+    code = ("import sys; import inventory_tools.cli, inventory_tools.cli_validate, inventory_tools.checked_file, "
+            "inventory_tools.checked_cache, inventory_tools.reading.fast, inventory_tools.stores.sqlite, "
+            "inventory_tools.validation.validator, inventory_tools.importing, inventory_tools.plan; "
+            "print(sorted(m for m in ('numpy', 'pandas', 'pyarrow') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

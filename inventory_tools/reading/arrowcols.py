@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 from .._lazy import lazy_import
 from .. import factorised
 from .sst import MARK
 
 pd = lazy_import("pandas", globals())  # imported on first use: it loads while a sheet parses (issue 17)
+np = lazy_import("numpy", globals())  # imported on first use: while a sheet parses, not before (issue 17)
 
 #: what fastexcel writes for a cell that is not text, read as text: a number (up to nine decimal
 #: places), a boolean, a date and time; text of this form in a cell may also be a typed value

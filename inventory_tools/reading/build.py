@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 from typing import Iterable, Iterator
 
-import numpy as np
 from .._lazy import lazy_import
 from .. import factorised
 from ..cellref import col_letter
@@ -15,6 +14,7 @@ from .headers import HEADER_SCAN_ROWS, Header, find_header_row
 from .table import Problem, Table
 
 pd = lazy_import("pandas", globals())  # imported on first use: it loads while a sheet parses (issue 17)
+np = lazy_import("numpy", globals())  # imported on first use: while a sheet parses, not before (issue 17)
 
 ERROR_LITERALS = frozenset({"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!",
                             "#SPILL!", "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#UNKNOWN!"})

@@ -22,8 +22,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
-
 from .. import columns as cols
 from ..sheets import DATA_SHEET, MANIFEST_SHEET
 from ..values import fold
@@ -37,6 +35,9 @@ from .styles import dates_possible
 from .sst import CannotMarkStrings, marked_stream, strings_at
 from .table import Table
 from .zipcopy import CannotCopy, package_copy, remove
+from .._lazy import lazy_import
+
+np = lazy_import("numpy", globals())  # imported on first use: while a sheet parses, not before (issue 17)
 
 MAX_COLUMNS = 16_384  # Excel's last column is XFD
 MANIFEST_ROWS = 1_000  # a manifest has a dozen rows

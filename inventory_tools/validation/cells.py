@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy as np
 from .._lazy import lazy_import
 from .. import columns as cols
 from .. import factorised
@@ -23,6 +22,7 @@ from ..values import Issue, plain_float_texts, read_cell
 from .rules import table as rule_table
 
 pd = lazy_import("pandas", globals())  # imported on first use: it loads while a sheet parses (issue 17)
+np = lazy_import("numpy", globals())  # imported on first use: while a sheet parses, not before (issue 17)
 
 _SCI_RE = re.compile(r"^[+-]?\d(?:[.,]\d+)?[eE][+-]\d{1,3}$")  # how a spreadsheet shows 1.23457E+12
 

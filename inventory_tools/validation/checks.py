@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-import numpy as np
 from .._lazy import lazy_import
 from pandera import extensions
 
@@ -30,6 +29,7 @@ from ..values import MAX_INTEGER_DIGITS, read_decimal
 from .rules import table
 
 pd = lazy_import("pandas", globals())  # imported on first use: it loads while a sheet parses (issue 17)
+np = lazy_import("numpy", globals())  # imported on first use: while a sheet parses, not before (issue 17)
 
 #: check name → rule id
 RULE_OF: dict[str, str] = {}

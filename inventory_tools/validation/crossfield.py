@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-import numpy as np
 from .._lazy import lazy_import
 from .. import columns as cols
 from ..codes import product_keys
@@ -19,6 +18,7 @@ from ..plan import same_value
 from .cells import AddProblem
 
 pd = lazy_import("pandas", globals())  # imported on first use: it loads while a sheet parses (issue 17)
+np = lazy_import("numpy", globals())  # imported on first use: while a sheet parses, not before (issue 17)
 
 #: The columns the row rules read from the export base and the store (nothing else is loaded).
 _RULE_EXTRA = ("Type", "FixedAssetType", "AssemblyBOM", "QuantityToProduce")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
-import numpy as np
 from .._lazy import lazy_import
 from .. import columns as cols
 from .. import factorised
@@ -24,6 +23,7 @@ from ..values import MAX_INTEGER_DIGITS, decimal_places
 from .cells import AddProblem, ReadColumn
 
 pd = lazy_import("pandas", globals())  # imported on first use: it loads while a sheet parses (issue 17)
+np = lazy_import("numpy", globals())  # imported on first use: while a sheet parses, not before (issue 17)
 
 
 def _check(name: str, **statistics):

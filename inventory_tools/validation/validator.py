@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Callable
 
-import numpy as np
 from .._lazy import lazy_import
 from .. import columns as cols
 from ..cellref import col_index
@@ -27,6 +26,7 @@ from .report import ValidationReport
 from .schema import row_checks, value_problems
 
 pd = lazy_import("pandas", globals())  # imported on first use: it loads while a sheet parses (issue 17)
+np = lazy_import("numpy", globals())  # imported on first use: while a sheet parses, not before (issue 17)
 
 
 def validate(path_or_table, *, store=None, base: pd.DataFrame | None = None, strict: bool = False,
