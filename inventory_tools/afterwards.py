@@ -17,6 +17,7 @@ import os
 from typing import Callable
 
 _jobs: list[Callable[[], object]] = []
+_handed_over: list[Callable[[], object]] = []  # jobs a child runs: kept referenced here until exit
 _enabled = False
 
 
@@ -41,6 +42,10 @@ def run_detached() -> None:
         return
     jobs = list(_jobs)
     _jobs.clear()
+    # kept referenced in this process too: dropping them would free what they hold (a checked
+    # file: millions of objects) while the child shares those pages, so each page freed would
+    # first be copied (50 ms at 100,000 rows), just before this process exits anyway
+    _handed_over.extend(jobs)
     try:
         pid = os.fork()
     except OSError:  # no process to spare: do them now, as if none could wait
@@ -60,6 +65,7 @@ def run_detached() -> None:
         finally:
             os._exit(code)
     if pid is None:
+        _handed_over.clear()
         for job in jobs:
             try:
                 job()

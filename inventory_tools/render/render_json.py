@@ -23,5 +23,10 @@ def json_text(data) -> str:
     return "{\n" + ",\n".join(parts) + "\n}"
 
 
+_COMPACT = json.JSONEncoder(ensure_ascii=False, default=str)  # (made once: a report has thousands of items)
+
+
 def _dumps(value, indent: int | None = None) -> str:
+    if indent is None:
+        return _COMPACT.encode(value)
     return json.dumps(value, indent=indent, ensure_ascii=False, default=str)
