@@ -81,7 +81,7 @@ class Rows:
         self.code = self.frame[cols.KEY].astype(object)
         self.key = product_keys(self.code)
         self.present = set(self.frame.columns)
-        self.rows_ok = (self.code != "").to_numpy()
+        self.rows_ok = self.code.to_numpy(dtype=object) != ""
 
     @property
     def n(self) -> int:
@@ -114,7 +114,7 @@ class Rows:
             if self.current is not None:
                 v = v.where(~self.in_store, self.current[c])
         if c == cols.STATUS and self.store_known:  # a new product's blank Status: the default
-            v = v.where(~(self.new & (v == "").to_numpy()), cols.NEW_PRODUCT_STATUS)
+            v = v.where(~(self.new & (v.to_numpy(dtype=object) == "")), cols.NEW_PRODUCT_STATUS)
         return v
 
     def determined(self, c: str) -> np.ndarray:
@@ -122,7 +122,7 @@ class Rows:
         leaves the store's value, unknown unless the store was consulted)."""
         out = self.in_base | self.in_store | self.new
         if c in self.present:
-            out = out | (self.frame[c] != "").to_numpy() | self.blank_clears
+            out = out | (self.frame[c].to_numpy(dtype=object) != "") | self.blank_clears
         return out
 
     def changed(self, pos: int, c: str, value) -> bool:
@@ -198,12 +198,12 @@ class Rows:
         """The export's value where the file holds it without its leading zeros ("" elsewhere)."""
         out = np.full(self.n, "", dtype=object)
         if not self.has_base:
-            return pd.Series(out, index=self.frame.index)
+            return pd.Series(out, index=self.frame.index, dtype=object)
         fv = self.frame[c].to_numpy(dtype=object)
         if c == cols.KEY:  # a code the export did not hold, which is an exported code without its zeros
             unknown = np.flatnonzero(self.rows_ok & ~self.in_base).tolist()
             if not unknown:  # (the usual file: every code exported, nothing to look up)
-                return pd.Series(out, index=self.frame.index)
+                return pd.Series(out, index=self.frame.index, dtype=object)
             base_codes = set(self.base_rows[cols.KEY])
             stripped: dict[str, str] = {}
             for bcode in base_codes:
@@ -217,7 +217,7 @@ class Rows:
             for pos in np.flatnonzero(self.in_base & (fv != "") & (fv != b)).tolist():
                 if b[pos].startswith("0") and b[pos].lstrip("0") == fv[pos]:
                     out[pos] = b[pos]
-        return pd.Series(out, index=self.frame.index)
+        return pd.Series(out, index=self.frame.index, dtype=object)
 
 
 # -- what each row rule says at a row ----------------------------------------------------------------

@@ -209,8 +209,8 @@ class Validator:
         f = self.frame
         code = f[cols.KEY].astype(object)
         base_al = align(self.base, code) if self.base is not None else None
-        in_base = base_al[cols.KEY].ne("").to_numpy() if base_al is not None else np.zeros(self.n, dtype=bool)
-        has_code = (code != "").to_numpy()
+        in_base = base_al[cols.KEY].to_numpy(dtype=object) != "" if base_al is not None else np.zeros(self.n, dtype=bool)
+        has_code = code.to_numpy(dtype=object) != ""
         cur_al, in_store = None, np.zeros(self.n, dtype=bool)
         store = self.store() if self._store_arg is not None else None
         if store is not None:
@@ -220,7 +220,7 @@ class Validator:
             if need.any():
                 cur_al = align(store.read_by_codes(list(dict.fromkeys(code[need]))), code)
                 self.read_current = True
-                in_store = cur_al[cols.KEY].ne("").to_numpy()
+                in_store = cur_al[cols.KEY].to_numpy(dtype=object) != ""
         rows = Rows(frame=f, cell=self.table.cell, bad=self.bad, add=self.add, cell_ref=self.table.cell_ref,
                     base=base_al, base_rows=self.base, current=cur_al, in_base=in_base, in_store=in_store,
                     store_known=store is not None, blank_clears=self.blank_clears)
