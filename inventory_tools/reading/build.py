@@ -245,6 +245,8 @@ def _error_cell(table: Table, pos: int, name: str, ref: str, text: str) -> None:
 
 def mark_merged(table: Table, ranges) -> None:
     """Merged cells hold one value for several cells: the others would read as blank (= clear)."""
+    if not ranges:
+        return
     position = {r: i for i, r in enumerate(table.row_numbers)}
     letters = {v: k for k, v in table.column_letters.items()}
     for (r0, c0), (r1, c1) in ranges:

@@ -366,8 +366,10 @@ class _Reading:
                 has_data.add(ci)
                 nonblank |= filled
         keep = np.flatnonzero(nonblank)
+        every_row = len(keep) == n  # (no blank row between the data: the codes are kept as they are)
         empty = (np.full(len(keep), -1, dtype=np.int32), np.empty(0, dtype=object))
-        factors = {ci: ((columns[ci].codes[keep], columns[ci].uniques) if ci in columns else empty)
+        factors = {ci: ((columns[ci].codes if every_row else columns[ci].codes[keep], columns[ci].uniques)
+                        if ci in columns else empty)
                    for _, ci in self.header.ordered}
         del columns
         problems = self.header.problems(has_data)
