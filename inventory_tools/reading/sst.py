@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+
 from .inflate import open_member
 
 MARK = "\ue000"
