@@ -737,3 +737,12 @@ def test_checking_a_file_never_builds_its_cell_frame_and_names_the_values_read(t
         if p.index is not None and p.column in table.columns and p.at in (None, p.column):
             assert frame[p.column].iat[p.index] == p.value
     assert frame["Name"].tolist()[:2] == [" padded ", "ok"] and frame["Barcode"].iat[1] is None
+
+
+def test_a_refused_whole_number_is_shown_as_typed_not_with_pythons_point_zero(tmp_path):
+    """-1000000000000000 typed in a price: refused (negative, too large), and shown without '.0'."""
+    rep = validate(write_wb(tmp_path / "a.xlsx", HEAD + ["PriceTier1"], [good("A") + [-1e15]]))
+    words = [p.message for p in rep.problems if p.column == "PriceTier1"]
+    assert {p.rule for p in rep.problems if p.column == "PriceTier1"} == {"decimal.negative", "decimal.range"}
+    assert "PriceTier1 -1000000000000000 is negative" in words
+    assert not any("000.0" in w for w in words)

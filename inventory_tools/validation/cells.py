@@ -42,9 +42,10 @@ class _Uniques:
 
 
 def _shown(value) -> str:
-    """A value a rule refuses, as the text the file holds (what the Problems list shows)."""
+    """A value a rule refuses, as the text the file holds (what the Problems list shows): a whole
+    number without Python's ``.0`` (``-1000000000000000``, not ``-1000000000000000.0``)."""
     if isinstance(value, float):
-        return repr(value)
+        return str(int(value)) if value.is_integer() and abs(value) < 1e21 else repr(value)
     return str(value).replace("\u00a0", " ").strip()
 
 
