@@ -3,10 +3,10 @@ must give what the python-calamine reader gives, value for value and type for ty
 from __future__ import annotations
 
 import math
+
 from .._lazy import lazy_import
 
-np = lazy_import("numpy", globals())  # imported on first use: while a sheet parses, not before (issue 17)
-
+np = lazy_import("numpy", globals())  # imported on first use (issue 17)
 
 
 class ReadersDiffer(AssertionError):

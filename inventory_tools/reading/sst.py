@@ -32,9 +32,8 @@ def mark_strings(data: bytes) -> tuple[bytes, int] | None:
     a part this cannot mark safely, with CDATA sections)."""
     if b"<![CDATA[" in data:
         return None
-    if b"<si " not in data and b":si" not in data:
-        # the usual form (Excel, LibreOffice, openpyxl, xlsxwriter, ours): a plain bytes replace,
-        # the items counted by how much it added (no pass of its own)
+    if _plain_items(data):
+        # the usual form: a plain bytes replace, the items counted by how much it added
         marked = data.replace(b"<si>", _SI_MARKED)
         return marked, (len(marked) - len(data)) // (len(_SI_MARKED) - len(b"<si>"))
     count = 0
@@ -138,11 +137,16 @@ def _nth_item(data: bytes, pos: int, k: int) -> int:
     return data.index(b"<si>", pos)
 
 
+def _plain_items(data: bytes) -> bool:
+    """Whether every item in ``data`` starts with a bare ``<si>`` (the usual form: Excel,
+    LibreOffice, openpyxl, xlsxwriter, ours), so plain byte searches find them all; else only
+    :data:`_SI_START` does (attributes, a namespace prefix)."""
+    return b"<si " not in data and b":si" not in data
+
+
 def _count_items(data: bytes) -> int | None:
     """How many items start in ``data`` (None: a form only the pattern counts)."""
-    if any(n in data for n in (b"<si ", b":si>", b":si ")):
-        return None
-    return data.count(b"<si>")
+    return data.count(b"<si>") if _plain_items(data) else None
 
 
 _RPH = re.compile(rb"<(?:\w+:)?rPh[\s>].*?</(?:\w+:)?rPh>", re.S)
