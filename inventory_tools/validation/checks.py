@@ -237,8 +237,8 @@ def fixed_asset_type_type(frame, *, type):  # noqa: A002 - the statistic's name 
 @_register("assembly.quantity_to_produce", "bom")
 def assembly_quantity_to_produce(frame, *, bom):
     qty = frame["QuantityToProduce"]
-    positive = ((qty.to_numpy(dtype=object) != "") & (qty.to_numpy(dtype=object) != "0")
-                & ~qty.astype(str).str.startswith("-").to_numpy(dtype=bool))
+    text = qty.to_numpy(dtype=object)
+    positive = (text != "") & (text != "0") & ~qty.astype(str).str.startswith("-").to_numpy(dtype=bool)
     return _rows(frame, ~(_ok(frame) & (_text(frame, "AssemblyBOM") == bom) & ~positive))
 
 
