@@ -8,7 +8,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 
-_LOCAL = struct.Struct("<4s2B4HL2L2H")  # zipfile.structFileHeader
+LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # zipfile.structFileHeader (also written by zipcopy)
 _READ = 1 << 20
 _ENCRYPTED = 0x1
 
@@ -52,11 +52,11 @@ def data_offset(f, info: zipfile.ZipInfo) -> int:
     """Where member ``info``'s stored bytes start in the open zip ``f`` (after its local header,
     whose name and extra field may differ from the central directory's)."""
     f.seek(info.header_offset)
-    head = f.read(_LOCAL.size)
-    if len(head) != _LOCAL.size or head[:4] != b"PK\x03\x04":
+    head = f.read(LOCAL_HEADER.size)
+    if len(head) != LOCAL_HEADER.size or head[:4] != b"PK\x03\x04":
         raise zipfile.BadZipFile(f"Bad magic number for file header of {info.filename}")
-    fields = _LOCAL.unpack(head)
-    return info.header_offset + _LOCAL.size + fields[10] + fields[11]
+    fields = LOCAL_HEADER.unpack(head)
+    return info.header_offset + LOCAL_HEADER.size + fields[10] + fields[11]
 
 
 def _raw_blocks(path, info: zipfile.ZipInfo, size: int) -> Iterator[bytes]:

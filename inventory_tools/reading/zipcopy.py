@@ -13,9 +13,8 @@ import tempfile
 import zipfile
 import zlib
 
-from .inflate import crc32, data_offset
+from .inflate import LOCAL_HEADER as _LOCAL, crc32, data_offset
 
-_LOCAL = struct.Struct("<4s2B4HL2L2H")  # zipfile.structFileHeader
 _CENTRAL = struct.Struct("<4s4B4HL2L5H2L")  # zipfile.structCentralDir
 _END = struct.Struct("<4s4H2LH")  # zipfile.structEndArchive
 _LIMIT = 0xFFFFFFFF
