@@ -243,7 +243,7 @@ def _unknown_references(store, plan: ImportPlan, report) -> list:
         cell = f"{letter}{row}" if (row and letter and table.kind != "csv") else (
             f"record {row}" if row else item["code"])
         problem = Problem(sheet=table.sheet, row=row, column=item["column"], cell=cell, value=item["value"],
-                          rule=item.get("rule", "reference.unknown"), severity=item.get("severity", "error"),
+                          rule=item.get("rule", "reference.unknown"),
                           message=item["message"], hint=item.get("hint", ""), index=i)
         problem.code = item["code"]
         problems.append(problem)

@@ -33,7 +33,13 @@ class Issue:
     rule: str
     message: str
     hint: str
-    severity: str = "error"
+
+    @property
+    def severity(self) -> str:
+        """The rule's, from ``schemas/rules.csv`` (the one place it is stated)."""
+        from .reading.table import rule_severity
+
+        return rule_severity(self.rule)
 
 
 _SPACE_RE = re.compile(r"\s+")
@@ -183,7 +189,7 @@ def read_decimal(value) -> tuple[str | None, Issue | None]:
     if problem is not None:
         return None, problem
     return read, Issue("decimal.lenient", f"'{value}' was read as {read} ({', '.join(reasons)})",
-                       f"check that {read} is the number meant; retype it as {read} to silence this warning", "warning")
+                       f"check that {read} is the number meant; retype it as {read} to silence this warning")
 
 
 def plain_float_texts(values: list[float]) -> list[str | None]:

@@ -746,3 +746,29 @@ def test_a_refused_whole_number_is_shown_as_typed_not_with_pythons_point_zero(tm
     assert {p.rule for p in rep.problems if p.column == "PriceTier1"} == {"decimal.negative", "decimal.range"}
     assert "PriceTier1 -1000000000000000 is negative" in words
     assert not any("000.0" in w for w in words)
+
+
+def test_a_problems_severity_is_its_rules_in_the_table_at_every_stage(tmp_path, monkeypatch):
+    """``schemas/rules.csv`` is the one place a rule's severity is stated: whatever finds the
+    problem (the reader, the cell stage, a value check, a row check) reports the table's."""
+    from inventory_tools.validation.rules import Rule, table
+
+    monkeypatch.setenv("INVENTORY_TOOLS_CACHE_DIR", "off")  # the second run must check again
+    path = write_wb(tmp_path / "a.xlsx", HEAD + ["PriceTier1", "Brand", "Barcode", "My notes"],
+                    [good("A1 ") + [" 7 ", "B" * 51, "4006381333932", "x"],
+                     good("B")[:2] + [""] + good("B")[3:] + ["1", "Acme", "", ""]])
+    found = {"header.unknown": "reading", "text.spaces": "cells", "decimal.lenient": "cells",
+             "text.too_long": "values", "barcode.check_digit": "values", "active.required": "rows"}
+    assert {table()[r].stage for r in found} == set(found.values())  # every stage that reports
+
+    def severities() -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for p in validate(path).problems:
+            out.setdefault(p.rule, set()).add(p.severity)
+        return out
+
+    assert severities() == {r: {table()[r].severity} for r in found}
+    flipped = {"error": "warning", "warning": "error"}
+    for r in found:
+        monkeypatch.setitem(table(), r, Rule(r, table()[r].stage, flipped[table()[r].severity], table()[r].title))
+    assert severities() == {r: {table()[r].severity} for r in found}  # (the flipped ones)

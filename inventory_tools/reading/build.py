@@ -206,7 +206,7 @@ def _mark_flagged_cells(table: Table, flags: dict[tuple[int, int], tuple[str, st
             value = table.cell(name, pos)
             formula = (cached or "").removeprefix("of:").lstrip("=")
             table.problems.append(Problem(
-                table.sheet, rn, name, ref, value, "cell.formula", "warning",
+                table.sheet, rn, name, ref, value, "cell.formula",
                 f"{name} is a formula (={formula[:200]}): its saved value is what is read and imported",
                 "if that is the value you want, nothing to do; to be sure, replace the formula with its value "
                 "(copy the cell, then Paste Special → Values)", pos))
@@ -214,7 +214,7 @@ def _mark_flagged_cells(table: Table, flags: dict[tuple[int, int], tuple[str, st
             table.cell_flags[(pos, name)] = "formula_no_value"
             table.blank_cell(pos, name)
             table.problems.append(Problem(
-                table.sheet, rn, name, ref, f"={cached}" if cached else None, "cell.formula_no_value", "error",
+                table.sheet, rn, name, ref, f"={cached}" if cached else None, "cell.formula_no_value",
                 f"{name} is a formula with no saved value",
                 "open the file in Excel or LibreOffice, let it calculate, and save it; or replace the formula "
                 "with the value itself", pos))
@@ -229,7 +229,7 @@ def _warn_error_text(table: Table, err_cells: list[tuple[str, np.ndarray]]) -> N
         for pos in positions.tolist():
             v = table.cell(name, pos)
             table.problems.append(Problem(
-                table.sheet, table.row_numbers[pos], name, table.cell_ref(pos, name), v, "cell.error_text", "warning",
+                table.sheet, table.row_numbers[pos], name, table.cell_ref(pos, name), v, "cell.error_text",
                 f"{name} '{str(v).strip()}' looks like a spreadsheet error value; it is read as text",
                 "if a formula failed before the CSV was saved, fix it in the workbook and save the CSV again", pos))
 
@@ -238,7 +238,7 @@ def _error_cell(table: Table, pos: int, name: str, ref: str, text: str) -> None:
     table.cell_flags[(pos, name)] = "error"
     table.blank_cell(pos, name)
     table.problems.append(Problem(table.sheet, table.row_numbers[pos], name, ref, str(text).strip(), "cell.error",
-                                  "error", f"{name} is an error cell ({str(text).strip()})",
+                                  f"{name} is an error cell ({str(text).strip()})",
                                   "fix the formula that produced the error (often a VLOOKUP that found nothing) "
                                   "or type the value in", pos))
 
@@ -256,7 +256,7 @@ def mark_merged(table: Table, ranges) -> None:
         ref = f"{col_letter(c0)}{r0 + 1}:{col_letter(c1)}{r1 + 1}"
         table.problems.append(Problem(
             sheet=table.sheet, row=r0 + 1, column=letters.get(col_letter(c0)), cell=f"{col_letter(c0)}{r0 + 1}",
-            value=ref, rule="cell.merged", severity="error",
+            value=ref, rule="cell.merged",
             message=f"cells {ref} are merged: only the first holds a value, the others would read as blank",
             hint="unmerge them (Home → Merge & Center → Unmerge Cells) and fill in every cell", index=first))
 
@@ -268,6 +268,6 @@ def mark_hidden(table: Table, hidden: list[int]) -> None:
         if r in position:
             table.problems.append(Problem(
                 sheet=table.sheet, row=r, column=None, cell=f"A{r}", value=None, rule="row.hidden",
-                severity="warning", message=f"row {r} is hidden; it was read and will be imported like the others",
+                message=f"row {r} is hidden; it was read and will be imported like the others",
                 hint="unhide the rows (select all → right-click → Unhide) to see what will be imported",
                 index=position[r]))

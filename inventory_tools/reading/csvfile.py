@@ -46,7 +46,7 @@ def decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str, lis
         text = data.decode("cp1252")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
-    problems.append(Problem(None, None, None, "", None, "encoding.windows_1252", "warning",
+    problems.append(Problem(None, None, None, "", None, "encoding.windows_1252",
                             "the file is not UTF-8; it was read as Windows-1252 (Excel's default 'CSV' on many PCs)",
                             "check accented letters and symbols in the report; next time save as CSV UTF-8"))
     return text, "cp1252", problems

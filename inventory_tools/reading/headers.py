@@ -79,8 +79,8 @@ class Header:
     def where(self, ci: int) -> str:
         return f"header column {ci + 1} (line 1)" if self.is_csv else f"{col_letter(ci)}{self.row}"
 
-    def _problem(self, ci: int, column, value, rule: str, severity: str, message: str, hint: str) -> Problem:
-        return Problem(self.sheet, self.row, column, self.where(ci), value, rule, severity, message, hint)
+    def _problem(self, ci: int, column, value, rule: str, message: str, hint: str) -> Problem:
+        return Problem(self.sheet, self.row, column, self.where(ci), value, rule, message, hint)
 
     def match(self) -> "Header":
         for ci, h in enumerate(self.cells):
@@ -90,7 +90,7 @@ class Header:
             name, suggestion = match_header(text)
             if name is not None and name in self.recognised:
                 self.by_column[ci] = self._problem(
-                    ci, name, text, "header.duplicate", "error",
+                    ci, name, text, "header.duplicate",
                     f"column {name} appears twice (also column {col_letter(self.recognised[name])})",
                     "delete one of the two columns")
             elif name is not None:
@@ -100,7 +100,7 @@ class Header:
             else:
                 self.extras[text] = col_letter(ci)
                 self.by_column[ci] = self._problem(
-                    ci, None, text, "header.unknown", "warning",
+                    ci, None, text, "header.unknown",
                     f"column '{text}' is not an inventory column; it is ignored",
                     "leave it if it is your own note column; otherwise check the spelling against the exported header")
         return self
@@ -114,24 +114,24 @@ class Header:
         """Every header problem, once it is known which columns hold values (``has_data``)."""
         for ci in sorted(has_data):  # values under an empty header
             if ci not in self.recognised.values() and (ci >= len(self.cells) or blank(self.cells[ci])):
-                self.by_column[ci] = self._problem(ci, None, None, "header.blank", "warning",
+                self.by_column[ci] = self._problem(ci, None, None, "header.blank",
                                                    f"column {col_letter(ci)} has values but no header; it is ignored",
                                                    "give the column a header from the column list, or delete it")
         out = [self.by_column[ci] for ci in sorted(self.by_column)]
         for ci, text, suggestion in self.near:
             if suggestion in self.recognised:
                 self.extras[text] = col_letter(ci)
-                out.append(self._problem(ci, None, text, "header.unknown", "warning",
+                out.append(self._problem(ci, None, text, "header.unknown",
                                          f"column '{text}' is not an inventory column (it looks like "
                                          f"{suggestion}, which is also present); it is ignored",
                                          "delete the column if it is a leftover copy"))
             else:
-                out.append(self._problem(ci, suggestion, text, "header.near_miss", "error",
+                out.append(self._problem(ci, suggestion, text, "header.near_miss",
                                          f"column '{text}' is not a known column; did you mean {suggestion}?",
                                          f"rename the header to {suggestion} exactly"))
         if cols.KEY not in self.recognised and not any(sug == cols.KEY for _, _, sug in self.near):
             out.append(Problem(self.sheet, self.row, cols.KEY, "header" if self.is_csv else f"A{self.row}",
-                               None, "header.missing", "error",
+                               None, "header.missing",
                                f"the required column {cols.KEY} is missing from the header row",
                                f"add a {cols.KEY} column (the product's SKU) as in the exported file"))
         return out

@@ -24,13 +24,17 @@ class Problem:
     cell: str
     value: Any
     rule: str
-    severity: str  # "error" | "warning"
     message: str
     hint: str = ""
     index: int | None = None  # position of the row in Table.raw / report.frame (None: file-level)
     at: str | None = None  # the column whose cell is meant, when it differs from ``column``
     involves: tuple[str, ...] = ()  # every column a cross-field rule judged (default: ``column``)
     preexisting: bool = False  # an error already in the store, in cells the file did not change
+    #: "error" | "warning": the rule's, from ``schemas/rules.csv``, the one place it is stated
+    severity: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.severity = rule_severity(self.rule)
 
     def to_json(self) -> dict:
         return self.to_dict()
@@ -44,6 +48,20 @@ class Problem:
     def ref(self) -> str:
         """``Inventory List!G17`` (or just the cell for CSV)."""
         return f"{self.sheet}!{self.cell}" if self.sheet and self.cell else (self.cell or self.sheet or "")
+
+
+_RULES: dict | None = None  # validation.rules.table(), once first needed
+
+
+def rule_severity(rule: str) -> str:
+    """The severity ``schemas/rules.csv`` gives ``rule`` (a rule it lacks is a KeyError: every rule
+    is listed there). The table is fetched on first use: the validation package imports this one."""
+    global _RULES
+    if _RULES is None:
+        from ..validation.rules import table
+
+        _RULES = table()
+    return _RULES[rule].severity
 
 
 def _jsonable(value):

@@ -26,7 +26,7 @@ np = lazy_import("numpy", globals())  # imported on first use: while a sheet par
 
 _SCI_RE = re.compile(r"^[+-]?\d(?:[.,]\d+)?[eE][+-]\d{1,3}$")  # how a spreadsheet shows 1.23457E+12
 
-#: add(position, column, raw value, rule, message, hint, severity)
+#: add(position, column, raw value, rule, message, hint) (the severity is the rule's)
 AddProblem = Callable[..., None]
 
 
@@ -152,8 +152,8 @@ def _report_damage(name: str, codes: np.ndarray, uniq, u: _Uniques, c: np.ndarra
     for pos in np.flatnonzero(space_cells).tolist():
         v = raw[codes[pos]]
         add(pos, name, v, "text.spaces", f"{name} {v!r} has non-breaking or leading/trailing spaces; they were removed",
-            "nothing to do (the value is read without them); retype it to silence this warning", "warning")
+            "nothing to do (the value is read without them); retype it to silence this warning")
     for pos in np.flatnonzero(issue_cells & ~bad).tolist():
         issue: Issue = u.issues[c[pos]]
-        add(pos, name, raw[codes[pos]], issue.rule, issue.message, issue.hint, issue.severity)
+        add(pos, name, raw[codes[pos]], issue.rule, issue.message, issue.hint)
     bad |= sci_cells | (cell_level == 2)

@@ -301,7 +301,6 @@ def row_problems(r: Rows, checks: Iterable) -> None:
     """Judge every row rule (:func:`.schema.row_checks`) over the aligned frame, in order. A row is
     not judged by a rule whose cells an earlier rule already refused."""
     from .checks import RULE_OF, passes
-    from .rules import severity
 
     a = r.aligned()
     for check in checks:
@@ -309,12 +308,11 @@ def row_problems(r: Rows, checks: Iterable) -> None:
         if rule == "active.required" and not r.judges_active():
             continue
         failing = np.flatnonzero(~passes(check, a))
-        error = severity(rule) == "error"
         for pos in failing.tolist():
             column, at, value, message, hint, involves = words(r, a, rule, check.statistics, pos)
             if any(r.bad[c][pos] for c in involves if c in r.bad):  # a cell refused before
                 continue
-            r.add(pos, column, value, rule, message, hint, "error" if error else "warning", at=at,
+            r.add(pos, column, value, rule, message, hint, at=at,
                   involves=involves if len(involves) > 1 else ())
             if rule in _REFUSES_CELL and column in r.bad:
                 r.bad[column][pos] = True

@@ -134,8 +134,7 @@ def value_problems(read: dict[str, ReadColumn], frame: pd.DataFrame, cell: Calla
             failing = np.flatnonzero(~np.append(value_ok, True).take(cells) & ~unread)  # (code -1: blank)
             error = severity(rule) == "error"
             for pos in failing.tolist():
-                add(pos, name, cell(name, pos), rule, *_words(col, rule, texts[pos], column.issue(pos)),
-                    "error" if error else "warning")
+                add(pos, name, cell(name, pos), rule, *_words(col, rule, texts[pos], column.issue(pos)))
             if error:
                 bad[name][failing] = True
                 refused[failing] = True

@@ -107,11 +107,11 @@ class Validator:
 
     # -- problems -----------------------------------------------------------------------------
     def add(self, pos: int | None, column: str | None, value, rule: str, message: str, hint: str,
-            severity: str = "error", at: str | None = None, involves: tuple[str, ...] = ()) -> None:
+            at: str | None = None, involves: tuple[str, ...] = ()) -> None:
         t = self.table
         at = at or column
         if pos is None:
-            self.problems.append(Problem(t.sheet, None, column, "", value, rule, severity, message, hint))
+            self.problems.append(Problem(t.sheet, None, column, "", value, rule, message, hint))
             return
         if at in t.column_letters:
             ref = t.cell_ref(pos, at)
@@ -120,7 +120,7 @@ class Validator:
             at = cols.KEY
         else:
             ref = t.cell_ref(pos, "") if t.kind == "csv" else f"row {t.row_numbers[pos]}"
-        self.problems.append(Problem(t.sheet, t.row_numbers[pos], column, ref, value, rule, severity,
+        self.problems.append(Problem(t.sheet, t.row_numbers[pos], column, ref, value, rule,
                                      message, hint, pos, at, involves))
 
     # -- run ----------------------------------------------------------------------------------
@@ -142,7 +142,7 @@ class Validator:
         if not self._base_loaded:
             self.load_base(t.manifest)
         for args in self._file_notes:
-            self.add(None, None, *args, severity="warning")
+            self.add(None, None, *args)
         tick(1)
         key = ""
         if cols.KEY in frame.columns and self.n:

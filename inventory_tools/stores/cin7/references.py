@@ -135,8 +135,8 @@ class ReferenceBooks:
     def check(self, frame: pd.DataFrame) -> list[dict]:
         """Problems for every non-blank reference cell of ``frame`` (rows as the write leaves them).
 
-        Each: ``{"row" (0-based position in frame), "code", "column", "value", "rule", "severity",
-        "message", "hint"}``."""
+        Each: ``{"row" (0-based position in frame), "code", "column", "value", "rule", "message",
+        "hint"}`` (a rule's severity is in ``schemas/rules.csv``)."""
         problems = []
         types = frame["Type"].tolist() if "Type" in frame.columns else [""] * len(frame)
         codes = frame[cols.KEY].tolist() if cols.KEY in frame.columns else [""] * len(frame)
@@ -150,7 +150,7 @@ class ReferenceBooks:
                 found = self.problem(column, text)
                 if found is not None:
                     problems.append({"row": pos, "code": str(codes[pos]), "column": column, "value": text,
-                                     "rule": found.rule, "severity": "error", "message": found.message,
+                                     "rule": found.rule, "message": found.message,
                                      "hint": found.hint})
         return problems
 
@@ -173,7 +173,7 @@ def names_only_check(frame: pd.DataFrame, lists: dict[str, list[str]]) -> list[d
             if text.strip() == "" or key(text) in known:
                 continue
             problems.append({"row": pos, "code": str(codes[pos]), "column": column, "value": text,
-                             "rule": "reference.unknown", "severity": "error",
+                             "rule": "reference.unknown",
                              "message": f"{column} '{text}' does not exist in Cin7 Core",
                              "hint": (f"choose one Cin7 knows ({sample})" if allowed else
                                       f"Cin7 Core has no {column} values yet") + NO_CREATE})
