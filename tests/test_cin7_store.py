@@ -533,7 +533,6 @@ def test_reference_lists_and_a_typo_fails_in_seconds(cin7_server, store):
     assert p["row"] == 1 and p["rule"] == "reference.unknown" and "Bakery" in p["hint"]  # (an error: rules.csv)
 
 
-
 def test_an_import_naming_a_category_cin7_lacks_reports_an_error_and_writes_nothing(cin7_server, tmp_path):
     """The store's reference check joins the import's report as an error (its severity is the
     rule's in schemas/rules.csv), and blocks the whole import before any write."""
@@ -550,6 +549,7 @@ def test_an_import_naming_a_category_cin7_lacks_reports_an_error_and_writes_noth
     found = [p for p in report["problems"] if p["rule"] == "reference.unknown"]
     assert [(p["cell"], p["severity"], p["value"]) for p in found] == [("C2", "error", "Bakry")]
     assert report["applied"] is False and cin7_server.writes("PUT") == [] and cin7_server.writes("POST") == []
+
 
 def test_estimates_follow_the_rate_limit_and_count_two_calls_a_product(cin7_server, store, monkeypatch):
     monkeypatch.setenv("INVENTORY_TOOLS_RATE_WINDOW_SECONDS", "60")

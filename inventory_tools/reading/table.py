@@ -50,18 +50,18 @@ class Problem:
         return f"{self.sheet}!{self.cell}" if self.sheet and self.cell else (self.cell or self.sheet or "")
 
 
-_RULES: dict | None = None  # validation.rules.table(), once first needed
+_severity = None  # validation.rules.severity, once first needed (that package imports this one)
 
 
 def rule_severity(rule: str) -> str:
-    """The severity ``schemas/rules.csv`` gives ``rule`` (a rule it lacks is a KeyError: every rule
-    is listed there). The table is fetched on first use: the validation package imports this one."""
-    global _RULES
-    if _RULES is None:
-        from ..validation.rules import table
+    """:func:`inventory_tools.validation.rules.severity`: the severity ``schemas/rules.csv`` gives
+    ``rule`` (a rule it lacks is a KeyError: every rule is listed there)."""
+    global _severity
+    if _severity is None:
+        from ..validation.rules import severity
 
-        _RULES = table()
-    return _RULES[rule].severity
+        _severity = severity
+    return _severity(rule)
 
 
 def _jsonable(value):
